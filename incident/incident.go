@@ -1,0 +1,256 @@
+package incident
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Severity runs from SEV1 (worst) to SEV4.
+type Severity int
+
+// Severities, worst first.
+const (
+	SEV1 Severity = 1
+	SEV2 Severity = 2
+	SEV3 Severity = 3
+	SEV4 Severity = 4
+)
+
+// DefaultSeverity is used when a declaration names none.
+const DefaultSeverity = SEV3
+
+// ParseSeverity accepts sev1..sev4 in any case, with or without "sev".
+func ParseSeverity(s string) (Severity, error) {
+	t := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "sev")
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 1 || n > 4 {
+		return 0, Errorf(EInvalid, "%q is not a severity. Use sev1 (worst) to sev4.", s)
+	}
+	return Severity(n), nil
+}
+
+func (s Severity) String() string { return fmt.Sprintf("SEV%d", int(s)) }
+
+// Valid reports whether s is one of SEV1..SEV4.
+func (s Severity) Valid() bool { return s >= SEV1 && s <= SEV4 }
+
+// Stage is where an incident is in the response: assess, communicate,
+// respond, document, then closed. Stages only move forward, except on reopen.
+type Stage string
+
+// Stages, in order.
+const (
+	StageAssess      Stage = "assess"
+	StageCommunicate Stage = "communicate"
+	StageRespond     Stage = "respond"
+	StageDocument    Stage = "document"
+	StageClosed      Stage = "closed"
+)
+
+func (s Stage) order() int {
+	switch s {
+	case StageAssess:
+		return 0
+	case StageCommunicate:
+		return 1
+	case StageRespond:
+		return 2
+	case StageDocument:
+		return 3
+	case StageClosed:
+		return 4
+	}
+	return -1
+}
+
+// Status is the public status, as a status page shows it.
+type Status string
+
+// Statuses, in their usual order.
+const (
+	StatusInvestigating Status = "investigating"
+	StatusIdentified    Status = "identified"
+	StatusMonitoring    Status = "monitoring"
+	StatusResolved      Status = "resolved"
+)
+
+// Statuses lists every public status in order.
+var Statuses = []Status{StatusInvestigating, StatusIdentified, StatusMonitoring, StatusResolved}
+
+// ParseStatus accepts one of the public statuses, in any case.
+func ParseStatus(s string) (Status, error) {
+	t := Status(strings.ToLower(strings.TrimSpace(s)))
+	for _, st := range Statuses {
+		if t == st {
+			return st, nil
+		}
+	}
+	return "", Errorf(EInvalid, "%q is not a status. Use investigating, identified, monitoring or resolved.", s)
+}
+
+// Role names with a special meaning. Other roles are free-form names.
+const (
+	RoleCommander    = "commander"
+	RoleCommunicator = "communicator"
+)
+
+// Incident is one declared incident.
+type Incident struct {
+	Number      int64 // INC-<Number>; never reused
+	Title       string
+	Description string
+	Severity    Severity
+	Stage       Stage
+	Status      Status
+
+	DeclaredBy   string // user ID
+	Commander    string // user ID, or "" when nobody holds the role
+	Communicator string
+	// Roles holds the other named roles (scribe, ops-lead, ...) by name.
+	Roles map[string]string
+
+	// ChannelID is the war room, "" until it has been created.
+	ChannelID   string
+	ChannelName string
+	// SummaryTS is the timestamp of the pinned summary message.
+	SummaryTS string
+	// StatusUpdates counts the status commands accepted so far.
+	StatusUpdates int
+
+	DeclaredAt     time.Time
+	AcknowledgedAt time.Time // zero until acknowledged
+	MitigatedAt    time.Time
+	ResolvedAt     time.Time
+	ClosedAt       time.Time
+	UpdatedAt      time.Time
+}
+
+// Ref returns the incident's reference, e.g. "INC-7".
+func (inc *Incident) Ref() string { return Ref(inc.Number) }
+
+// Ref formats an incident number as a reference.
+func Ref(n int64) string { return "INC-" + strconv.FormatInt(n, 10) }
+
+// ParseRef accepts "INC-7", "inc-7" or "#7"; ok is false for anything else.
+func ParseRef(s string) (n int64, ok bool) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	switch {
+	case strings.HasPrefix(t, "INC-"):
+		t = t[4:]
+	case strings.HasPrefix(t, "#"):
+		t = t[1:]
+	default:
+		return 0, false
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+// Open reports whether the incident is not yet resolved.
+func (inc *Incident) Open() bool { return inc.Status != StatusResolved }
+
+// Clone returns a deep copy, so a rule can change it without touching the original.
+func (inc *Incident) Clone() *Incident {
+	c := *inc
+	c.Roles = make(map[string]string, len(inc.Roles))
+	for k, v := range inc.Roles {
+		c.Roles[k] = v
+	}
+	return &c
+}
+
+// RoleNames returns the other role names in a stable order.
+func (inc *Incident) RoleNames() []string {
+	names := make([]string, 0, len(inc.Roles))
+	for k := range inc.Roles {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Durations derived from the recorded timestamps. A zero duration means the
+// later moment has not happened yet.
+type Durations struct {
+	ToAcknowledge time.Duration
+	ToMitigate    time.Duration
+	ToResolve     time.Duration
+}
+
+// Durations derives the key durations from the timestamps.
+func (inc *Incident) Durations() Durations {
+	since := func(t time.Time) time.Duration {
+		if t.IsZero() {
+			return 0
+		}
+		return t.Sub(inc.DeclaredAt)
+	}
+	return Durations{
+		ToAcknowledge: since(inc.AcknowledgedAt),
+		ToMitigate:    since(inc.MitigatedAt),
+		ToResolve:     since(inc.ResolvedAt),
+	}
+}
+
+// Elapsed is how long the incident has been (or was) open at now.
+func (inc *Incident) Elapsed(now time.Time) time.Duration {
+	if !inc.ResolvedAt.IsZero() {
+		return inc.ResolvedAt.Sub(inc.DeclaredAt)
+	}
+	return now.Sub(inc.DeclaredAt)
+}
+
+// NextStep tells the room what to type next, given the incident's state.
+func (inc *Incident) NextStep() string {
+	switch inc.Stage {
+	case StageAssess:
+		if inc.Communicator == "" {
+			return "Name a communicator: `/incident communicator @user`, then post the first status: `/incident status investigating <what you see>`"
+		}
+		return "Post the first status: `/incident status investigating <what you see>`"
+	case StageCommunicate:
+		if inc.Commander == "" {
+			return "Name a commander: `/incident commander @user`"
+		}
+		return "When the cause is known: `/incident status identified <cause>`"
+	case StageRespond:
+		if inc.Status == StatusMonitoring {
+			return "When it's fixed: `/incident resolve <summary>`"
+		}
+		return "When a fix is in place: `/incident status monitoring <what changed>`"
+	case StageDocument:
+		return "Write up what happened; when the review is done: `/incident close`. If it came back: `/incident reopen`"
+	case StageClosed:
+		return "Closed. Nothing more to do here."
+	}
+	return ""
+}
+
+// stageFor derives the stage the incident's state has earned. The stage in
+// force is never earlier than the one already reached (see advance).
+func stageFor(inc *Incident) Stage {
+	switch {
+	case !inc.ClosedAt.IsZero():
+		return StageClosed
+	case inc.Status == StatusResolved:
+		return StageDocument
+	case inc.Commander != "" && (inc.Status == StatusIdentified || inc.Status == StatusMonitoring):
+		return StageRespond
+	case inc.Communicator != "" || inc.StatusUpdates > 0:
+		return StageCommunicate
+	}
+	return StageAssess
+}
+
+// advance moves the stage forward to what the state has earned.
+func advance(inc *Incident) {
+	if s := stageFor(inc); s.order() > inc.Stage.order() {
+		inc.Stage = s
+	}
+}

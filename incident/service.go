@@ -1,0 +1,441 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on free text, in characters (runes).
+const (
+	MaxTitle   = 250
+	MaxText    = 3000 // notes, status messages, summaries
+	MaxRoleLen = 32
+)
+
+// Service applies the lifecycle rules. Every method that takes a Command
+// appends exactly one timeline entry, in the same transaction as the change
+// it makes, whether the command succeeds or is rejected.
+type Service struct {
+	store Store
+	now   Clock
+}
+
+// NewService returns a Service over store; now may be nil for time.Now.
+func NewService(store Store, now Clock) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, now: now}
+}
+
+// Now returns the service's current time in UTC.
+func (s *Service) Now() time.Time { return s.now().UTC() }
+
+// Declaration is what a new incident starts with.
+type Declaration struct {
+	Title       string
+	Description string
+	Severity    Severity
+	// Commander defaults to the declarer when empty.
+	Commander string
+}
+
+// Declare opens a new incident. A rejected declaration goes to the audit log.
+func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Incident, error) {
+	now := s.Now()
+	title, err := CleanTitle(d.Title)
+	if err == nil {
+		d.Description, err = cleanText("description", d.Description, true)
+	}
+	if err == nil && !d.Severity.Valid() {
+		err = Errorf(EInvalid, "Severity must be sev1 (worst) to sev4.")
+	}
+	if err != nil {
+		return nil, s.reject(ctx, 0, cmd, now, err)
+	}
+	if d.Commander == "" {
+		d.Commander = cmd.Actor
+	}
+	inc := &Incident{
+		Title:       title,
+		Description: d.Description,
+		Severity:    d.Severity,
+		Stage:       StageAssess,
+		Status:      StatusInvestigating,
+		DeclaredBy:  cmd.Actor,
+		Commander:   d.Commander,
+		Roles:       map[string]string{},
+		DeclaredAt:  now,
+		UpdatedAt:   now,
+	}
+	if inc.Commander != inc.DeclaredBy {
+		inc.AcknowledgedAt = now
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.CreateIncident(ctx, inc); err != nil {
+			return err
+		}
+		return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{
+			"title": inc.Title, "severity": inc.Severity.String(), "commander": inc.Commander,
+		}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inc, nil
+}
+
+// Record appends a command that changes nothing: a read (timeline, list,
+// help) or one that could not be parsed. n is 0 for the audit log. A
+// successful read by someone other than the declarer acknowledges the incident.
+func (s *Service) Record(ctx context.Context, n int64, cmd Command, outcome string) error {
+	now := s.Now()
+	return s.store.Update(ctx, func(tx Tx) error {
+		if n != 0 && outcome == OutcomeOK {
+			inc, err := tx.Incident(ctx, n)
+			if err != nil {
+				return err
+			}
+			if acknowledge(inc, cmd.Actor, now) {
+				if err := tx.SaveIncident(ctx, inc); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Append(ctx, entry(n, cmd, now, outcome, nil))
+	})
+}
+
+// SetSeverity changes the severity. The old and new values are recorded.
+func (s *Service) SetSeverity(ctx context.Context, n int64, cmd Command, sev Severity) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		if !sev.Valid() {
+			return nil, Errorf(EInvalid, "Severity must be sev1 (worst) to sev4.")
+		}
+		if inc.Severity == sev {
+			return nil, Errorf(EConflict, "%s is already %s. Nothing changed.", inc.Ref(), sev)
+		}
+		d := map[string]string{"from": inc.Severity.String(), "to": sev.String()}
+		inc.Severity = sev
+		return d, nil
+	})
+}
+
+var roleName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// CleanRole lowercases a role name and checks it.
+func CleanRole(name string) (string, error) {
+	r := strings.ToLower(strings.TrimSpace(name))
+	if r == "" || len(r) > MaxRoleLen || !roleName.MatchString(r) {
+		return "", Errorf(EInvalid, "%q is not a role name. Use letters, digits, - or _, up to %d characters, e.g. `scribe`.", name, MaxRoleLen)
+	}
+	return r, nil
+}
+
+// Assign gives role to user. Naming a commander acknowledges the incident;
+// naming a communicator moves it to the communicate stage.
+func (s *Service) Assign(ctx context.Context, n int64, cmd Command, role, user string) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		r, err := CleanRole(role)
+		if err != nil {
+			return nil, err
+		}
+		if user == "" {
+			return nil, Errorf(EInvalid, "Name a person for the %s role, e.g. `/incident %s @alice`.", r, r)
+		}
+		var from string
+		switch r {
+		case RoleCommander:
+			from, inc.Commander = inc.Commander, user
+			if inc.AcknowledgedAt.IsZero() {
+				inc.AcknowledgedAt = now
+			}
+		case RoleCommunicator:
+			from, inc.Communicator = inc.Communicator, user
+		default:
+			from = inc.Roles[r]
+			inc.Roles[r] = user
+		}
+		if from == user {
+			return nil, Errorf(EConflict, "<@%s> is already %s of %s. Nothing changed.", user, r, inc.Ref())
+		}
+		return map[string]string{"role": r, "from": from, "to": user}, nil
+	})
+}
+
+// SetStatus sets the public status. "resolved" resolves the incident.
+func (s *Service) SetStatus(ctx context.Context, n int64, cmd Command, st Status, message string) (*Incident, error) {
+	if st == StatusResolved {
+		return s.Resolve(ctx, n, cmd, message)
+	}
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if !inc.Open() {
+			return nil, Errorf(EConflict, "%s is resolved, so its status can't change. If it came back: `/incident reopen`.", inc.Ref())
+		}
+		if _, err := ParseStatus(string(st)); err != nil {
+			return nil, err
+		}
+		msg, err := cleanText("status message", message, true)
+		if err != nil {
+			return nil, err
+		}
+		d := map[string]string{"from": string(inc.Status), "to": string(st), "message": msg}
+		inc.Status = st
+		inc.StatusUpdates++
+		if st == StatusMonitoring && inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = now
+		}
+		return d, nil
+	})
+}
+
+// Note adds an internal note to the timeline.
+func (s *Service) Note(ctx context.Context, n int64, cmd Command, text string) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		t, err := cleanText("note", text, false)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"text": t}, nil
+	})
+}
+
+// Resolve marks the incident resolved and moves it to the document stage.
+func (s *Service) Resolve(ctx context.Context, n int64, cmd Command, summary string) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if !inc.Open() {
+			return nil, Errorf(EConflict, "%s was already resolved at %s UTC. If it came back: `/incident reopen`.", inc.Ref(), inc.ResolvedAt.Format("2006-01-02 15:04"))
+		}
+		sum, err := cleanText("summary", summary, true)
+		if err != nil {
+			return nil, err
+		}
+		d := map[string]string{"from": string(inc.Status), "to": string(StatusResolved), "summary": sum}
+		inc.Status = StatusResolved
+		inc.ResolvedAt = now
+		if inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = now
+		}
+		return d, nil
+	})
+}
+
+// Reopen takes a resolved incident back to investigating.
+func (s *Service) Reopen(ctx context.Context, n int64, cmd Command) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		if inc.Open() {
+			return nil, Errorf(EConflict, "%s is not resolved, so there is nothing to reopen. Its status is %s.", inc.Ref(), inc.Status)
+		}
+		d := map[string]string{"resolved_at": inc.ResolvedAt.Format(time.RFC3339)}
+		inc.Status = StatusInvestigating
+		inc.ResolvedAt = time.Time{}
+		inc.Stage = stageFor(inc)
+		return d, nil
+	})
+}
+
+// Close ends the document stage. A closed incident no longer changes.
+func (s *Service) Close(ctx context.Context, n int64, cmd Command) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		if inc.Open() {
+			return nil, Errorf(EConflict, "%s is still open. Resolve it first: `/incident resolve <summary>`.", inc.Ref())
+		}
+		inc.ClosedAt = now
+		return nil, nil
+	})
+}
+
+// AttachWarRoom records the war room created for incident n.
+func (s *Service) AttachWarRoom(ctx context.Context, n int64, channelID, name string) (*Incident, error) {
+	cmd := Command{Actor: SystemActor, Channel: channelID, Kind: "war_room", Raw: "created #" + name}
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		inc.ChannelID, inc.ChannelName = channelID, name
+		return map[string]string{"channel": channelID, "name": name}, nil
+	})
+}
+
+// SetSummaryMessage remembers the pinned summary message. It is plumbing,
+// not an event, so it adds nothing to the timeline.
+func (s *Service) SetSummaryMessage(ctx context.Context, n int64, ts string) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(ctx, n)
+		if err != nil {
+			return err
+		}
+		inc.SummaryTS = ts
+		return tx.SaveIncident(ctx, inc)
+	})
+}
+
+// RecordSystem appends something warroom did or failed to do, such as a
+// Slack call that failed, so the timeline shows it.
+func (s *Service) RecordSystem(ctx context.Context, n int64, kind, text, outcome string) error {
+	cmd := Command{Actor: SystemActor, Kind: kind, Raw: text}
+	return s.store.Update(ctx, func(tx Tx) error {
+		return tx.Append(ctx, entry(n, cmd, s.Now(), outcome, nil))
+	})
+}
+
+// Get returns incident n.
+func (s *Service) Get(ctx context.Context, n int64) (*Incident, error) { return s.store.Incident(ctx, n) }
+
+// ByChannel returns the incident whose war room is channel.
+func (s *Service) ByChannel(ctx context.Context, channel string) (*Incident, error) {
+	return s.store.IncidentByChannel(ctx, channel)
+}
+
+// List lists incidents, newest first.
+func (s *Service) List(ctx context.Context, f Filter) ([]*Incident, error) {
+	return s.store.Incidents(ctx, f)
+}
+
+// Timeline returns incident n's timeline (n=0: the audit log).
+func (s *Service) Timeline(ctx context.Context, n int64, p Page) ([]Entry, error) {
+	return s.store.Timeline(ctx, n, p)
+}
+
+// change runs rule against incident n in one transaction. If the rule
+// rejects the command, the rejection is recorded and nothing else changes.
+func (s *Service) change(ctx context.Context, n int64, cmd Command, rule func(*Incident, time.Time) (map[string]string, error)) (*Incident, error) {
+	now := s.Now()
+	var out *Incident
+	var ruleErr error
+	err := s.store.Update(ctx, func(tx Tx) error {
+		cur, err := tx.Incident(ctx, n)
+		if err != nil {
+			if ErrorCode(err) == ENotFound {
+				ruleErr = err
+				return tx.Append(ctx, entry(0, cmd, now, ErrorMessage(err), nil))
+			}
+			return err
+		}
+		inc := cur.Clone()
+		detail, err := rule(inc, now)
+		if err != nil {
+			ruleErr = err
+			return tx.Append(ctx, entry(n, cmd, now, ErrorMessage(err), nil))
+		}
+		acknowledge(inc, cmd.Actor, now)
+		advance(inc)
+		inc.UpdatedAt = now
+		if err := tx.SaveIncident(ctx, inc); err != nil {
+			return err
+		}
+		out = inc
+		return tx.Append(ctx, entry(n, cmd, now, OutcomeOK, detail))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, ruleErr
+}
+
+// reject records a command refused before any incident was touched.
+func (s *Service) reject(ctx context.Context, n int64, cmd Command, now time.Time, cause error) error {
+	err := s.store.Update(ctx, func(tx Tx) error {
+		return tx.Append(ctx, entry(n, cmd, now, ErrorMessage(cause), nil))
+	})
+	if err != nil {
+		return err
+	}
+	return cause
+}
+
+// acknowledge stamps the first action by someone other than the declarer.
+func acknowledge(inc *Incident, actor string, now time.Time) bool {
+	if !inc.AcknowledgedAt.IsZero() || actor == inc.DeclaredBy || actor == SystemActor || actor == "" {
+		return false
+	}
+	inc.AcknowledgedAt = now
+	return true
+}
+
+func notClosed(inc *Incident) error {
+	if inc.Stage == StageClosed {
+		return Errorf(EConflict, "%s is closed and can't change. If it's happening again, declare a new incident: `/incident declare sev2 <title>`.", inc.Ref())
+	}
+	return nil
+}
+
+func entry(n int64, cmd Command, now time.Time, outcome string, detail map[string]string) *Entry {
+	return &Entry{Incident: n, At: now, Actor: cmd.Actor, Channel: cmd.Channel, Raw: cmd.Raw, Kind: cmd.Kind, Outcome: outcome, Detail: detail}
+}
+
+// CleanTitle folds runs of white space, then checks the title: it must have
+// at least one letter or digit, no invisible control characters, and at most
+// MaxTitle characters. It never shortens a title silently.
+func CleanTitle(title string) (string, error) {
+	t := strings.Join(strings.Fields(title), " ")
+	if t == "" {
+		return "", Errorf(EInvalid, "The incident needs a title, e.g. `/incident declare sev2 Checkout returns 500s`.")
+	}
+	if err := checkChars("title", t); err != nil {
+		return "", err
+	}
+	if n := utf8.RuneCountInString(t); n > MaxTitle {
+		return "", Errorf(EInvalid, "The title is %d characters; the limit is %d. Shorten it and put the detail in a note: `/incident note <text>`.", n, MaxTitle)
+	}
+	if !strings.ContainsFunc(t, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) {
+		return "", Errorf(EInvalid, "The title has no words, only symbols or emoji. Say what is broken, e.g. `/incident declare sev2 Checkout returns 500s`.")
+	}
+	return t, nil
+}
+
+// cleanText trims free text and checks its length and characters.
+func cleanText(what, text string, optional bool) (string, error) {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		if optional {
+			return "", nil
+		}
+		return "", Errorf(EInvalid, "The %s is empty. Type the text after the command, e.g. `/incident note restarted the api pods`.", what)
+	}
+	if err := checkChars(what, t); err != nil {
+		return "", err
+	}
+	if n := utf8.RuneCountInString(t); n > MaxText {
+		return "", Errorf(EInvalid, "The %s is %d characters; the limit is %d. Split it into shorter notes.", what, n, MaxText)
+	}
+	return t, nil
+}
+
+// checkChars refuses invalid UTF-8, control characters other than line
+// breaks and tabs, and invisible bidirectional overrides, which can make a
+// message read differently from what it says.
+func checkChars(what, t string) error {
+	if !utf8.ValidString(t) {
+		return Errorf(EInvalid, "The %s is not valid text (bad UTF-8). Retype it.", what)
+	}
+	for _, r := range t {
+		switch {
+		case r == '\n' || r == '\t' || r == '\r':
+		case unicode.IsControl(r):
+			return Errorf(EInvalid, "The %s contains a control character (%U). Retype it without it.", what, r)
+		case (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069):
+			return Errorf(EInvalid, "The %s contains an invisible text-direction override (%U), which can disguise what it says. Retype it without it.", what, r)
+		}
+	}
+	return nil
+}
+
+// Describe is a one-line summary of an incident for lists.
+func (inc *Incident) Describe() string {
+	return fmt.Sprintf("%s %s %s · %s", inc.Ref(), inc.Severity, inc.Title, inc.Status)
+}

@@ -1,0 +1,47 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the Service needs. The sqlite package provides it.
+type Store interface {
+	// Update runs fn in one write transaction. An error from fn rolls it back.
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	// Incident returns incident n, or a not_found Error.
+	Incident(ctx context.Context, n int64) (*Incident, error)
+	// IncidentByChannel returns the incident whose war room is channel, or a not_found Error.
+	IncidentByChannel(ctx context.Context, channel string) (*Incident, error)
+	// Incidents lists incidents, newest first.
+	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
+	// Timeline returns incident n's entries (0: the audit log) in order.
+	Timeline(ctx context.Context, n int64, p Page) ([]Entry, error)
+}
+
+// Tx is one write transaction.
+type Tx interface {
+	Incident(ctx context.Context, n int64) (*Incident, error)
+	// CreateIncident stores a new incident and sets its Number.
+	CreateIncident(ctx context.Context, inc *Incident) error
+	SaveIncident(ctx context.Context, inc *Incident) error
+	// Append adds an entry to the timeline and sets its ID.
+	Append(ctx context.Context, e *Entry) error
+}
+
+// Filter selects incidents to list.
+type Filter struct {
+	OpenOnly bool  // only incidents not yet resolved
+	Before   int64 // only numbers below this, for paging; 0 for the newest
+	Limit    int   // at most this many; 0 means 50
+}
+
+// Page selects timeline entries: those after AfterID, at most Limit (0: all).
+type Page struct {
+	AfterID int64
+	Limit   int
+}
+
+// Clock tells the time. Tests pass a fixed or stepped clock.
+type Clock func() time.Time

@@ -1,0 +1,44 @@
+package incident
+
+import "time"
+
+// Outcome of a recorded command: "ok", or the error text the user was shown.
+const OutcomeOK = "ok"
+
+// Kinds of timeline entries that are not user commands.
+const (
+	KindParseError = "unparsed"  // a command that could not be parsed
+	KindSystem     = "system"    // something warroom did (war room created, ...)
+	KindSlackError = "slack_error"
+)
+
+// SystemActor is the actor of entries that warroom itself records.
+const SystemActor = "warroom"
+
+// Entry is one line of an incident's timeline, or of the global audit log
+// when Incident is 0. Entries are appended and never changed.
+type Entry struct {
+	ID       int64
+	Incident int64 // incident number; 0 for the global audit log
+	At       time.Time
+	Actor    string // Slack user ID, or SystemActor
+	Channel  string // where the command was typed
+	Raw      string // the command text exactly as typed
+	Kind     string // the parsed kind: declare, note, status, ..., or KindParseError
+	Outcome  string // OutcomeOK, or the error shown to the user
+	// Detail is the structured change the entry made, for display: the new
+	// status and its public message, the old and new severity, and so on.
+	Detail map[string]string
+}
+
+// OK reports whether the entry records a command that succeeded.
+func (e *Entry) OK() bool { return e.Outcome == OutcomeOK }
+
+// Command is what the caller tells the Service about the command being run,
+// so the timeline entry can say who, where and what.
+type Command struct {
+	Actor   string
+	Channel string
+	Raw     string
+	Kind    string
+}

@@ -1,0 +1,405 @@
+// Package sqlite stores warroom's incidents and timeline in a SQLite file
+// through modernc.org/sqlite (pure Go, no cgo). It implements incident.Store.
+//
+// The file runs in WAL mode with foreign keys on and a busy timeout. All
+// writes go through one connection, so transactions never fight for the
+// write lock; reads use a separate pool and see committed data.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/migrations"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// timeFormat keeps fixed-width UTC times, so text order is time order.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+// DB is an open warroom database.
+type DB struct {
+	path   string
+	writer *sql.DB // one connection: the only writer
+	reader *sql.DB
+}
+
+// Open opens (creating if needed) the database at path and applies any
+// migrations not yet applied.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	w, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	db := &DB{path: path, writer: w, reader: r}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: a commit is on disk (the WAL is synced) before the user is answered.
+	q.Add("_pragma", "synchronous(FULL)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// Migrate applies pending migrations; it returns the names applied.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) { return db.applyMigrations(ctx) }
+
+func (db *DB) migrate(ctx context.Context) error {
+	_, err := db.applyMigrations(ctx)
+	return err
+}
+
+func (db *DB) applyMigrations(ctx context.Context) ([]string, error) {
+	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var applied []string
+	for _, name := range names {
+		done, err := db.applyMigration(ctx, name)
+		if err != nil {
+			return applied, fmt.Errorf("%s: %w", name, err)
+		}
+		if done {
+			applied = append(applied, name)
+		}
+	}
+	return applied, nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, name string) (bool, error) {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	body, err := fs.ReadFile(migrations.FS, name)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UTC().Format(timeFormat)); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// Update implements incident.Store.
+func (db *DB) Update(ctx context.Context, fn func(incident.Tx) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(&storeTx{tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+type storeTx struct{ tx *sql.Tx }
+
+func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
+	return getIncident(ctx, t.tx, `WHERE number = ?`, n)
+}
+
+func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
+			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
+			resolved_at, closed_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
+		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
+		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
+		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	if inc.Number, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	return saveRoles(ctx, t.tx, inc)
+}
+
+func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) error {
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
+			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
+			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?
+		WHERE number = ?`,
+		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
+		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
+		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
+		fmtTime(inc.UpdatedAt), inc.Number)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return incident.Errorf(incident.ENotFound, "%s does not exist.", inc.Ref())
+	}
+	return saveRoles(ctx, t.tx, inc)
+}
+
+func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM incident_roles WHERE incident = ?`, inc.Number); err != nil {
+		return err
+	}
+	for _, role := range inc.RoleNames() {
+		if _, err := q.ExecContext(ctx, `INSERT INTO incident_roles (incident, role, user_id) VALUES (?, ?, ?)`,
+			inc.Number, role, inc.Roles[role]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *storeTx) Append(ctx context.Context, e *incident.Entry) error {
+	detail := "{}"
+	if len(e.Detail) > 0 {
+		b, err := json.Marshal(e.Detail)
+		if err != nil {
+			return err
+		}
+		detail = string(b)
+	}
+	var inc any
+	if e.Incident != 0 {
+		inc = e.Incident
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO timeline (incident, at, actor, channel, raw, kind, outcome, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc, fmtTime(e.At), e.Actor, e.Channel, e.Raw, e.Kind, e.Outcome, detail)
+	if err != nil {
+		return err
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// Incident implements incident.Store.
+func (db *DB) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
+	return getIncident(ctx, db.reader, `WHERE number = ?`, n)
+}
+
+// IncidentByChannel implements incident.Store.
+func (db *DB) IncidentByChannel(ctx context.Context, channel string) (*incident.Incident, error) {
+	if channel == "" {
+		return nil, incident.Errorf(incident.ENotFound, "No incident has this channel as its war room.")
+	}
+	return getIncident(ctx, db.reader, `WHERE channel_id = ?`, channel)
+}
+
+// Incidents implements incident.Store.
+func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Incident, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	where, args := []string{"1 = 1"}, []any{}
+	if f.OpenOnly {
+		where = append(where, "status <> 'resolved'")
+	}
+	if f.Before > 0 {
+		where = append(where, "number < ?")
+		args = append(args, f.Before)
+	}
+	args = append(args, limit)
+	return listIncidents(ctx, db.reader, `WHERE `+strings.Join(where, " AND ")+` ORDER BY number DESC LIMIT ?`, args...)
+}
+
+const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
+	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
+	closed_at, updated_at`
+
+func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
+	list, err := listIncidents(ctx, q, where, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		if len(args) == 1 {
+			if n, ok := args[0].(int64); ok {
+				return nil, incident.Errorf(incident.ENotFound, "%s does not exist. See open incidents: `/incident list`.", incident.Ref(n))
+			}
+		}
+		return nil, incident.Errorf(incident.ENotFound, "This channel is not an incident's war room. Name the incident first, e.g. `/incident INC-7 note ...`, or find it with `/incident list`.")
+	}
+	return list[0], nil
+}
+
+func listIncidents(ctx context.Context, q querier, where string, args ...any) ([]*incident.Incident, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*incident.Incident
+	byNumber := map[int64]*incident.Incident{}
+	for rows.Next() {
+		var inc incident.Incident
+		var sev int
+		var stage, status, declared, updated string
+		var ack, mit, res, closed sql.NullString
+		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
+			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
+			&declared, &ack, &mit, &res, &closed, &updated); err != nil {
+			return nil, err
+		}
+		inc.Severity, inc.Stage, inc.Status = incident.Severity(sev), incident.Stage(stage), incident.Status(status)
+		inc.DeclaredAt, inc.UpdatedAt = parseTime(declared), parseTime(updated)
+		inc.AcknowledgedAt, inc.MitigatedAt = parseTime(ack.String), parseTime(mit.String)
+		inc.ResolvedAt, inc.ClosedAt = parseTime(res.String), parseTime(closed.String)
+		inc.Roles = map[string]string{}
+		list = append(list, &inc)
+		byNumber[inc.Number] = &inc
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return list, nil
+	}
+	// One query for the roles of the whole page.
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(list)), ",")
+	ids := make([]any, len(list))
+	for i, inc := range list {
+		ids[i] = inc.Number
+	}
+	rr, err := q.QueryContext(ctx, `SELECT incident, role, user_id FROM incident_roles WHERE incident IN (`+marks+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Close()
+	for rr.Next() {
+		var n int64
+		var role, user string
+		if err := rr.Scan(&n, &role, &user); err != nil {
+			return nil, err
+		}
+		byNumber[n].Roles[role] = user
+	}
+	return list, rr.Err()
+}
+
+// Timeline implements incident.Store.
+func (db *DB) Timeline(ctx context.Context, n int64, p incident.Page) ([]incident.Entry, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	cond := `incident = ?`
+	args := []any{n}
+	if n == 0 {
+		cond, args = `incident IS NULL`, nil
+	}
+	args = append(args, p.AfterID, limit)
+	rows, err := db.reader.QueryContext(ctx, `
+		SELECT id, COALESCE(incident, 0), at, actor, channel, raw, kind, outcome, detail
+		FROM timeline WHERE `+cond+` AND id > ? ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []incident.Entry
+	for rows.Next() {
+		var e incident.Entry
+		var at, detail string
+		if err := rows.Scan(&e.ID, &e.Incident, &at, &e.Actor, &e.Channel, &e.Raw, &e.Kind, &e.Outcome, &detail); err != nil {
+			return nil, err
+		}
+		e.At = parseTime(at)
+		if detail != "" && detail != "{}" {
+			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return fmtTime(t)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
+}

@@ -1,0 +1,101 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
+)
+
+func open(t *testing.T) (*sqlite.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "warroom.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func TestMigrationsApplyOnceAndReopen(t *testing.T) {
+	ctx := context.Background()
+	db, path := open(t)
+	again, err := db.Migrate(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate applied %v, err %v", again, err)
+	}
+	svc := incident.NewService(db, nil)
+	inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	got, err := db2.Incident(ctx, inc.Number)
+	if err != nil || got.Title != "x" {
+		t.Fatalf("after reopen: %+v %v", got, err)
+	}
+}
+
+func TestTimelineIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	svc := incident.NewService(db, nil)
+	if _, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV2}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE timeline SET outcome = 'changed'`, `DELETE FROM timeline`} {
+		err := db.ExecForTest(ctx, q)
+		if err == nil || !strings.Contains(err.Error(), "never") {
+			t.Errorf("%s: want the trigger to refuse, got %v", q, err)
+		}
+	}
+}
+
+func TestNumbersNeverRepeat(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	svc := incident.NewService(db, func() time.Time { return time.Unix(1e9, 0) })
+	seen := map[int64]bool{}
+	for i := 0; i < 20; i++ {
+		inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "t", Severity: incident.SEV4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[inc.Number] {
+			t.Fatalf("number %d handed out twice", inc.Number)
+		}
+		seen[inc.Number] = true
+	}
+}
+
+func TestRolesAndTimesRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC)
+	svc := incident.NewService(db, func() time.Time { return now })
+	inc, _ := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "t", Severity: incident.SEV1})
+	if _, err := svc.Assign(ctx, inc.Number, incident.Command{Actor: "U2", Kind: "role"}, "scribe", "U3"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Incident(ctx, inc.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Roles["scribe"] != "U3" || !got.DeclaredAt.Equal(now) || !got.AcknowledgedAt.Equal(now) {
+		t.Fatalf("round trip lost data: %+v", got)
+	}
+	list, err := db.Incidents(ctx, incident.Filter{OpenOnly: true})
+	if err != nil || len(list) != 1 || list[0].Roles["scribe"] != "U3" {
+		t.Fatalf("list: %v %v", list, err)
+	}
+}
