@@ -294,7 +294,9 @@ func (s *Service) RecordSystem(ctx context.Context, n int64, kind, text, outcome
 }
 
 // Get returns incident n.
-func (s *Service) Get(ctx context.Context, n int64) (*Incident, error) { return s.store.Incident(ctx, n) }
+func (s *Service) Get(ctx context.Context, n int64) (*Incident, error) {
+	return s.store.Incident(ctx, n)
+}
 
 // ByChannel returns the incident whose war room is channel.
 func (s *Service) ByChannel(ctx context.Context, channel string) (*Incident, error) {

@@ -7,8 +7,8 @@ const OutcomeOK = "ok"
 
 // Kinds of timeline entries that are not user commands.
 const (
-	KindParseError = "unparsed"  // a command that could not be parsed
-	KindSystem     = "system"    // something warroom did (war room created, ...)
+	KindParseError = "unparsed" // a command that could not be parsed
+	KindSystem     = "system"   // something warroom did (war room created, ...)
 	KindSlackError = "slack_error"
 )
 

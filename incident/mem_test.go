@@ -1,0 +1,113 @@
+package incident_test
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// memStore is an in-memory incident.Store for the domain's unit tests. The
+// end-to-end tests use the real SQLite store.
+type memStore struct {
+	mu        sync.Mutex
+	incidents map[int64]*incident.Incident
+	entries   []incident.Entry
+	next      int64
+}
+
+func newMem() *memStore { return &memStore{incidents: map[int64]*incident.Incident{}} }
+
+type memTx struct {
+	s       *memStore
+	pending map[int64]*incident.Incident
+	entries []incident.Entry
+}
+
+func (s *memStore) Update(ctx context.Context, fn func(incident.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := &memTx{s: s, pending: map[int64]*incident.Incident{}}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	for n, inc := range tx.pending {
+		s.incidents[n] = inc
+	}
+	s.entries = append(s.entries, tx.entries...)
+	return nil
+}
+
+func (t *memTx) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
+	if inc, ok := t.pending[n]; ok {
+		return inc.Clone(), nil
+	}
+	if inc, ok := t.s.incidents[n]; ok {
+		return inc.Clone(), nil
+	}
+	return nil, incident.Errorf(incident.ENotFound, "%s does not exist.", incident.Ref(n))
+}
+
+func (t *memTx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
+	t.s.next++
+	inc.Number = t.s.next
+	t.pending[inc.Number] = inc.Clone()
+	return nil
+}
+
+func (t *memTx) SaveIncident(ctx context.Context, inc *incident.Incident) error {
+	t.pending[inc.Number] = inc.Clone()
+	return nil
+}
+
+func (t *memTx) Append(ctx context.Context, e *incident.Entry) error {
+	e.ID = int64(len(t.s.entries) + len(t.entries) + 1)
+	t.entries = append(t.entries, *e)
+	return nil
+}
+
+func (s *memStore) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if inc, ok := s.incidents[n]; ok {
+		return inc.Clone(), nil
+	}
+	return nil, incident.Errorf(incident.ENotFound, "%s does not exist.", incident.Ref(n))
+}
+
+func (s *memStore) IncidentByChannel(ctx context.Context, ch string) (*incident.Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inc := range s.incidents {
+		if inc.ChannelID == ch && ch != "" {
+			return inc.Clone(), nil
+		}
+	}
+	return nil, incident.Errorf(incident.ENotFound, "not a war room")
+}
+
+func (s *memStore) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*incident.Incident
+	for _, inc := range s.incidents {
+		if !f.OpenOnly || inc.Open() {
+			out = append(out, inc.Clone())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	return out, nil
+}
+
+func (s *memStore) Timeline(ctx context.Context, n int64, p incident.Page) ([]incident.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []incident.Entry
+	for _, e := range s.entries {
+		if e.Incident == n && e.ID > p.AfterID {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
