@@ -1,0 +1,335 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// Invocation is one "/incident ..." typed by a user somewhere.
+type Invocation struct {
+	User    string // Slack user ID
+	Channel string // where it was typed
+	Text    string // everything after "/incident"
+}
+
+// Result is what the bot must do after a command ran. Reply always goes
+// back to the user, only to them; the rest are effects on Slack.
+type Result struct {
+	Reply    string             // ephemeral reply to the user
+	Incident *incident.Incident // the incident acted on, as it now is
+	Changed  bool               // state changed: refresh the summary and topic
+	Declared bool               // a new incident: open its war room
+	Post     string             // message for everyone in the war room
+	Announce string             // message for the announcements channel
+	Modal    *DeclareForm       // open the declare form instead
+	Failed   bool               // the command was rejected or could not run
+}
+
+// DeclareForm is the declare modal's starting values.
+type DeclareForm struct {
+	Severity incident.Severity
+	Channel  string // where /incident declare was typed
+}
+
+// Dispatcher runs commands against the incident service.
+type Dispatcher struct {
+	Service *incident.Service
+	Log     *slog.Logger
+}
+
+// Run parses and runs one command. It never returns an error: every
+// failure becomes a reply, and every command is in the timeline or audit
+// log before Run returns.
+func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
+	c, perr := Parse(inv.Text, inv.User)
+	cmd := incident.Command{Actor: inv.User, Channel: inv.Channel, Raw: inv.Text, Kind: c.Name}
+	if perr != nil {
+		cmd.Kind = incident.KindParseError
+		if c.Name != "" {
+			cmd.Kind = c.Name
+		}
+		msg := perr.Error() + usageLine(c.Name)
+		n := c.Ref
+		if n == 0 {
+			n = d.warRoom(ctx, inv.Channel)
+		}
+		if n != 0 {
+			if _, err := d.Service.Get(ctx, n); err != nil {
+				n = 0 // a reference to no incident: the audit log keeps it
+			}
+		}
+		if err := d.Service.Record(ctx, n, cmd, msg); err != nil {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: msg, Failed: true}
+	}
+
+	switch c.Name {
+	case "declare":
+		if c.Modal {
+			// Opening the form is recorded; the submission is recorded again as a declare.
+			if err := d.Service.Record(ctx, 0, cmd, incident.OutcomeOK); err != nil {
+				return d.internal(ctx, err)
+			}
+			return Result{Modal: &DeclareForm{Severity: c.Severity, Channel: inv.Channel}}
+		}
+		return d.Declare(ctx, cmd, incident.Declaration{Title: c.Text, Severity: c.Severity})
+	case "help":
+		return d.record(ctx, d.warRoom(ctx, inv.Channel), cmd, Result{Reply: HelpText(c.Text)})
+	case "list":
+		return d.list(ctx, cmd, c.Text == "all")
+	}
+
+	n := c.Ref
+	if n == 0 {
+		n = d.warRoom(ctx, inv.Channel)
+	}
+	if n == 0 {
+		msg := fmt.Sprintf("This channel is not a war room, so say which incident: `/incident INC-7 %s`. Open incidents: `/incident list`.", c.Name)
+		if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: msg, Failed: true}
+	}
+
+	var inc *incident.Incident
+	var err error
+	var post, announce, reply string
+	switch c.Name {
+	case "timeline":
+		return d.timeline(ctx, n, cmd)
+	case "severity":
+		var before *incident.Incident
+		before, _ = d.Service.Get(ctx, n)
+		inc, err = d.Service.SetSeverity(ctx, n, cmd, c.Severity)
+		if err == nil {
+			post = fmt.Sprintf(":rotating_light: <@%s> changed the severity of %s from %s to *%s*.", inv.User, inc.Ref(), before.Severity, inc.Severity)
+			if inc.Severity < before.Severity {
+				announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, inc.Title, roomLink(inc))
+			}
+			reply = fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity)
+		}
+	case "commander", "communicator", "role":
+		inc, err = d.Service.Assign(ctx, n, cmd, c.Role, c.User)
+		if err == nil {
+			post = fmt.Sprintf(":bust_in_silhouette: <@%s> is now the *%s* of %s (set by <@%s>).", c.User, c.Role, inc.Ref(), inv.User)
+			reply = fmt.Sprintf("<@%s> is now %s of %s.", c.User, c.Role, inc.Ref()) + nextHint(inc)
+		}
+	case "status":
+		inc, err = d.Service.SetStatus(ctx, n, cmd, c.Status, c.Text)
+		if err == nil && c.Status == incident.StatusResolved {
+			post, announce, reply = resolvedTexts(inc, inv.User, c.Text)
+		} else if err == nil {
+			post = fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), titleCase(string(inc.Status)))
+			if c.Text != "" {
+				post += " — " + strings.TrimSpace(c.Text)
+			}
+			post += fmt.Sprintf(" (by <@%s>)", inv.User)
+			reply = fmt.Sprintf("%s status is %s.", inc.Ref(), inc.Status) + nextHint(inc)
+		}
+	case "note":
+		inc, err = d.Service.Note(ctx, n, cmd, c.Text)
+		if err == nil {
+			post = fmt.Sprintf(":memo: Note from <@%s>: %s", inv.User, strings.TrimSpace(c.Text))
+			reply = "Noted in the " + inc.Ref() + " timeline."
+		}
+	case "resolve":
+		inc, err = d.Service.Resolve(ctx, n, cmd, c.Text)
+		if err == nil {
+			post, announce, reply = resolvedTexts(inc, inv.User, c.Text)
+		}
+	case "reopen":
+		inc, err = d.Service.Reopen(ctx, n, cmd)
+		if err == nil {
+			post = fmt.Sprintf(":warning: <@%s> reopened %s. Status is back to *investigating*.", inv.User, inc.Ref())
+			announce = fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), inc.Title, roomLink(inc))
+			reply = inc.Ref() + " is open again." + nextHint(inc)
+		}
+	case "close":
+		inc, err = d.Service.Close(ctx, n, cmd)
+		if err == nil {
+			post = fmt.Sprintf(":white_check_mark: <@%s> closed %s. This channel will be archived; the timeline stays in warroom.", inv.User, inc.Ref())
+			reply = inc.Ref() + " is closed."
+		}
+	default:
+		err = incident.Errorf(incident.EInternal, "unhandled command %q", c.Name)
+	}
+	if err != nil {
+		if incident.ErrorCode(err) == incident.EInternal {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, c.Name), Failed: true}
+	}
+	return Result{Reply: reply, Incident: inc, Changed: true, Post: post, Announce: announce}
+}
+
+// Declare declares an incident, from the slash command or the form.
+func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl incident.Declaration) Result {
+	cmd.Kind = "declare"
+	inc, err := d.Service.Declare(ctx, cmd, decl)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.EInternal {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, "declare"), Failed: true}
+	}
+	return Result{
+		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, inc.Title),
+		Incident: inc,
+		Declared: true,
+		Changed:  true,
+	}
+}
+
+// warRoom returns the incident whose war room channel is, or 0.
+func (d *Dispatcher) warRoom(ctx context.Context, channel string) int64 {
+	inc, err := d.Service.ByChannel(ctx, channel)
+	if err != nil {
+		return 0
+	}
+	return inc.Number
+}
+
+func (d *Dispatcher) record(ctx context.Context, n int64, cmd incident.Command, r Result) Result {
+	if err := d.Service.Record(ctx, n, cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	return r
+}
+
+// TimelineShown is how many of the latest entries /incident timeline shows.
+const TimelineShown = 30
+
+func (d *Dispatcher) timeline(ctx context.Context, n int64, cmd incident.Command) Result {
+	if err := d.Service.Record(ctx, n, cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	entries, err := d.Service.Timeline(ctx, n, incident.Page{})
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s timeline* (%d entries, times UTC)\n", inc.Ref(), len(entries))
+	if len(entries) > TimelineShown {
+		fmt.Fprintf(&b, "_%d earlier entries not shown; all of them: `warroom incidents show %s`_\n", len(entries)-TimelineShown, inc.Ref())
+		entries = entries[len(entries)-TimelineShown:]
+	}
+	for _, e := range entries {
+		b.WriteString(FormatEntry(e))
+		b.WriteByte('\n')
+	}
+	return Result{Reply: strings.TrimRight(b.String(), "\n"), Incident: inc}
+}
+
+// FormatEntry renders one timeline entry as a line of Slack mrkdwn.
+func FormatEntry(e incident.Entry) string {
+	who := "warroom"
+	if e.Actor != incident.SystemActor && e.Actor != "" {
+		who = "<@" + e.Actor + ">"
+	}
+	line := fmt.Sprintf("`%s` %s *%s* %s", e.At.UTC().Format("01-02 15:04"), who, e.Kind, clip(oneLine(e.Raw), 200))
+	if !e.OK() {
+		line += " — _rejected: " + clip(oneLine(e.Outcome), 120) + "_"
+	}
+	return line
+}
+
+func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) Result {
+	if err := d.Service.Record(ctx, 0, cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	list, err := d.Service.List(ctx, incident.Filter{OpenOnly: !all, Limit: 20})
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	if len(list) == 0 {
+		if all {
+			return Result{Reply: "No incidents yet. To declare one: `/incident declare sev2 <title>`."}
+		}
+		return Result{Reply: "No open incidents. To declare one: `/incident declare sev2 <title>`."}
+	}
+	var b strings.Builder
+	if all {
+		b.WriteString("*Incidents* (newest first)\n")
+	} else {
+		b.WriteString("*Open incidents* (newest first)\n")
+	}
+	for _, inc := range list {
+		fmt.Fprintf(&b, "• *%s* %s %s — %s, commander %s, %s\n", inc.Ref(), inc.Severity, inc.Title, inc.Status, userOrNobody(inc.Commander), roomLink(inc))
+	}
+	b.WriteString("Act on one from anywhere: `/incident INC-7 note <text>`")
+	return Result{Reply: b.String()}
+}
+
+// internal logs an unexpected error with an id and shows the user only the id.
+func (d *Dispatcher) internal(ctx context.Context, err error) Result {
+	id := fmt.Sprintf("E%d", time.Now().UnixNano()%1_000_000_000)
+	if d.Log != nil {
+		d.Log.ErrorContext(ctx, "command failed", "error_id", id, "err", err)
+	}
+	return Result{Reply: fmt.Sprintf("Something went wrong on our side (error %s). Nothing was lost that was already saved; try again, and if it keeps failing tell your warroom admin the error id.", id), Failed: true}
+}
+
+func resolvedTexts(inc *incident.Incident, user, summary string) (post, announce, reply string) {
+	post = fmt.Sprintf(":white_check_mark: <@%s> resolved %s after %s.", user, inc.Ref(), FormatDuration(inc.Durations().ToResolve))
+	if summary != "" {
+		post += " " + strings.TrimSpace(summary)
+	}
+	announce = fmt.Sprintf(":white_check_mark: %s resolved: %s (open %s) — war room %s", inc.Ref(), inc.Title, FormatDuration(inc.Durations().ToResolve), roomLink(inc))
+	reply = inc.Ref() + " is resolved." + nextHint(inc)
+	return
+}
+
+func nextHint(inc *incident.Incident) string { return "\nNext: " + inc.NextStep() }
+
+func usageIfInvalid(err error, name string) string {
+	if incident.ErrorCode(err) == incident.EInvalid {
+		return usageLine(name)
+	}
+	return ""
+}
+
+func roomLink(inc *incident.Incident) string {
+	if inc.ChannelID == "" {
+		return "(war room being created)"
+	}
+	return "<#" + inc.ChannelID + ">"
+}
+
+func userOrNobody(u string) string {
+	if u == "" {
+		return "nobody yet"
+	}
+	return "<@" + u + ">"
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// FormatDuration renders a duration for people: 45s, 12m, 3h05m, 2d4h.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}

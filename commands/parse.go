@@ -1,0 +1,229 @@
+// Package commands turns the text of "/incident ..." into typed commands,
+// holds the help text, and runs each command against incident.Service.
+//
+// It knows nothing of Slack's transports or HTTP; bot/ calls Dispatcher.Run
+// and carries out the Result. It must not import bot/ or any store.
+package commands
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// Command is one parsed "/incident ..." command.
+type Command struct {
+	Name     string            // the subcommand: declare, note, status, ...
+	Ref      int64             // incident named before the subcommand, 0 if none
+	Severity incident.Severity // declare, severity
+	Status   incident.Status   // status
+	Role     string            // commander, communicator, role
+	User     string            // the Slack user ID a role goes to
+	Text     string            // title, note, message, summary, help topic
+	Modal    bool              // declare with no title: open the form
+}
+
+// ParseError is a command that could not be parsed. Name is the subcommand
+// when it was recognised, so the reply can show that command's syntax.
+type ParseError struct {
+	Name    string
+	Ref     int64
+	Message string
+}
+
+func (e *ParseError) Error() string { return e.Message }
+
+var (
+	mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(\|[^>]*)?>$`)
+	sevLike = regexp.MustCompile(`(?i)^sev-?\d+$`)
+)
+
+// Parse parses the text after "/incident". actor is the user typing, so
+// that "me" can stand for them.
+func Parse(text, actor string) (Command, error) {
+	var c Command
+	rest := strings.TrimSpace(text)
+	word, rest := next(rest)
+	if n, ok := incident.ParseRef(word); ok {
+		c.Ref = n
+		word, rest = next(rest)
+	}
+	if word == "" {
+		if c.Ref != 0 {
+			return c, &ParseError{Ref: c.Ref, Message: "Say what to do with " + incident.Ref(c.Ref) + ", e.g. `/incident " + incident.Ref(c.Ref) + " note <text>`. All commands: `/incident help`."}
+		}
+		c.Name = "help"
+		return c, nil
+	}
+	name, ok := aliases[strings.ToLower(word)]
+	if !ok {
+		msg := "`" + clip(word, 40) + "` is not a command."
+		if s := suggest(strings.ToLower(word)); s != "" {
+			msg += " Did you mean `" + s + "`?"
+		}
+		return c, &ParseError{Ref: c.Ref, Message: msg + " All commands: `/incident help`."}
+	}
+	c.Name = name
+	fail := func(msg string) (Command, error) {
+		return c, &ParseError{Name: name, Ref: c.Ref, Message: msg}
+	}
+	switch name {
+	case "declare":
+		if c.Ref != 0 {
+			return fail("`declare` starts a new incident, so it takes no reference.")
+		}
+		c.Severity = incident.DefaultSeverity
+		w, r := next(rest)
+		if sevLike.MatchString(w) {
+			sev, err := incident.ParseSeverity(w)
+			if err != nil {
+				return fail(incident.ErrorMessage(err))
+			}
+			c.Severity, rest = sev, r
+		}
+		c.Text = strings.TrimSpace(rest)
+		c.Modal = c.Text == ""
+	case "severity":
+		w, r := next(rest)
+		if w == "" {
+			return fail("Say which severity: sev1 (worst) to sev4.")
+		}
+		sev, err := incident.ParseSeverity(w)
+		if err != nil {
+			return fail(incident.ErrorMessage(err))
+		}
+		if r != "" {
+			return fail("`severity` takes one value, e.g. `/incident severity sev1`.")
+		}
+		c.Severity = sev
+	case "commander", "communicator":
+		c.Role = name
+		user, err := parseUser(rest, actor)
+		if err != nil {
+			return fail(err.Error())
+		}
+		c.User = user
+	case "role":
+		w, r := next(rest)
+		if w == "" || r == "" {
+			return fail("Name the role and the person, e.g. `/incident role scribe @alice`.")
+		}
+		role, err := incident.CleanRole(w)
+		if err != nil {
+			return fail(incident.ErrorMessage(err))
+		}
+		user, err := parseUser(r, actor)
+		if err != nil {
+			return fail(err.Error())
+		}
+		c.Role, c.User = role, user
+	case "status":
+		w, r := next(rest)
+		if w == "" {
+			return fail("Say which status: investigating, identified, monitoring or resolved.")
+		}
+		st, err := incident.ParseStatus(w)
+		if err != nil {
+			return fail(incident.ErrorMessage(err))
+		}
+		c.Status, c.Text = st, r
+	case "note":
+		if rest == "" {
+			return fail("The note is empty. Type it after the command.")
+		}
+		c.Text = rest
+	case "resolve":
+		c.Text = rest
+	case "help":
+		c.Text = strings.ToLower(strings.TrimSpace(rest))
+	case "list":
+		if rest != "" && !strings.EqualFold(rest, "all") {
+			return fail("`list` takes nothing, or `all` to include resolved incidents.")
+		}
+		c.Text = strings.ToLower(rest)
+	default: // timeline, reopen, close
+		if rest != "" {
+			return fail("`" + name + "` takes no arguments.")
+		}
+	}
+	return c, nil
+}
+
+// parseUser reads exactly one user mention, or "me".
+func parseUser(s, actor string) (string, error) {
+	w, r := next(s)
+	if w == "" {
+		return "", errUser("Name a person with @, e.g. `@alice`.")
+	}
+	if r != "" {
+		return "", errUser("Name one person only.")
+	}
+	if strings.EqualFold(w, "me") && actor != "" {
+		return actor, nil
+	}
+	m := mention.FindStringSubmatch(w)
+	if m == nil {
+		return "", errUser("`" + clip(w, 40) + "` is not a Slack user. Type @ and pick the person from the list, e.g. `@alice`, or say `me`.")
+	}
+	return m[1], nil
+}
+
+type errUser string
+
+func (e errUser) Error() string { return string(e) }
+
+// next splits off the first white-space separated word.
+func next(s string) (word, rest string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexAny(s, " \t\n\r")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i+1:])
+}
+
+// clip shortens text echoed back in an error, so a huge input is not repeated.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// suggest returns the command nearest to word, if it is close enough.
+func suggest(word string) string {
+	best, bestD := "", 3
+	for _, h := range Help {
+		if d := distance(word, h.Name); d < bestD {
+			best, bestD = h.Name, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between two short strings.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 40 {
+		return 99
+	}
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,92 @@
+package commands
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/warroom/warroom/incident"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		in   string
+		want Command
+		err  string // substring of the error; "" for success
+	}{
+		{"declare sev2 Checkout returns 500s", Command{Name: "declare", Severity: 2, Text: "Checkout returns 500s"}, ""},
+		{"DECLARE SEV1 db down", Command{Name: "declare", Severity: 1, Text: "db down"}, ""},
+		{"declare Checkout slow", Command{Name: "declare", Severity: incident.DefaultSeverity, Text: "Checkout slow"}, ""},
+		{"declare", Command{Name: "declare", Severity: incident.DefaultSeverity, Modal: true}, ""},
+		{"declare sev1", Command{Name: "declare", Severity: 1, Modal: true}, ""},
+		{"declare sev9 db down", Command{}, "not a severity"},
+		{"INC-7 declare sev1 x", Command{}, "takes no reference"},
+		{"severity sev1", Command{Name: "severity", Severity: 1}, ""},
+		{"sev 3", Command{Name: "severity", Severity: 3}, ""},
+		{"severity", Command{}, "Say which severity"},
+		{"severity critical", Command{}, "not a severity"},
+		{"commander <@U123|alice>", Command{Name: "commander", Role: "commander", User: "U123"}, ""},
+		{"commander me", Command{Name: "commander", Role: "commander", User: "UME"}, ""},
+		{"commander alice", Command{}, "is not a Slack user"},
+		{"commander @alice", Command{}, "is not a Slack user"},
+		{"commander <@U1> <@U2>", Command{}, "one person"},
+		{"communicator", Command{}, "Name a person"},
+		{"role scribe <@W9>", Command{Name: "role", Role: "scribe", User: "W9"}, ""},
+		{"role scribe", Command{}, "Name the role and the person"},
+		{"status identified bad deploy", Command{Name: "status", Status: "identified", Text: "bad deploy"}, ""},
+		{"status fixed", Command{}, "not a status"},
+		{"INC-7 note hello there", Command{Name: "note", Ref: 7, Text: "hello there"}, ""},
+		{"inc-7 NOTE x", Command{Name: "note", Ref: 7, Text: "x"}, ""},
+		{"note", Command{}, "note is empty"},
+		{"resolve", Command{Name: "resolve"}, ""},
+		{"timeline now", Command{}, "takes no arguments"},
+		{"", Command{Name: "help"}, ""},
+		{"help status", Command{Name: "help", Text: "status"}, ""},
+		{"list all", Command{Name: "list", Text: "all"}, ""},
+		{"stauts identified", Command{}, "Did you mean `status`"},
+		{"frobnicate", Command{}, "is not a command"},
+		{"INC-7", Command{}, "Say what to do with INC-7"},
+		{strings.Repeat("x", 5000), Command{}, "is not a command"},
+	}
+	for _, tc := range cases {
+		got, err := Parse(tc.in, "UME")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Parse(%.40q): err %v, want %q", tc.in, err, tc.err)
+			}
+			if err != nil && len(err.Error()) > 300 {
+				t.Errorf("Parse(%.40q): error too long to read: %d chars", tc.in, len(err.Error()))
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestHelpCoversEveryCommand(t *testing.T) {
+	all := HelpText("")
+	for _, h := range Help {
+		if !strings.Contains(all, h.Syntax) {
+			t.Errorf("help misses %s", h.Name)
+		}
+		// Slack escapes the @name a user picks into <@U...|name>.
+		ex := regexp.MustCompile(`@(\w+)`).ReplaceAllString(strings.TrimPrefix(h.Example, "/incident "), "<@U1|$1>")
+		if _, err := Parse(ex, "U1"); err != nil {
+			t.Errorf("the example for %s does not parse: %v", h.Name, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"declare sev1 x", "INC-3 status identified y", "role a <@U1>", "\u202e", "🔥"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := Parse(s, "U1")
+		if err == nil && c.Name == "" {
+			t.Fatalf("Parse(%q) succeeded with no command", s)
+		}
+	})
+}
