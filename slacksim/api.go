@@ -1,0 +1,483 @@
+package slacksim
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// method describes one Web API method: the parameters it reads (checked
+// against Slack's OpenAPI spec by the tests), the ones it requires, and
+// whether it takes the app-level token instead of the bot token.
+type method struct {
+	params   []string
+	required []string
+	appToken bool
+	handle   func(s *Server, p params) (map[string]any, string)
+}
+
+// Methods lists the Web API methods the simulator implements.
+func Methods() map[string]struct{ Params, Required []string } {
+	out := map[string]struct{ Params, Required []string }{}
+	for name, m := range methods {
+		out[name] = struct{ Params, Required []string }{m.params, m.required}
+	}
+	return out
+}
+
+var methods = map[string]method{
+	"auth.test":                {handle: (*Server).authTest},
+	"apps.connections.open":    {appToken: true, handle: (*Server).connectionsOpen},
+	"conversations.create":     {params: []string{"name", "is_private", "team_id"}, required: []string{"name"}, handle: (*Server).conversationsCreate},
+	"conversations.invite":     {params: []string{"channel", "users"}, required: []string{"channel", "users"}, handle: (*Server).conversationsInvite},
+	"conversations.setTopic":   {params: []string{"channel", "topic"}, required: []string{"channel", "topic"}, handle: (*Server).conversationsSetTopic},
+	"conversations.setPurpose": {params: []string{"channel", "purpose"}, required: []string{"channel", "purpose"}, handle: (*Server).conversationsSetPurpose},
+	"conversations.info":       {params: []string{"channel", "include_locale", "include_num_members"}, required: []string{"channel"}, handle: (*Server).conversationsInfo},
+	"conversations.archive":    {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).conversationsArchive},
+	"conversations.members":    {params: []string{"channel", "cursor", "limit"}, required: []string{"channel"}, handle: (*Server).conversationsMembers},
+	"chat.postMessage":         {params: []string{"channel", "text", "blocks", "attachments", "thread_ts", "unfurl_links", "unfurl_media", "mrkdwn", "as_user", "link_names", "parse", "reply_broadcast", "icon_emoji", "icon_url", "username"}, required: []string{"channel"}, handle: (*Server).chatPostMessage},
+	"chat.update":              {params: []string{"channel", "ts", "text", "blocks", "attachments", "as_user", "link_names", "parse"}, required: []string{"channel", "ts"}, handle: (*Server).chatUpdate},
+	"chat.postEphemeral":       {params: []string{"channel", "user", "text", "blocks", "attachments", "thread_ts", "as_user", "link_names", "parse", "icon_emoji", "icon_url", "username"}, required: []string{"channel", "user"}, handle: (*Server).chatPostEphemeral},
+	"pins.add":                 {params: []string{"channel", "timestamp"}, required: []string{"channel", "timestamp"}, handle: (*Server).pinsAdd},
+	"pins.list":                {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).pinsList},
+	"users.info":               {params: []string{"user", "include_locale"}, required: []string{"user"}, handle: (*Server).usersInfo},
+	"views.open":               {params: []string{"trigger_id", "view"}, required: []string{"trigger_id", "view"}, handle: (*Server).viewsOpen},
+}
+
+// params holds a request's arguments, from a form or a JSON body.
+type params map[string]string
+
+func (p params) get(k string) string { return p[k] }
+
+func readParams(r *http.Request) (params, string, error) {
+	p := params{}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return nil, "", err
+		}
+		var m map[string]any
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, &m); err != nil {
+				return nil, "invalid_json", nil
+			}
+		}
+		for k, v := range m {
+			switch v := v.(type) {
+			case string:
+				p[k] = v
+			case nil:
+			default:
+				b, _ := json.Marshal(v)
+				p[k] = string(b)
+			}
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			return nil, "invalid_form_data", nil
+		}
+		for k, v := range r.Form {
+			if len(v) > 0 {
+				p[k] = v[0]
+			}
+		}
+	}
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if token == "" {
+		token = p["token"]
+	}
+	delete(p, "token")
+	return p, token, nil
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("method")
+	m, ok := methods[name]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "unknown_method"})
+		return
+	}
+	p, token, err := readParams(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	call := Call{Method: name, Params: p, Status: http.StatusOK}
+	defer func() { s.calls = append(s.calls, call); s.mu.Unlock() }()
+
+	if lim := s.limits[name]; lim != nil && lim.remaining > 0 {
+		lim.remaining--
+		call.Status, call.Error = http.StatusTooManyRequests, "ratelimited"
+		w.Header().Set("Retry-After", strconv.Itoa(int((lim.retryAfter+time.Second-1)/time.Second)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
+		return
+	}
+	fail := func(e string) {
+		call.Error = e
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": e})
+	}
+	switch {
+	case token == "":
+		fail("not_authed")
+		return
+	case m.appToken && token != AppToken:
+		fail("invalid_auth")
+		return
+	case !m.appToken && token != BotToken:
+		if strings.HasPrefix(token, "xapp-") {
+			fail("not_allowed_token_type")
+		} else {
+			fail("invalid_auth")
+		}
+		return
+	}
+	for _, req := range m.required {
+		if p[req] == "" {
+			fail(missingError(name, req))
+			return
+		}
+	}
+	if f := s.faults[name]; f != nil && f.remaining > 0 {
+		f.remaining--
+		fail(f.err)
+		return
+	}
+	out, errCode := m.handle(s, p)
+	if errCode != "" {
+		fail(errCode)
+		return
+	}
+	if out == nil {
+		out = map[string]any{}
+	}
+	out["ok"] = true
+	writeJSON(w, http.StatusOK, out)
+}
+
+// missingError is the error Slack gives for a missing required argument.
+func missingError(method, param string) string {
+	switch param {
+	case "channel":
+		return "channel_not_found"
+	case "user", "users":
+		return "user_not_found"
+	case "ts", "timestamp":
+		return "message_not_found"
+	case "trigger_id":
+		return "invalid_trigger_id"
+	case "name":
+		return "invalid_name_required"
+	}
+	return "invalid_arguments"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) authTest(p params) (map[string]any, string) {
+	return map[string]any{"url": "https://" + TeamName + ".slack.com/", "team": TeamName, "user": "warroom",
+		"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID, "is_enterprise_install": false}, ""
+}
+
+func (s *Server) connectionsOpen(p params) (map[string]any, string) {
+	u := strings.Replace(s.socket.URL, "https://", "wss://", 1) + "/link/?ticket=" + randomID(8) + "&app_id=" + AppID
+	return map[string]any{"url": u}, ""
+}
+
+var validName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+func (s *Server) conversationsCreate(p params) (map[string]any, string) {
+	name := p.get("name")
+	switch {
+	case utf8.RuneCountInString(name) > 80:
+		return nil, "invalid_name_maxlength"
+	case !validName.MatchString(name):
+		return nil, "invalid_name_specials"
+	case s.byNameLocked(name) != nil:
+		return nil, "name_taken"
+	}
+	ch := s.newChannelLocked(name, p.get("is_private") == "true", BotUserID)
+	return map[string]any{"channel": channelJSON(ch)}, ""
+}
+
+func (s *Server) channelForBot(id string) (*Channel, string) {
+	ch, ok := s.channels[id]
+	if !ok {
+		return nil, "channel_not_found"
+	}
+	if ch.Archived {
+		return nil, "is_archived"
+	}
+	if !member(ch, BotUserID) {
+		return nil, "not_in_channel"
+	}
+	return ch, ""
+}
+
+func (s *Server) conversationsInvite(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	added := 0
+	for _, id := range strings.Split(p.get("users"), ",") {
+		id = strings.TrimSpace(id)
+		if id == BotUserID {
+			return nil, "cant_invite_self"
+		}
+		if _, ok := s.users[id]; !ok {
+			return nil, "user_not_found"
+		}
+		if !member(ch, id) {
+			ch.Members = append(ch.Members, id)
+			added++
+		}
+	}
+	if added == 0 {
+		return nil, "already_in_channel"
+	}
+	return map[string]any{"channel": channelJSON(ch)}, ""
+}
+
+func (s *Server) conversationsSetTopic(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	if utf8.RuneCountInString(p.get("topic")) > 250 {
+		return nil, "too_long"
+	}
+	ch.Topic = p.get("topic")
+	return map[string]any{"channel": channelJSON(ch)}, ""
+}
+
+func (s *Server) conversationsSetPurpose(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	if utf8.RuneCountInString(p.get("purpose")) > 250 {
+		return nil, "too_long"
+	}
+	ch.Purpose = p.get("purpose")
+	return map[string]any{"channel": channelJSON(ch)}, ""
+}
+
+func (s *Server) conversationsInfo(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	if !ok || (ch.Private && !member(ch, BotUserID)) {
+		return nil, "channel_not_found"
+	}
+	return map[string]any{"channel": channelJSON(ch)}, ""
+}
+
+func (s *Server) conversationsMembers(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	if !ok || (ch.Private && !member(ch, BotUserID)) {
+		return nil, "channel_not_found"
+	}
+	return map[string]any{"members": ch.Members, "response_metadata": map[string]any{"next_cursor": ""}}, ""
+}
+
+func (s *Server) conversationsArchive(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	switch {
+	case !ok:
+		return nil, "channel_not_found"
+	case ch.Archived:
+		return nil, "already_archived"
+	case !member(ch, BotUserID):
+		return nil, "not_in_channel"
+	}
+	ch.Archived = true
+	return nil, ""
+}
+
+// maxText is the longest text chat.postMessage takes before it truncates;
+// the simulator refuses it instead, so a bot that sends it is caught.
+const maxText = 40000
+
+func (s *Server) messageBody(p params) (text string, blocks json.RawMessage, e string) {
+	text = p.get("text")
+	if b := p.get("blocks"); b != "" {
+		var v []json.RawMessage
+		if err := json.Unmarshal([]byte(b), &v); err != nil {
+			return "", nil, "invalid_blocks_format"
+		}
+		if len(v) > 50 {
+			return "", nil, "invalid_blocks"
+		}
+		blocks = json.RawMessage(b)
+	}
+	if text == "" && blocks == nil && p.get("attachments") == "" {
+		return "", nil, "no_text"
+	}
+	if utf8.RuneCountInString(text) > maxText {
+		return "", nil, "msg_too_long"
+	}
+	return text, blocks, ""
+}
+
+func (s *Server) chatPostMessage(p params) (map[string]any, string) {
+	id := p.get("channel")
+	if ch := s.byNameLocked(strings.TrimPrefix(id, "#")); ch != nil && strings.HasPrefix(id, "#") {
+		id = ch.ID
+	}
+	ch, e := s.channelForBot(id)
+	if e != "" {
+		return nil, e
+	}
+	text, blocks, e := s.messageBody(p)
+	if e != "" {
+		return nil, e
+	}
+	m := s.addMessageLocked(&Message{Channel: ch.ID, User: BotUserID, Text: text, Blocks: blocks, Source: "api"})
+	return map[string]any{"channel": ch.ID, "ts": m.TS, "message": map[string]any{"type": "message", "user": BotUserID, "text": text, "ts": m.TS}}, ""
+}
+
+func (s *Server) chatUpdate(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	text, blocks, e := s.messageBody(p)
+	if e != "" {
+		return nil, e
+	}
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && m.TS == p.get("ts") && !m.Ephemeral {
+			if m.User != BotUserID {
+				return nil, "cant_update_message"
+			}
+			m.Text, m.Blocks = text, blocks
+			m.Edits++
+			s.publishLocked(m)
+			return map[string]any{"channel": ch.ID, "ts": m.TS, "text": text}, ""
+		}
+	}
+	return nil, "message_not_found"
+}
+
+func (s *Server) chatPostEphemeral(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	if _, ok := s.users[p.get("user")]; !ok {
+		return nil, "user_not_found"
+	}
+	if !member(ch, p.get("user")) {
+		return nil, "user_not_in_channel"
+	}
+	text, blocks, e := s.messageBody(p)
+	if e != "" {
+		return nil, e
+	}
+	m := s.addMessageLocked(&Message{Channel: ch.ID, User: BotUserID, Text: text, Blocks: blocks, Ephemeral: true, To: p.get("user"), Source: "api"})
+	return map[string]any{"message_ts": m.TS}, ""
+}
+
+func (s *Server) pinsAdd(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	ts := p.get("timestamp")
+	for _, pin := range ch.Pins {
+		if pin == ts {
+			return nil, "already_pinned"
+		}
+	}
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && m.TS == ts && !m.Ephemeral {
+			ch.Pins = append(ch.Pins, ts)
+			return nil, ""
+		}
+	}
+	return nil, "message_not_found"
+}
+
+func (s *Server) pinsList(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	if !ok {
+		return nil, "channel_not_found"
+	}
+	items := []map[string]any{}
+	for _, ts := range ch.Pins {
+		items = append(items, map[string]any{"type": "message", "channel": ch.ID, "message": map[string]any{"ts": ts}})
+	}
+	return map[string]any{"items": items}, ""
+}
+
+func (s *Server) usersInfo(p params) (map[string]any, string) {
+	u, ok := s.users[p.get("user")]
+	if !ok {
+		return nil, "user_not_found"
+	}
+	return map[string]any{"user": map[string]any{"id": u.ID, "team_id": TeamID, "name": u.Name, "real_name": u.RealName,
+		"tz": u.TZ, "is_bot": u.IsBot, "profile": map[string]any{"real_name": u.RealName, "display_name": u.Name}}}, ""
+}
+
+func (s *Server) viewsOpen(p params) (map[string]any, string) {
+	t, ok := s.triggers[p.get("trigger_id")]
+	switch {
+	case !ok:
+		return nil, "invalid_trigger_id"
+	case t.used || time.Now().After(t.expires):
+		return nil, "expired_trigger_id"
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(p.get("view")), &v); err != nil || v["type"] != "modal" {
+		return nil, "invalid_arguments"
+	}
+	t.used = true
+	s.triggers[p.get("trigger_id")] = t
+	s.seq++
+	view := &View{ID: fmt.Sprintf("V%08d", s.seq), User: t.user, Trigger: p.get("trigger_id"), Body: json.RawMessage(p.get("view"))}
+	s.views = append(s.views, view)
+	v["id"] = view.ID
+	v["team_id"] = TeamID
+	v["app_id"] = AppID
+	return map[string]any{"view": v}, ""
+}
+
+func member(ch *Channel, user string) bool {
+	for _, m := range ch.Members {
+		if m == user {
+			return true
+		}
+	}
+	return false
+}
+
+func channelJSON(ch *Channel) map[string]any {
+	return map[string]any{
+		"id": ch.ID, "name": ch.Name, "is_channel": !ch.Private, "is_group": false, "is_private": ch.Private,
+		"is_archived": ch.Archived, "is_member": member(ch, BotUserID), "created": ch.Created.Unix(), "creator": ch.Creator,
+		"num_members": len(ch.Members),
+		"topic":       map[string]any{"value": ch.Topic, "creator": BotUserID},
+		"purpose":     map[string]any{"value": ch.Purpose, "creator": BotUserID},
+	}
+}
+
+func certPEM(c *x509.Certificate) []byte {
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
