@@ -26,6 +26,7 @@ type Result struct {
 	Declared bool               // a new incident: open its war room
 	Post     string             // message for everyone in the war room
 	Announce string             // message for the announcements channel
+	Invite   []string           // people to bring into the war room
 	Modal    *DeclareForm       // open the declare form instead
 	Failed   bool               // the command was rejected or could not run
 }
@@ -100,6 +101,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 	var inc *incident.Incident
 	var err error
 	var post, announce, reply string
+	var invite []string
 	switch c.Name {
 	case "timeline":
 		return d.timeline(ctx, n, cmd)
@@ -119,6 +121,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		if err == nil {
 			post = fmt.Sprintf(":bust_in_silhouette: <@%s> is now the *%s* of %s (set by <@%s>).", c.User, c.Role, inc.Ref(), inv.User)
 			reply = fmt.Sprintf("<@%s> is now %s of %s.", c.User, c.Role, inc.Ref()) + nextHint(inc)
+			invite = []string{c.User}
 		}
 	case "status":
 		inc, err = d.Service.SetStatus(ctx, n, cmd, c.Status, c.Text)
@@ -165,7 +168,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		}
 		return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, c.Name), Failed: true}
 	}
-	return Result{Reply: reply, Incident: inc, Changed: true, Post: post, Announce: announce}
+	return Result{Reply: reply, Incident: inc, Changed: true, Post: post, Announce: announce, Invite: invite}
 }
 
 // Declare declares an incident, from the slash command or the form.

@@ -1,0 +1,142 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+)
+
+var stageNumber = map[incident.Stage]string{
+	incident.StageAssess: "1/4", incident.StageCommunicate: "2/4", incident.StageRespond: "3/4",
+	incident.StageDocument: "4/4", incident.StageClosed: "done",
+}
+
+// topicText is the war room's topic: severity, status and commander.
+func topicText(inc *incident.Incident) string {
+	return fmt.Sprintf("%s | %s | commander %s | %s", inc.Severity, strings.ToUpper(string(inc.Status)), mention(inc.Commander), inc.Ref())
+}
+
+// summaryText is the plain-text fallback of the pinned summary.
+func summaryText(inc *incident.Incident) string {
+	return fmt.Sprintf("%s %s %s — %s, stage %s", inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage)
+}
+
+// summaryBlocks is the pinned summary: title, severity, stage, status,
+// roles, elapsed time and the next step.
+func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
+	md := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	}
+	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clipRunes(fmt.Sprintf("%s · %s · %s", inc.Ref(), inc.Severity, inc.Title), 150), true, false))
+	declared := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s UTC> by %s", inc.DeclaredAt.Unix(), inc.DeclaredAt.UTC().Format("2006-01-02 15:04"), mention(inc.DeclaredBy))
+	elapsed := commands.FormatDuration(inc.Elapsed(now))
+	if inc.Open() {
+		elapsed += fmt.Sprintf(" (as of %s UTC)", now.UTC().Format("15:04"))
+	} else {
+		elapsed += " to resolve"
+	}
+	fields := []*slack.TextBlockObject{
+		md("*Stage*\n" + titleCase(string(inc.Stage)) + " (" + stageNumber[inc.Stage] + ")"),
+		md("*Status*\n" + titleCase(string(inc.Status))),
+		md("*Commander*\n" + mention(inc.Commander)),
+		md("*Communicator*\n" + mention(inc.Communicator)),
+		md("*Declared*\n" + declared),
+		md("*Elapsed*\n" + elapsed),
+	}
+	blocks := []slack.Block{header, slack.NewSectionBlock(md("*"+escape(inc.Title)+"*"), fields, nil)}
+	if names := inc.RoleNames(); len(names) > 0 {
+		var roles []string
+		for _, r := range names {
+			roles = append(roles, fmt.Sprintf("%s: %s", r, mention(inc.Roles[r])))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(md("*Other roles* · "+strings.Join(roles, " · ")), nil, nil))
+	}
+	if inc.Description != "" {
+		blocks = append(blocks, slack.NewSectionBlock(md(escape(clipRunes(inc.Description, 2900))), nil, nil))
+	}
+	blocks = append(blocks, slack.NewContextBlock("next", md(":point_right: *Next:* "+inc.NextStep())))
+	return blocks
+}
+
+// escape keeps user text from turning into Slack mentions or links.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func mention(user string) string {
+	if user == "" {
+		return "nobody yet"
+	}
+	return "<@" + user + ">"
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Declare form: block and action IDs, shared by the view and its submission.
+const (
+	declareCallback = "warroom_declare"
+	blockTitle      = "title"
+	blockSeverity   = "severity"
+	blockDesc       = "description"
+)
+
+type formMeta struct {
+	Channel string `json:"channel"`
+}
+
+// declareView is the modal /incident declare opens with no title.
+func declareView(f commands.DeclareForm) slack.ModalViewRequest {
+	pt := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	title := slack.NewPlainTextInputBlockElement(pt("e.g. Checkout returns 500s"), blockTitle)
+	title.MaxLength = incident.MaxTitle
+	var opts []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	for s := incident.SEV1; s <= incident.SEV4; s++ {
+		o := slack.NewOptionBlockObject(strings.ToLower(s.String()), pt(s.String()+" — "+sevHint[s]), nil)
+		opts = append(opts, o)
+		if s == f.Severity {
+			initial = o
+		}
+	}
+	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, pt("Severity"), blockSeverity, opts...)
+	sev.InitialOption = initial
+	desc := slack.NewPlainTextInputBlockElement(pt("What do you see? Who is affected?"), blockDesc)
+	desc.Multiline = true
+	desc.MaxLength = incident.MaxText
+	descBlock := slack.NewInputBlock(blockDesc, pt("Description"), nil, desc)
+	descBlock.Optional = true
+	meta, _ := json.Marshal(formMeta{Channel: f.Channel})
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      declareCallback,
+		Title:           pt("Declare an incident"),
+		Submit:          pt("Declare"),
+		Close:           pt("Cancel"),
+		PrivateMetadata: string(meta),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewInputBlock(blockTitle, pt("Title"), nil, title),
+			slack.NewInputBlock(blockSeverity, pt("Severity"), nil, sev),
+			descBlock,
+		}},
+	}
+}
+
+var sevHint = map[incident.Severity]string{
+	incident.SEV1: "critical, customers blocked",
+	incident.SEV2: "major, many customers affected",
+	incident.SEV3: "minor, some customers affected",
+	incident.SEV4: "low, little or no impact",
+}

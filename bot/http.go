@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// maxBody is the most Slack sends in one request; larger bodies are refused.
+const maxBody = 1 << 20
+
+// HTTPHandler serves Slack's HTTP deliveries: /slack/commands,
+// /slack/interactions and /slack/events. Every request must carry a valid
+// v0 signature made with the signing secret within the last five minutes,
+// and may be taken once; anything else is answered 401 and has no effect.
+type HTTPHandler struct {
+	bot     *Bot
+	secret  string
+	replays *seen
+	mux     *http.ServeMux
+}
+
+// NewHTTPHandler returns the handler for Slack's HTTP deliveries.
+func NewHTTPHandler(b *Bot, signingSecret string) *HTTPHandler {
+	h := &HTTPHandler{bot: b, secret: signingSecret, replays: newSeen(6 * time.Minute), mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /slack/commands", h.verified(h.commands))
+	h.mux.HandleFunc("POST /slack/interactions", h.verified(h.interactions))
+	h.mux.HandleFunc("POST /slack/events", h.verified(h.events))
+	return h
+}
+
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// verified checks the signature and the replay guard before next runs.
+func (h *HTTPHandler) verified(next func(http.ResponseWriter, *http.Request, []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if err := h.verify(r.Header, body); err != nil {
+			h.bot.log.WarnContext(r.Context(), "refused a slack request", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
+			http.Error(w, "invalid request signature", http.StatusUnauthorized)
+			return
+		}
+		next(w, r, body)
+	}
+}
+
+var errReplay = errors.New("replayed request")
+
+func (h *HTTPHandler) verify(header http.Header, body []byte) error {
+	sv, err := slack.NewSecretsVerifier(header, h.secret)
+	if err != nil {
+		return err
+	}
+	sv.Write(body)
+	if err := sv.Ensure(); err != nil {
+		return err
+	}
+	// The same signed request, sent again, has the same signature.
+	if !h.replays.first(header.Get("X-Slack-Signature")) {
+		return errReplay
+	}
+	return nil
+}
+
+func (h *HTTPHandler) commands(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	sc := slack.SlashCommand{
+		TeamID: form.Get("team_id"), ChannelID: form.Get("channel_id"), ChannelName: form.Get("channel_name"),
+		UserID: form.Get("user_id"), UserName: form.Get("user_name"), Command: form.Get("command"),
+		Text: form.Get("text"), ResponseURL: form.Get("response_url"), TriggerID: form.Get("trigger_id"),
+		APIAppID: form.Get("api_app_id"),
+	}
+	if sc.UserID == "" || sc.ChannelID == "" {
+		http.Error(w, "missing user_id or channel_id", http.StatusBadRequest)
+		return
+	}
+	reply := h.bot.Command(r.Context(), sc)
+	if reply == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	writeJSON(w, map[string]string{"response_type": "ephemeral", "text": reply})
+}
+
+func (h *HTTPHandler) interactions(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	if resp := h.bot.Interaction(r.Context(), cb); resp != nil {
+		writeJSON(w, resp)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *HTTPHandler) events(w http.ResponseWriter, r *http.Request, body []byte) {
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		http.Error(w, "bad event", http.StatusBadRequest)
+		return
+	}
+	if ev.Type == slackevents.URLVerification {
+		var ch slackevents.ChallengeResponse
+		json.Unmarshal(body, &ch)
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte(ch.Challenge))
+		return
+	}
+	var outer struct {
+		EventID string `json:"event_id"`
+	}
+	json.Unmarshal(body, &outer)
+	w.WriteHeader(http.StatusOK)
+	h.bot.Event(r.Context(), outer.EventID, ev)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// Event handles an Events API event once per event ID. Today the bot
+// answers mentions with how to use it; the rest is ignored.
+func (b *Bot) Event(ctx context.Context, id string, ev slackevents.EventsAPIEvent) {
+	if id != "" && !b.events.first(id) {
+		return
+	}
+	if m, ok := ev.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {
+		ch := m.Channel
+		b.fx.do(0, func(ctx context.Context) {
+			text := "I run incidents through `/incident`. Start with `/incident declare sev2 <what is broken>`, or see everything with `/incident help`."
+			if _, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false)); err != nil {
+				b.log.WarnContext(ctx, "could not answer a mention", "err", err)
+			}
+		})
+	}
+}

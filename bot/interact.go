@@ -1,0 +1,69 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+)
+
+func (b *Bot) openDeclareForm(ctx context.Context, triggerID string, f commands.DeclareForm) error {
+	_, err := b.api.OpenViewContext(ctx, triggerID, declareView(f))
+	return err
+}
+
+// ViewResponse is the answer to a view_submission: nil closes the modal;
+// errors keep it open and show each message under its field.
+type ViewResponse struct {
+	ResponseAction string            `json:"response_action"`
+	Errors         map[string]string `json:"errors,omitempty"`
+}
+
+// Interaction handles a block action or a modal submission and returns the
+// immediate response body (nil for an empty 200).
+func (b *Bot) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
+	switch cb.Type {
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == declareCallback {
+			return b.submitDeclare(ctx, cb)
+		}
+	}
+	b.log.InfoContext(ctx, "interaction ignored", "type", cb.Type, "callback", cb.View.CallbackID)
+	return nil
+}
+
+func (b *Bot) submitDeclare(ctx context.Context, cb slack.InteractionCallback) any {
+	vals := cb.View.State.Values
+	title := vals[blockTitle][blockTitle].Value
+	desc := vals[blockDesc][blockDesc].Value
+	sev := incident.DefaultSeverity
+	if v := vals[blockSeverity][blockSeverity].SelectedOption.Value; v != "" {
+		s, err := incident.ParseSeverity(v)
+		if err != nil {
+			return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockSeverity: incident.ErrorMessage(err)}}
+		}
+		sev = s
+	}
+	var meta formMeta
+	json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+	cmd := incident.Command{Actor: cb.User.ID, Channel: meta.Channel, Raw: "[declare form] " + strings.TrimSpace(title)}
+	res := b.disp.Declare(ctx, cmd, incident.Declaration{Title: title, Description: desc, Severity: sev})
+	if res.Failed {
+		field := blockTitle
+		if strings.Contains(res.Reply, "description") {
+			field = blockDesc
+		}
+		msg := res.Reply
+		if i := strings.Index(msg, "\nUsage:"); i >= 0 {
+			msg = msg[:i]
+		}
+		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{field: msg}}
+	}
+	from := origin{user: cb.User.ID, channel: meta.Channel}
+	b.carryOut(res, from)
+	return nil
+}

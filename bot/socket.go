@@ -1,0 +1,89 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// RunSocketMode connects to Slack over Socket Mode and handles deliveries
+// until ctx ends. The API client must carry the app-level token. dialer may
+// be nil; tests and the sandbox pass one that trusts the simulator's certificate.
+func (b *Bot) RunSocketMode(ctx context.Context, dialer *websocket.Dialer) error {
+	var opts []socketmode.Option
+	if dialer != nil {
+		opts = append(opts, socketmode.OptionDialer(dialer))
+	}
+	client := socketmode.New(b.api, opts...)
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case evt, ok := <-client.Events:
+			if !ok {
+				return nil
+			}
+			go b.socketEvent(ctx, client, evt)
+		}
+	}
+}
+
+func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		b.log.InfoContext(ctx, "socket mode connected")
+	case socketmode.EventTypeConnectionError:
+		b.log.WarnContext(ctx, "socket mode connection error", "err", evt.Data)
+	case socketmode.EventTypeSlashCommand:
+		sc, ok := evt.Data.(slack.SlashCommand)
+		if !ok || evt.Request == nil {
+			return
+		}
+		reply := b.Command(ctx, sc)
+		var payload any
+		if reply != "" {
+			payload = map[string]string{"response_type": "ephemeral", "text": reply}
+		}
+		b.ack(ctx, client, evt.Request, payload)
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || evt.Request == nil {
+			return
+		}
+		b.ack(ctx, client, evt.Request, b.Interaction(ctx, cb))
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok || evt.Request == nil {
+			return
+		}
+		b.ack(ctx, client, evt.Request, nil)
+		var outer struct {
+			EventID string `json:"event_id"`
+		}
+		json.Unmarshal(evt.Request.Payload, &outer)
+		b.Event(ctx, outer.EventID, ev)
+	}
+}
+
+func (b *Bot) ack(ctx context.Context, client *socketmode.Client, req *socketmode.Request, payload any) {
+	var err error
+	if payload == nil {
+		err = client.AckCtx(ctx, req.EnvelopeID, nil)
+	} else {
+		err = client.AckCtx(ctx, req.EnvelopeID, payload)
+	}
+	if err != nil {
+		b.log.WarnContext(ctx, "socket mode ack failed", "err", err)
+	}
+}

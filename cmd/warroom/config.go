@@ -1,0 +1,81 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Config is every setting warroom reads. Each comes from a flag, or else
+// from the environment variable of the same meaning, or else the default.
+type Config struct {
+	BotToken        string // SLACK_BOT_TOKEN: xoxb-...
+	SigningSecret   string // SLACK_SIGNING_SECRET: verifies HTTP deliveries
+	AppToken        string // SLACK_APP_TOKEN: xapp-..., turns on Socket Mode
+	APIURL          string // SLACK_API_URL
+	CAFile          string // SLACK_CA_FILE: extra CA certificates to trust for Slack
+	DB              string // WARROOM_DB
+	Addr            string // WARROOM_ADDR
+	AnnounceChannel string // WARROOM_ANNOUNCE_CHANNEL
+	LogLevel        string // WARROOM_LOG_LEVEL
+}
+
+// setting documents one configuration value; the README's table is made from the same facts.
+type setting struct {
+	flag, env, def, usage string
+	dst                   *string
+	secret                bool
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"bot-token", "SLACK_BOT_TOKEN", "", "Slack bot token (xoxb-...)", &c.BotToken, true},
+		{"signing-secret", "SLACK_SIGNING_SECRET", "", "Slack signing secret; turns on the HTTP endpoints /slack/*", &c.SigningSecret, true},
+		{"app-token", "SLACK_APP_TOKEN", "", "Slack app-level token (xapp-...); turns on Socket Mode", &c.AppToken, true},
+		{"slack-api-url", "SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL", &c.APIURL, false},
+		{"slack-ca-file", "SLACK_CA_FILE", "", "PEM file of extra CA certificates to trust for Slack (a proxy, or the simulator)", &c.CAFile, false},
+		{"db", "WARROOM_DB", "warroom.db", "SQLite database file", &c.DB, false},
+		{"addr", "WARROOM_ADDR", ":8080", "HTTP listen address", &c.Addr, false},
+		{"announce-channel", "WARROOM_ANNOUNCE_CHANNEL", "", "channel ID or name for declarations and resolutions", &c.AnnounceChannel, false},
+		{"log-level", "WARROOM_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel, false},
+	}
+}
+
+// newFlagSet returns a flag set for a subcommand whose defaults come from getenv.
+func newFlagSet(name string, c *Config, getenv func(string) string, stderr io.Writer, only ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, s := range c.settings() {
+		if len(only) > 0 && !contains(only, s.flag) {
+			*s.dst = envOr(getenv, s.env, s.def)
+			continue
+		}
+		def := envOr(getenv, s.env, s.def)
+		shown := def
+		if s.secret && def != "" {
+			shown = "(set)"
+		}
+		fs.StringVar(s.dst, s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
+		if s.secret {
+			fs.Lookup(s.flag).DefValue = shown
+		}
+	}
+	return fs
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := strings.TrimSpace(getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

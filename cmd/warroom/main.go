@@ -1,0 +1,267 @@
+// Command warroom is a self-hosted incident-response bot for Slack.
+//
+//	warroom serve                      run the bot
+//	warroom migrate                    apply database migrations
+//	warroom incidents list [--json]    list incidents
+//	warroom incidents show INC-7       one incident with its timeline
+//	warroom version
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `warroom runs incident response from Slack.
+
+Usage:
+  warroom serve [flags]                   run the bot (see: warroom serve -h)
+  warroom migrate [--db FILE]             apply database migrations
+  warroom incidents list [--all] [--json] list open (or all) incidents
+  warroom incidents show INC-7 [--json]   show one incident and its timeline
+  warroom version                         print the version
+`
+
+// run is main without the process: tests call it with their own
+// arguments, environment and output.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serveCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "incidents":
+		err = incidentsCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "version":
+		fmt.Fprintln(stdout, "warroom", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "warroom: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(stderr, "warroom:", err)
+			return 2
+		}
+		fmt.Fprintln(stderr, "warroom:", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake in how warroom was invoked (exit status 2).
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("migrate", &c, getenv, stderr, "db")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(stdout, "database %s is up to date\n", c.DB)
+	return nil
+}
+
+func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "show") {
+		return usageError("usage: warroom incidents list [--all] [--json] | warroom incidents show INC-7 [--json]")
+	}
+	var c Config
+	fs := newFlagSet("incidents "+args[0], &c, getenv, stderr, "db")
+	asJSON := fs.Bool("json", false, "print JSON")
+	all := fs.Bool("all", false, "include resolved incidents (list)")
+	rest := args[1:]
+	var ref string
+	if args[0] == "show" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		ref, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if ref == "" && fs.NArg() > 0 {
+		ref = fs.Arg(0)
+	}
+	if _, err := os.Stat(c.DB); err != nil {
+		return fmt.Errorf("no database at %s (set WARROOM_DB or --db)", c.DB)
+	}
+	db, err := sqlite.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	if args[0] == "list" {
+		list, err := svc.List(ctx, incident.Filter{OpenOnly: !*all, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			out := make([]incidentJSON, 0, len(list))
+			for _, inc := range list {
+				out = append(out, toJSON(inc, nil))
+			}
+			return writeJSON(stdout, out)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "REF\tSEV\tSTATUS\tSTAGE\tCOMMANDER\tDECLARED (UTC)\tTITLE")
+		for _, inc := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.Ref(), inc.Severity, inc.Status, inc.Stage, inc.Commander, inc.DeclaredAt.Format("2006-01-02 15:04"), inc.Title)
+		}
+		return tw.Flush()
+	}
+	n, ok := incident.ParseRef(ref)
+	if !ok {
+		return usageError("usage: warroom incidents show INC-7 [--json]")
+	}
+	inc, err := svc.Get(ctx, n)
+	if err != nil {
+		return errors.New(incident.ErrorMessage(err))
+	}
+	entries, err := svc.Timeline(ctx, n, incident.Page{})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, toJSON(inc, entries))
+	}
+	d := inc.Durations()
+	fmt.Fprintf(stdout, "%s %s %s\nstatus %s, stage %s, commander %s, communicator %s\nchannel #%s\n",
+		inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage, orDash(inc.Commander), orDash(inc.Communicator), orDash(inc.ChannelName))
+	fmt.Fprintf(stdout, "declared %s; to acknowledge %s, to mitigate %s, to resolve %s\n\nTimeline (UTC):\n",
+		inc.DeclaredAt.Format(time.RFC3339), dur(d.ToAcknowledge), dur(d.ToMitigate), dur(d.ToResolve))
+	for _, e := range entries {
+		outcome := "ok"
+		if !e.OK() {
+			outcome = "rejected: " + e.Outcome
+		}
+		fmt.Fprintf(stdout, "%s  %-10s %-12s %s  [%s]\n", e.At.Format("2006-01-02 15:04:05"), e.Actor, e.Kind, e.Raw, outcome)
+	}
+	return nil
+}
+
+type entryJSON struct {
+	ID      int64             `json:"id"`
+	At      time.Time         `json:"at"`
+	Actor   string            `json:"actor"`
+	Channel string            `json:"channel"`
+	Kind    string            `json:"kind"`
+	Raw     string            `json:"raw"`
+	Outcome string            `json:"outcome"`
+	Detail  map[string]string `json:"detail,omitempty"`
+}
+
+type incidentJSON struct {
+	Ref            string            `json:"ref"`
+	Number         int64             `json:"number"`
+	Title          string            `json:"title"`
+	Description    string            `json:"description,omitempty"`
+	Severity       string            `json:"severity"`
+	Stage          string            `json:"stage"`
+	Status         string            `json:"status"`
+	DeclaredBy     string            `json:"declared_by"`
+	Commander      string            `json:"commander"`
+	Communicator   string            `json:"communicator"`
+	Roles          map[string]string `json:"roles"`
+	ChannelID      string            `json:"channel_id"`
+	ChannelName    string            `json:"channel_name"`
+	DeclaredAt     time.Time         `json:"declared_at"`
+	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
+	MitigatedAt    *time.Time        `json:"mitigated_at"`
+	ResolvedAt     *time.Time        `json:"resolved_at"`
+	ClosedAt       *time.Time        `json:"closed_at"`
+	Durations      map[string]int64  `json:"durations_seconds"`
+	Timeline       []entryJSON       `json:"timeline,omitempty"`
+}
+
+func toJSON(inc *incident.Incident, entries []incident.Entry) incidentJSON {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	d := inc.Durations()
+	out := incidentJSON{
+		Ref: inc.Ref(), Number: inc.Number, Title: inc.Title, Description: inc.Description, Severity: inc.Severity.String(),
+		Stage: string(inc.Stage), Status: string(inc.Status), DeclaredBy: inc.DeclaredBy, Commander: inc.Commander,
+		Communicator: inc.Communicator, Roles: inc.Roles, ChannelID: inc.ChannelID, ChannelName: inc.ChannelName,
+		DeclaredAt: inc.DeclaredAt, AcknowledgedAt: opt(inc.AcknowledgedAt), MitigatedAt: opt(inc.MitigatedAt),
+		ResolvedAt: opt(inc.ResolvedAt), ClosedAt: opt(inc.ClosedAt),
+		Durations: map[string]int64{"to_acknowledge": int64(d.ToAcknowledge.Seconds()), "to_mitigate": int64(d.ToMitigate.Seconds()), "to_resolve": int64(d.ToResolve.Seconds())},
+	}
+	for _, e := range entries {
+		out.Timeline = append(out.Timeline, entryJSON{ID: e.ID, At: e.At, Actor: e.Actor, Channel: e.Channel, Kind: e.Kind, Raw: e.Raw, Outcome: e.Outcome, Detail: e.Detail})
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func dur(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return commands.FormatDuration(d)
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
+)
+
+const noCredentials = "serve needs Slack credentials: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try warroom without Slack, run: go run ./cmd/warroom sandbox"
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("serve", &c, getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if c.BotToken == "" || (c.AppToken == "" && c.SigningSecret == "") {
+		return usageError(noCredentials)
+	}
+	log := newLogger(c.LogLevel, stderr)
+
+	db, err := sqlite.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	tlsConf, err := slackTLS(c.CAFile)
+	if err != nil {
+		return err
+	}
+	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, Proxy: http.ProxyFromEnvironment}}
+	retry := slack.RetryConfig{MaxRetries: 5, RetryAfterJitter: 500 * time.Millisecond, BackoffInitial: 200 * time.Millisecond, BackoffMax: 10 * time.Second}
+	retry.Handlers = append(slack.AllBuiltinRetryHandlers(retry), slack.NewServerErrorRetryHandler(retry))
+	opts := []slack.Option{slack.OptionAPIURL(c.APIURL), slack.OptionHTTPClient(httpClient), slack.OptionRetryConfig(retry)}
+	if c.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(c.AppToken))
+	}
+	api := slack.New(c.BotToken, opts...)
+	auth, err := api.AuthTestContext(ctx)
+	if err != nil {
+		return fmt.Errorf("slack auth.test at %s failed: %v (check SLACK_BOT_TOKEN and SLACK_API_URL)", c.APIURL, err)
+	}
+
+	svc := incident.NewService(db, nil)
+	b := bot.New(bot.Options{
+		API:             api,
+		Dispatcher:      &commands.Dispatcher{Service: svc, Log: log},
+		AnnounceChannel: c.AnnounceChannel,
+		Log:             log,
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.Ping(pctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	if c.SigningSecret != "" {
+		mux.Handle("/slack/", bot.NewHTTPHandler(b, c.SigningSecret))
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	mode := "http"
+	if c.AppToken != "" {
+		mode = "socket"
+		dialer := &websocket.Dialer{TLSClientConfig: tlsConf, Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 10 * time.Second}
+		go func() {
+			if err := b.RunSocketMode(ctx, dialer); err != nil {
+				errc <- fmt.Errorf("socket mode: %w", err)
+			}
+		}()
+	}
+	log.Info("warroom serving", "addr", ln.Addr().String(), "mode", mode, "team", auth.Team, "bot_user", auth.UserID, "db", c.DB, "version", version)
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		log.Error("stopping", "err", err)
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	if derr := b.Shutdown(sctx); derr != nil {
+		log.Warn("slack work left unfinished at shutdown", "err", derr)
+	}
+	return err
+}
+
+// slackTLS trusts the system's CAs plus those in caFile, if any.
+func slackTLS(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("SLACK_CA_FILE: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("SLACK_CA_FILE %s holds no PEM certificate", strings.TrimSpace(caFile))
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
