@@ -1,6 +1,7 @@
 package slacksim
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -314,14 +315,14 @@ const maxText = 40000
 func (s *Server) messageBody(p params) (text string, blocks json.RawMessage, e string) {
 	text = p.get("text")
 	if b := p.get("blocks"); b != "" {
-		var v []json.RawMessage
+		var v []any
 		if err := json.Unmarshal([]byte(b), &v); err != nil {
 			return "", nil, "invalid_blocks_format"
 		}
 		if len(v) > 50 {
 			return "", nil, "invalid_blocks"
 		}
-		blocks = json.RawMessage(b)
+		blocks = plainJSON(v)
 	}
 	if text == "" && blocks == nil && p.get("attachments") == "" {
 		return "", nil, "no_text"
@@ -481,3 +482,12 @@ func certPEM(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
+// plainJSON re-encodes v without Go's HTML escaping, so stored blocks read
+// as Slack shows them ("<@U1>", not "\u003c@U1\u003e").
+func plainJSON(v any) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return json.RawMessage(bytes.TrimSpace(buf.Bytes()))
+}

@@ -449,3 +449,9 @@ func randomID(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// ChannelByNameID returns the ID of the named channel.
+func (s *Server) ChannelByNameID(name string) (string, bool) {
+	ch, ok := s.ChannelByName(name)
+	return ch.ID, ok
+}

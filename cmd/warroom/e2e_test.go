@@ -1,0 +1,147 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestIncidentLifecycle drives a whole incident as people would, over
+// each transport: declare, roles, status, notes, resolve, reopen, resolve,
+// close, and checks what Slack and the timeline show at each step.
+func TestIncidentLifecycle(t *testing.T) {
+	for _, mode := range []string{"http", "socket"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			w := start(t, mode)
+			alice, bob := w.users["alice"], w.users["bob"]
+
+			reply := w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
+			if !strings.Contains(reply, "Declared *INC-1* (SEV2): Checkout returns 500s") {
+				t.Fatalf("declare reply: %q", reply)
+			}
+			room := w.room("INC-1")
+			if room.Name != "inc-1-checkout-returns-500s" {
+				t.Errorf("war room is #%s", room.Name)
+			}
+			if !contains(room.Members, alice) {
+				t.Errorf("the declarer was not invited: %v", room.Members)
+			}
+			if !strings.Contains(room.Topic, "SEV2") || !strings.Contains(room.Topic, "INVESTIGATING") || !strings.Contains(room.Topic, "<@"+alice+">") {
+				t.Errorf("topic %q lacks severity, status or commander", room.Topic)
+			}
+			if room.Purpose != "Checkout returns 500s" {
+				t.Errorf("purpose %q", room.Purpose)
+			}
+			sum := w.pinned(room.ID)
+			for _, want := range []string{"INC-1 · SEV2 · Checkout returns 500s", "Assess", "Investigating", "Next:", "communicator"} {
+				if !strings.Contains(string(sum.Blocks), want) {
+					t.Errorf("pinned summary lacks %q: %s", want, sum.Blocks)
+				}
+			}
+			w.eventually("the announcement links the war room", func() bool {
+				return w.posted(w.announce, "INC-1", "<#"+room.ID+">")
+			})
+			w.eventually("the declarer hears the room is ready", func() bool {
+				return w.ephemeral("alice", "War room for INC-1 is ready", "<#"+room.ID+">")
+			})
+
+			// Roles. bob takes command, carol communicates; both are invited.
+			if r := w.cmd("bob", room.ID, "commander "+w.at("bob")); !strings.Contains(r, "is now commander of INC-1") {
+				t.Fatalf("commander reply: %q", r)
+			}
+			if r := w.cmd("alice", room.ID, "communicator "+w.at("carol")); !strings.Contains(r, "Next:") {
+				t.Fatalf("communicator reply: %q", r)
+			}
+			if r := w.cmd("alice", room.ID, "role scribe "+w.at("dave")); !strings.Contains(r, "scribe") {
+				t.Fatalf("role reply: %q", r)
+			}
+			w.eventually("the new role holders are in the room", func() bool {
+				ch, _ := w.sim.Channel(room.ID)
+				return contains(ch.Members, bob) && contains(ch.Members, w.users["carol"]) && contains(ch.Members, w.users["dave"])
+			})
+			if inc := w.show("INC-1"); inc.Stage != "communicate" || inc.AcknowledgedAt == nil {
+				t.Fatalf("after roles: stage %s, acknowledged %v", inc.Stage, inc.AcknowledgedAt)
+			}
+
+			w.cmd("carol", room.ID, "status investigating Checkout errors at 30%")
+			if r := w.cmd("bob", room.ID, "severity sev1"); !strings.Contains(r, "INC-1 is now SEV1") {
+				t.Fatalf("severity reply: %q", r)
+			}
+			w.eventually("the escalation is announced", func() bool { return w.posted(w.announce, "INC-1 escalated to *SEV1*") })
+			w.cmd("bob", room.ID, "status identified Bad deploy of checkout v42")
+			if inc := w.show("INC-1"); inc.Stage != "respond" {
+				t.Fatalf("identified with a commander: stage %s", inc.Stage)
+			}
+			w.cmd("dave", room.ID, "note Rolled back checkout to v41")
+			w.cmd("bob", room.ID, "status monitoring Error rate back to baseline")
+			if r := w.cmd("alice", room.ID, "resolve Rollback fixed it"); !strings.Contains(r, "INC-1 is resolved") {
+				t.Fatalf("resolve reply: %q", r)
+			}
+			if r := w.cmd("alice", room.ID, "resolve"); !strings.Contains(r, "already resolved") || !strings.Contains(r, "/incident reopen") {
+				t.Fatalf("second resolve: %q", r)
+			}
+			if r := w.cmd("bob", room.ID, "reopen"); !strings.Contains(r, "open again") {
+				t.Fatalf("reopen: %q", r)
+			}
+			w.cmd("bob", room.ID, "status monitoring Second rollback holding")
+			w.cmd("bob", room.ID, "resolve Fixed for good")
+
+			w.eventually("the summary shows the document stage and the new commander", func() bool {
+				s := string(w.pinned(room.ID).Blocks)
+				return strings.Contains(s, "Document (4/4)") && strings.Contains(s, "Resolved") && strings.Contains(s, "<@"+bob+">") && strings.Contains(s, "scribe")
+			})
+			w.eventually("the topic shows the resolution and the commander", func() bool {
+				ch, _ := w.sim.Channel(room.ID)
+				return strings.Contains(ch.Topic, "SEV1 | RESOLVED | commander <@"+bob+">")
+			})
+			if sum := w.pinned(room.ID); sum.Edits < 5 {
+				t.Errorf("the summary was edited %d times; want one edit per change", sum.Edits)
+			}
+			for _, want := range [][]string{
+				{"*Investigating*", "Checkout errors at 30%"},
+				{"*Identified*", "Bad deploy"},
+				{"Note from <@" + w.users["dave"] + ">", "Rolled back"},
+				{"resolved INC-1", "Fixed for good"},
+				{"reopened INC-1"},
+			} {
+				if !w.posted(room.ID, want...) {
+					t.Errorf("the war room never showed %q", want)
+				}
+			}
+
+			tl := w.cmd("carol", room.ID, "timeline")
+			if !strings.Contains(tl, "INC-1 timeline") || !strings.Contains(tl, "rejected: INC-1 was already resolved") {
+				t.Errorf("timeline reply: %q", tl)
+			}
+			if r := w.cmd("alice", room.ID, "close"); !strings.Contains(r, "INC-1 is closed") {
+				t.Fatalf("close: %q", r)
+			}
+			w.eventually("the war room is archived", func() bool { ch, _ := w.sim.Channel(room.ID); return ch.Archived })
+
+			inc := w.show("INC-1")
+			var kinds []string
+			for _, e := range inc.Timeline {
+				kinds = append(kinds, e.Kind)
+				if e.At.Location().String() != "UTC" || e.Actor == "" {
+					t.Errorf("entry %+v lacks a UTC time or an actor", e)
+				}
+			}
+			want := "declare war_room commander communicator role status severity status note status resolve resolve reopen status resolve timeline close"
+			if got := strings.Join(kinds, " "); got != want {
+				t.Errorf("timeline kinds:\n got %s\nwant %s", got, want)
+			}
+			if inc.Stage != "closed" || inc.ClosedAt == nil || inc.ResolvedAt == nil || inc.MitigatedAt == nil {
+				t.Errorf("final state: %+v", inc)
+			}
+			if inc.Durations["to_resolve"] < 0 || inc.Roles["scribe"] != w.users["dave"] {
+				t.Errorf("durations %v roles %v", inc.Durations, inc.Roles)
+			}
+			if errs := w.sim.ProtocolErrors(); len(errs) > 0 {
+				t.Errorf("protocol errors: %v", errs)
+			}
+			if code := w.shutdown(); code != 0 {
+				t.Errorf("serve exited %d on shutdown", code)
+			}
+		})
+	}
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/slacksim"
+)
+
+const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// world is a running warroom serve, wired to a simulated workspace.
+type world struct {
+	t        *testing.T
+	sim      *slacksim.Server
+	mode     string
+	addr     string
+	env      map[string]string
+	users    map[string]string // name -> user ID
+	general  string
+	announce string
+	log      *syncBuffer
+	stop     context.CancelFunc
+	exited   chan int
+}
+
+// start runs `warroom serve` in this process, exactly as main does, with
+// the Slack API pointed at a fresh simulator. mode is "http" or "socket".
+func start(t *testing.T, mode string) *world {
+	t.Helper()
+	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret, PingInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, sim: sim, mode: mode, users: map[string]string{}, log: &syncBuffer{}, exited: make(chan int, 1)}
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		w.users[name] = sim.AddUser(name)
+	}
+	w.general, _ = sim.ChannelByNameID("general")
+	w.announce = sim.AddChannel("announcements", false)
+	w.addr = freeAddr(t)
+	dir := t.TempDir()
+	w.env = map[string]string{
+		"SLACK_BOT_TOKEN":          slacksim.BotToken,
+		"SLACK_API_URL":            sim.APIURL(),
+		"WARROOM_DB":               filepath.Join(dir, "warroom.db"),
+		"WARROOM_ADDR":             w.addr,
+		"WARROOM_ANNOUNCE_CHANNEL": w.announce,
+		"WARROOM_LOG_LEVEL":        "debug",
+	}
+	switch mode {
+	case "http":
+		w.env["SLACK_SIGNING_SECRET"] = testSecret
+		sim.SetBotURL("http://" + w.addr)
+	case "socket":
+		ca := filepath.Join(dir, "sim-ca.pem")
+		if err := os.WriteFile(ca, sim.SocketCACertPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w.env["SLACK_APP_TOKEN"] = slacksim.AppToken
+		w.env["SLACK_CA_FILE"] = ca
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop = cancel
+	go func() { w.exited <- run(ctx, []string{"serve"}, &syncBuffer{}, w.log, w.getenv) }()
+	t.Cleanup(func() {
+		w.shutdown()
+		sim.Close()
+		if t.Failed() {
+			t.Logf("server log:\n%s", w.log.String())
+		}
+	})
+	w.eventually("the server answers /healthz", func() bool {
+		resp, err := http.Get("http://" + w.addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if mode == "socket" {
+		w.eventually("the bot connects over Socket Mode", func() bool { return sim.Connected() > 0 })
+	}
+	return w
+}
+
+func (w *world) getenv(k string) string { return w.env[k] }
+
+// shutdown stops serve the way SIGTERM does and returns its exit status.
+func (w *world) shutdown() int {
+	if w.stop == nil {
+		return -1
+	}
+	w.stop()
+	w.stop = nil
+	select {
+	case code := <-w.exited:
+		return code
+	case <-time.After(30 * time.Second):
+		w.t.Error("serve did not stop within 30s of its context ending")
+		return -1
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// eventually polls cond for up to 15 s; Slack work happens in the background.
+func (w *world) eventually(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.t.Fatalf("timed out waiting until %s", what)
+}
+
+// cmd types "/incident text" as user in channel and returns the immediate reply.
+func (w *world) cmd(user, channel, text string) string {
+	w.t.Helper()
+	r, err := w.sim.SlashCommand(context.Background(), w.users[user], channel, text)
+	if err != nil {
+		w.t.Fatalf("/incident %s: %v", text, err)
+	}
+	if r.Latency > 3*time.Second {
+		w.t.Errorf("/incident %s: acknowledged after %v, past Slack's 3 s", text, r.Latency)
+	}
+	return r.Text
+}
+
+// at is the mention Slack puts in command text when a user picks @name.
+func (w *world) at(name string) string { return fmt.Sprintf("<@%s|%s>", w.users[name], name) }
+
+// show runs `warroom incidents show <ref> --json` against the same database.
+func (w *world) show(ref string) incidentJSON {
+	w.t.Helper()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"incidents", "show", ref, "--json"}, &out, &errb, w.getenv); code != 0 {
+		w.t.Fatalf("incidents show %s: exit %d: %s", ref, code, errb.String())
+	}
+	var inc incidentJSON
+	if err := json.Unmarshal(out.Bytes(), &inc); err != nil {
+		w.t.Fatalf("incidents show %s: %v\n%s", ref, err, out.String())
+	}
+	return inc
+}
+
+// room waits for the war room of ref to exist and returns its channel.
+func (w *world) room(ref string) slacksim.Channel {
+	w.t.Helper()
+	var id string
+	w.eventually(ref+" has a war room with a pinned summary", func() bool {
+		inc := w.show(ref)
+		id = inc.ChannelID
+		if id == "" {
+			return false
+		}
+		ch, _ := w.sim.Channel(id)
+		return len(ch.Pins) == 1
+	})
+	ch, _ := w.sim.Channel(id)
+	return ch
+}
+
+// pinned returns the pinned summary message of a channel.
+func (w *world) pinned(channel string) slacksim.Message {
+	w.t.Helper()
+	ch, _ := w.sim.Channel(channel)
+	for _, m := range w.sim.Messages(channel) {
+		if len(ch.Pins) > 0 && m.TS == ch.Pins[0] {
+			return m
+		}
+	}
+	w.t.Fatalf("channel %s has no pinned message", channel)
+	return slacksim.Message{}
+}
+
+// posted reports whether a visible message in channel contains all parts.
+func (w *world) posted(channel string, parts ...string) bool {
+	for _, m := range w.sim.Messages(channel) {
+		if m.Ephemeral {
+			continue
+		}
+		text := m.Text + string(m.Blocks)
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(text, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ephemeral reports whether user was privately shown a text with all parts.
+func (w *world) ephemeral(user string, parts ...string) bool {
+	for _, m := range w.sim.Ephemerals(w.users[user]) {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(m.Text, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
