@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func (w *world) listJSON(all bool) []incidentJSON {
+	w.t.Helper()
+	args := []string{"incidents", "list", "--json"}
+	if all {
+		args = append(args, "--all")
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), args, &out, &errb, w.getenv); code != 0 {
+		w.t.Fatalf("incidents list: %d %s", code, errb.String())
+	}
+	var list []incidentJSON
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil {
+		w.t.Fatal(err)
+	}
+	return list
+}
+
+// auditKinds lists the kinds in the global audit log, space separated.
+func (w *world) auditKinds() string {
+	w.t.Helper()
+	db, err := openForTest(w.env["WARROOM_DB"])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := db.Timeline(context.Background(), 0, pageAll)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range entries {
+		kinds = append(kinds, e.Kind)
+	}
+	return strings.Join(kinds, " ")
+}
+
+func httpPost(url string, body []byte, header http.Header) (int, error) {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func TestServeWithoutCredentials(t *testing.T) {
+	var out, errb bytes.Buffer
+	env := map[string]string{"WARROOM_DB": t.TempDir() + "/x.db"}
+	code := run(context.Background(), []string{"serve"}, &out, &errb, func(k string) string { return env[k] })
+	if code == 0 || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q: want non-zero and one line", code, errb.String())
+	}
+	for _, want := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "sandbox"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("the message does not mention %s: %s", want, errb.String())
+		}
+	}
+}
+
+func TestMigrateAndEmptyList(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"WARROOM_DB": dir + "/w.db"}
+	getenv := func(k string) string { return env[k] }
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"migrate"}, &out, &errb, getenv); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errb.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"incidents", "list", "--json"}, &out, &errb, getenv); code != 0 || strings.TrimSpace(out.String()) != "[]" {
+		t.Fatalf("empty list: %d %q %s", code, out.String(), errb.String())
+	}
+	if code := run(context.Background(), []string{"incidents", "show", "INC-1"}, &out, &errb, getenv); code == 0 || !strings.Contains(errb.String(), "INC-1 does not exist") {
+		t.Fatalf("show missing: %d %s", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"incidents", "show", "bogus"}, &out, &errb, getenv); code != 2 {
+		t.Fatalf("show bogus: %d", code)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"version"}, &out, &errb, getenv); code != 0 || !strings.HasPrefix(out.String(), "warroom ") {
+		t.Fatalf("version: %q", out.String())
+	}
+}
