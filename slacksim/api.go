@@ -38,7 +38,7 @@ func Methods() map[string]struct{ Params, Required []string } {
 var methods = map[string]method{
 	"auth.test":                {handle: (*Server).authTest},
 	"apps.connections.open":    {appToken: true, handle: (*Server).connectionsOpen},
-	"conversations.create":     {params: []string{"name", "is_private", "team_id"}, required: []string{"name"}, handle: (*Server).conversationsCreate},
+	"conversations.create":     {params: []string{"name", "is_private"}, required: []string{"name"}, handle: (*Server).conversationsCreate},
 	"conversations.invite":     {params: []string{"channel", "users"}, required: []string{"channel", "users"}, handle: (*Server).conversationsInvite},
 	"conversations.setTopic":   {params: []string{"channel", "topic"}, required: []string{"channel", "topic"}, handle: (*Server).conversationsSetTopic},
 	"conversations.setPurpose": {params: []string{"channel", "purpose"}, required: []string{"channel", "purpose"}, handle: (*Server).conversationsSetPurpose},

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/warroom/warroom/slacksim"
 )
 
 // TestIncidentLifecycle drives a whole incident as people would, over
@@ -136,6 +138,13 @@ func TestIncidentLifecycle(t *testing.T) {
 			if inc.Durations["to_resolve"] < 0 || inc.Roles["scribe"] != w.users["dave"] {
 				t.Errorf("durations %v roles %v", inc.Durations, inc.Roles)
 			}
+			// Every request the bot sent must be one Slack's spec accepts.
+			spec := slacksim.SpecForTest(t)
+			for _, c := range w.sim.Calls() {
+				if err := spec.CheckCall(c); err != nil {
+					t.Errorf("the bot sent a request Slack's spec refuses: %v", err)
+				}
+			}
 			if errs := w.sim.ProtocolErrors(); len(errs) > 0 {
 				t.Errorf("protocol errors: %v", errs)
 			}
@@ -143,5 +152,24 @@ func TestIncidentLifecycle(t *testing.T) {
 				t.Errorf("serve exited %d on shutdown", code)
 			}
 		})
+	}
+}
+
+// TestSocketModeReconnects has Slack recycle the connection mid-incident,
+// as it does every few hours, and checks commands keep working.
+func TestSocketModeReconnects(t *testing.T) {
+	w := start(t, "socket")
+	w.cmd("alice", w.general, "declare sev3 Search is slow")
+	room := w.room("INC-1")
+	w.sim.Disconnect()
+	w.eventually("the bot reconnects", func() bool { return w.sim.Connected() >= 1 && strings.Contains(w.log.String(), "socket mode connected") })
+	var reply string
+	w.eventually("a command after the reconnect is answered", func() bool {
+		r, err := w.sim.SlashCommand(t.Context(), w.users["bob"], room.ID, "note still slow after cache flush")
+		reply = r.Text
+		return err == nil
+	})
+	if !strings.Contains(reply, "Noted in the INC-1 timeline") {
+		t.Fatalf("after reconnect: %q", reply)
 	}
 }
