@@ -102,10 +102,10 @@ func TestBadInput(t *testing.T) {
 func TestAwkwardTitles(t *testing.T) {
 	w := start(t, "http")
 	titles := map[string]string{
-		"הקופה מחזירה שגיאות":               "inc-1",
-		"'; DROP TABLE incidents; --":       "inc-2-drop-table-incidents",
-		"Café Zürich — paiements échoués":   "inc-3-cafe-zurich-paiements-echoues",
-		"🔥 Payments down 🔥":                 "inc-4-payments-down",
+		"הקופה מחזירה שגיאות":                "inc-1",
+		"'; DROP TABLE incidents; --":        "inc-2-drop-table-incidents",
+		"Café Zürich — paiements échoués":    "inc-3-cafe-zurich-paiements-echoues",
+		"🔥 Payments down 🔥":                  "inc-4-payments-down",
 		"<!channel> <@U00000002> *bold* `x`": "inc-5-channel-u00000002-bold-x",
 	}
 	n := 0

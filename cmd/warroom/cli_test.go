@@ -16,7 +16,7 @@ func (w *world) listJSON(all bool) []incidentJSON {
 		args = append(args, "--all")
 	}
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), args, &out, &errb, w.getenv); code != 0 {
+	if code := run(context.Background(), args, nil, &out, &errb, w.getenv); code != 0 {
 		w.t.Fatalf("incidents list: %d %s", code, errb.String())
 	}
 	var list []incidentJSON
@@ -62,7 +62,7 @@ func httpPost(url string, body []byte, header http.Header) (int, error) {
 func TestServeWithoutCredentials(t *testing.T) {
 	var out, errb bytes.Buffer
 	env := map[string]string{"WARROOM_DB": t.TempDir() + "/x.db"}
-	code := run(context.Background(), []string{"serve"}, &out, &errb, func(k string) string { return env[k] })
+	code := run(context.Background(), []string{"serve"}, nil, &out, &errb, func(k string) string { return env[k] })
 	if code == 0 || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
 		t.Fatalf("exit %d, stderr %q: want non-zero and one line", code, errb.String())
 	}
@@ -78,21 +78,21 @@ func TestMigrateAndEmptyList(t *testing.T) {
 	env := map[string]string{"WARROOM_DB": dir + "/w.db"}
 	getenv := func(k string) string { return env[k] }
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"migrate"}, &out, &errb, getenv); code != 0 {
+	if code := run(context.Background(), []string{"migrate"}, nil, &out, &errb, getenv); code != 0 {
 		t.Fatalf("migrate: %d %s", code, errb.String())
 	}
 	out.Reset()
-	if code := run(context.Background(), []string{"incidents", "list", "--json"}, &out, &errb, getenv); code != 0 || strings.TrimSpace(out.String()) != "[]" {
+	if code := run(context.Background(), []string{"incidents", "list", "--json"}, nil, &out, &errb, getenv); code != 0 || strings.TrimSpace(out.String()) != "[]" {
 		t.Fatalf("empty list: %d %q %s", code, out.String(), errb.String())
 	}
-	if code := run(context.Background(), []string{"incidents", "show", "INC-1"}, &out, &errb, getenv); code == 0 || !strings.Contains(errb.String(), "INC-1 does not exist") {
+	if code := run(context.Background(), []string{"incidents", "show", "INC-1"}, nil, &out, &errb, getenv); code == 0 || !strings.Contains(errb.String(), "INC-1 does not exist") {
 		t.Fatalf("show missing: %d %s", code, errb.String())
 	}
-	if code := run(context.Background(), []string{"incidents", "show", "bogus"}, &out, &errb, getenv); code != 2 {
+	if code := run(context.Background(), []string{"incidents", "show", "bogus"}, nil, &out, &errb, getenv); code != 2 {
 		t.Fatalf("show bogus: %d", code)
 	}
 	out.Reset()
-	if code := run(context.Background(), []string{"version"}, &out, &errb, getenv); code != 0 || !strings.HasPrefix(out.String(), "warroom ") {
+	if code := run(context.Background(), []string{"version"}, nil, &out, &errb, getenv); code != 0 || !strings.HasPrefix(out.String(), "warroom ") {
 		t.Fatalf("version: %q", out.String())
 	}
 }

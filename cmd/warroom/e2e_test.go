@@ -162,7 +162,9 @@ func TestSocketModeReconnects(t *testing.T) {
 	w.cmd("alice", w.general, "declare sev3 Search is slow")
 	room := w.room("INC-1")
 	w.sim.Disconnect()
-	w.eventually("the bot reconnects", func() bool { return w.sim.Connected() >= 1 && strings.Contains(w.log.String(), "socket mode connected") })
+	w.eventually("the bot reconnects", func() bool {
+		return w.sim.Connected() >= 1 && strings.Contains(w.log.String(), "socket mode connected")
+	})
 	var reply string
 	w.eventually("a command after the reconnect is answered", func() bool {
 		r, err := w.sim.SlashCommand(t.Context(), w.users["bob"], room.ID, "note still slow after cache flush")

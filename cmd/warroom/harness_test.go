@@ -90,7 +90,7 @@ func start(t *testing.T, mode string) *world {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.stop = cancel
-	go func() { w.exited <- run(ctx, []string{"serve"}, &syncBuffer{}, w.log, w.getenv) }()
+	go func() { w.exited <- run(ctx, []string{"serve"}, nil, &syncBuffer{}, w.log, w.getenv) }()
 	t.Cleanup(func() {
 		w.shutdown()
 		sim.Close()
@@ -173,7 +173,7 @@ func (w *world) at(name string) string { return fmt.Sprintf("<@%s|%s>", w.users[
 func (w *world) show(ref string) incidentJSON {
 	w.t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"incidents", "show", ref, "--json"}, &out, &errb, w.getenv); code != 0 {
+	if code := run(context.Background(), []string{"incidents", "show", ref, "--json"}, nil, &out, &errb, w.getenv); code != 0 {
 		w.t.Fatalf("incidents show %s: exit %d: %s", ref, code, errb.String())
 	}
 	var inc incidentJSON

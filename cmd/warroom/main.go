@@ -32,7 +32,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
@@ -40,6 +40,7 @@ func main() {
 const usage = `warroom runs incident response from Slack.
 
 Usage:
+  warroom sandbox [--reset]               try warroom here, with a simulated Slack
   warroom serve [flags]                   run the bot (see: warroom serve -h)
   warroom migrate [--db FILE]             apply database migrations
   warroom incidents list [--all] [--json] list open (or all) incidents
@@ -49,7 +50,7 @@ Usage:
 
 // run is main without the process: tests call it with their own
 // arguments, environment and output.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "sandbox":
+		err = sandboxCmd(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "incidents":

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/slacksim"
+)
+
+// sandboxCmd runs the whole product on this machine with no Slack
+// workspace: a simulated workspace (slacksim), the real serve path pointed
+// at it over HTTP, and a terminal where you type as your teammates.
+func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("sandbox", &c, getenv, stderr, "db", "addr", "log-level")
+	reset := fs.Bool("reset", false, "delete the sandbox database first and start clean")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if getenv("WARROOM_LOG_LEVEL") == "" {
+		c.LogLevel = "warn" // keep the terminal for the conversation
+	}
+	if *reset {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(c.DB + suffix); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	sim, err := slacksim.New(slacksim.Options{SigningSecret: hex.EncodeToString(secret)})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	users := map[string]string{}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		users[name] = sim.AddUser(name)
+	}
+	announce := sim.AddChannel("announcements", false)
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w (choose another with --addr 127.0.0.1:8090)", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := map[string]string{
+		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_SIGNING_SECRET": hex.EncodeToString(secret),
+		"SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB, "WARROOM_ADDR": addr,
+		"WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
+	}
+	sim.SetBotURL("http://" + addr)
+
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- serveCmd(sctx, nil, io.Discard, stderr, func(k string) string { return env[k] }) }()
+	if err := waitHealthy(ctx, "http://"+addr+"/healthz", served); err != nil {
+		return err
+	}
+
+	t := &terminal{sim: sim, out: stdout, users: users, user: "alice", printed: map[string]int{}}
+	t.channel, _ = sim.ChannelByNameID("general")
+	msgs, unsubscribe := sim.Subscribe()
+	defer unsubscribe()
+	go func() {
+		for m := range msgs {
+			t.show(m)
+		}
+	}()
+	fmt.Fprintf(stdout, "sandbox ready: bot on http://%s, database %s\n", addr, c.DB)
+	fmt.Fprintln(stdout, "You are @alice in #general. Type /incident help, or: as bob | in <channel> | channels | quit")
+	t.prompt()
+
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return <-served
+		case err := <-served:
+			return err
+		case line, ok := <-lines:
+			if !ok || strings.TrimSpace(line) == "quit" {
+				time.Sleep(300 * time.Millisecond) // let replies to the last command arrive
+				stop()
+				return <-served
+			}
+			t.handle(ctx, line)
+		}
+	}
+}
+
+func waitHealthy(ctx context.Context, url string, served <-chan error) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-served:
+			if err == nil {
+				err = fmt.Errorf("sandbox: the bot stopped at start")
+			}
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("sandbox: the bot did not become healthy within 15s")
+}
+
+// terminal is the sandbox's chat window: it types as a teammate and prints
+// what that teammate would see.
+type terminal struct {
+	sim     *slacksim.Server
+	out     io.Writer
+	mu      sync.Mutex
+	users   map[string]string
+	user    string         // name
+	channel string         // ID
+	printed map[string]int // message ts -> edits already shown
+}
+
+func (t *terminal) handle(ctx context.Context, line string) {
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "":
+	case strings.HasPrefix(line, "as "):
+		name := strings.TrimPrefix(strings.TrimSpace(line[3:]), "@")
+		if _, ok := t.users[name]; !ok {
+			fmt.Fprintf(t.out, "no teammate %q; try %s\n", name, strings.Join(t.names(), ", "))
+			break
+		}
+		t.mu.Lock()
+		t.user = name
+		t.mu.Unlock()
+	case strings.HasPrefix(line, "in "):
+		name := strings.TrimPrefix(strings.TrimSpace(line[3:]), "#")
+		ch, ok := t.sim.ChannelByName(name)
+		if !ok {
+			fmt.Fprintf(t.out, "no channel #%s; type channels to list them\n", name)
+			break
+		}
+		t.mu.Lock()
+		t.channel = ch.ID
+		t.mu.Unlock()
+	case line == "channels":
+		for _, ch := range t.sim.Channels() {
+			state := ""
+			if ch.Archived {
+				state = " (archived)"
+			}
+			fmt.Fprintf(t.out, "#%s%s — %s\n", ch.Name, state, t.readable(ch.Topic))
+		}
+	case strings.HasPrefix(line, "/incident"):
+		t.mu.Lock()
+		user, channel := t.users[t.user], t.channel
+		t.mu.Unlock()
+		if _, err := t.sim.SlashCommand(ctx, user, channel, strings.TrimSpace(strings.TrimPrefix(line, "/incident"))); err != nil {
+			fmt.Fprintln(t.out, "slack could not deliver that:", err)
+		}
+		time.Sleep(150 * time.Millisecond) // let the room catch up before the prompt
+	default:
+		fmt.Fprintln(t.out, "type /incident <command>, as <name>, in <channel>, channels or quit")
+	}
+	t.prompt()
+}
+
+func (t *terminal) names() []string {
+	var out []string
+	for n := range t.users {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (t *terminal) prompt() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch, _ := t.sim.Channel(t.channel)
+	fmt.Fprintf(t.out, "@%s in #%s> ", t.user, ch.Name)
+}
+
+// show prints a message if the current teammate can see it.
+func (t *terminal) show(m slacksim.Message) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if m.Ephemeral && m.To != t.users[t.user] {
+		return
+	}
+	edits, seen := t.printed[m.TS]
+	if seen && edits == m.Edits {
+		return
+	}
+	t.printed[m.TS] = m.Edits
+	ch, _ := t.sim.Channel(m.Channel)
+	label := "warroom"
+	switch {
+	case m.Ephemeral:
+		label = "warroom (only you)"
+	case seen:
+		label = "warroom (summary updated)"
+	}
+	fmt.Fprintf(t.out, "\n[#%s] %s: %s\n", ch.Name, label, t.readable(m.Text))
+}
+
+// readable shows <@U..> mentions as @name and <#C..> links as #name, the
+// way Slack renders them.
+func (t *terminal) readable(s string) string {
+	for name, id := range t.users {
+		s = strings.ReplaceAll(s, "<@"+id+">", "@"+name)
+	}
+	for _, ch := range t.sim.Channels() {
+		s = strings.ReplaceAll(s, "<#"+ch.ID+">", "#"+ch.Name)
+	}
+	return s
+}
