@@ -60,6 +60,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// DSN is the connection string warroom uses for path: a writer gets an
+// immediate write lock per transaction, a reader is read-only. Benchmarks
+// use it to compare warroom with a bare insert under the same settings.
+func DSN(path string, writer bool) string { return dsn(path, writer) }
+
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")

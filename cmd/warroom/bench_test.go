@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/slacksim"
+	"github.com/warroom/warroom/sqlite"
+)
+
+// BenchmarkNoteAck measures how long Slack waits for warroom to answer a
+// signed `/incident note` over HTTP, one request after another, and, in
+// the same run, the floor: a bare net/http handler that verifies the
+// signature and inserts one row into SQLite with the same settings.
+// Reported: p50-ms and p99-ms of the acknowledgement.
+func BenchmarkNoteAck(b *testing.B) {
+	b.Run("warroom", func(b *testing.B) {
+		w := startBench(b)
+		form := func(i int) []byte {
+			return []byte(url.Values{"user_id": {w.users["bob"]}, "channel_id": {w.room}, "command": {"/incident"},
+				"text": {"note load test " + strconv.Itoa(i)}, "team_id": {slacksim.TeamID},
+				"response_url": {w.sim.URL() + "/response/none"}, "trigger_id": {"t"}}.Encode())
+		}
+		measure(b, "http://"+w.addr+"/slack/commands", form, "Noted in the INC-1 timeline")
+	})
+	b.Run("floor", func(b *testing.B) {
+		addr := floorServer(b)
+		form := func(i int) []byte {
+			return []byte(url.Values{"user_id": {"U1"}, "channel_id": {"C1"}, "text": {"note load test " + strconv.Itoa(i)}}.Encode())
+		}
+		measure(b, "http://"+addr+"/slack/commands", form, "ok")
+	})
+}
+
+type benchWorld struct {
+	sim   *slacksim.Server
+	addr  string
+	room  string
+	users map[string]string
+}
+
+func startBench(b *testing.B) *benchWorld {
+	b.Helper()
+	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(sim.Close)
+	w := &benchWorld{sim: sim, users: map[string]string{"alice": sim.AddUser("alice"), "bob": sim.AddUser("bob")}}
+	w.addr = freeAddrB(b)
+	sim.SetBotURL("http://" + w.addr)
+	env := map[string]string{"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "SLACK_SIGNING_SECRET": testSecret,
+		"WARROOM_DB": filepath.Join(b.TempDir(), "bench.db"), "WARROOM_ADDR": w.addr, "WARROOM_LOG_LEVEL": "error"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, nil, io.Discard, io.Discard, func(k string) string { return env[k] }) }()
+	b.Cleanup(func() { cancel(); <-done })
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + w.addr + "/healthz"); err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if i > 1000 {
+			b.Fatal("serve did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	general, _ := sim.ChannelByNameID("general")
+	if _, err := sim.SlashCommand(ctx, w.users["alice"], general, "declare sev2 Load test"); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; w.room == "" && i < 1000; i++ {
+		if ch, ok := sim.ChannelByName("inc-1-load-test"); ok {
+			w.room = ch.ID
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if w.room == "" {
+		b.Fatal("no war room")
+	}
+	return w
+}
+
+// measure posts b.N signed requests one after another and reports latency percentiles.
+func measure(b *testing.B, target string, body func(int) []byte, want string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data := body(i)
+		ts := time.Now().Unix()
+		req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(data))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("X-Slack-Signature", slacksim.Sign(testSecret, ts, data))
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reply, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(start))
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(reply, []byte(want)) {
+			b.Fatalf("status %d, reply %s", resp.StatusCode, reply)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// floorServer is the least a Slack command endpoint can do durably: verify
+// the signature and insert one row, with warroom's SQLite settings.
+func floorServer(b *testing.B) string {
+	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(b.TempDir(), "floor.db"), true))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE log (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, channel TEXT, raw TEXT)`); err != nil {
+		b.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sv, err := slack.NewSecretsVerifier(r.Header, testSecret)
+		if err == nil {
+			sv.Write(body)
+			err = sv.Ensure()
+		}
+		if err != nil {
+			http.Error(w, "bad signature", 401)
+			return
+		}
+		f, _ := url.ParseQuery(string(body))
+		if _, err := db.Exec(`INSERT INTO log (at, actor, channel, raw) VALUES (?, ?, ?, ?)`, time.Now().UTC().Format(time.RFC3339Nano), f.Get("user_id"), f.Get("channel_id"), f.Get("text")); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprint(w, `{"response_type":"ephemeral","text":"ok"}`)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func freeAddrB(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
