@@ -1,0 +1,21 @@
+# Build: docker build -t warroom .
+# Run:   docker run -e SLACK_BOT_TOKEN=... -e SLACK_APP_TOKEN=... -v warroom:/data warroom
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+# modernc.org/sqlite is pure Go, so the binary is static with cgo off.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/warroom ./cmd/warroom
+RUN mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/warroom /usr/local/bin/warroom
+COPY --from=build --chown=nonroot:nonroot /out/data /data
+USER nonroot:nonroot
+ENV WARROOM_DB=/data/warroom.db WARROOM_ADDR=:8080
+VOLUME /data
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/warroom"]
+CMD ["serve"]
