@@ -66,7 +66,9 @@ func startBench(b *testing.B) *benchWorld {
 		"WARROOM_DB": filepath.Join(b.TempDir(), "bench.db"), "WARROOM_ADDR": w.addr, "WARROOM_LOG_LEVEL": "error"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, nil, io.Discard, io.Discard, func(k string) string { return env[k] }) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, nil, io.Discard, io.Discard, func(k string) string { return env[k] })
+	}()
 	b.Cleanup(func() { cancel(); <-done })
 	for i := 0; ; i++ {
 		if resp, err := http.Get("http://" + w.addr + "/healthz"); err == nil && resp.StatusCode == 200 {

@@ -30,7 +30,9 @@ func TestSandbox(t *testing.T) {
 	errb := &syncBuffer{}
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	go func() { done <- run(context.Background(), []string{"sandbox", "--addr", "127.0.0.1:0"}, pr, out, errb, getenv) }()
+	go func() {
+		done <- run(context.Background(), []string{"sandbox", "--addr", "127.0.0.1:0"}, pr, out, errb, getenv)
+	}()
 	// Type one line at a time, as a person would, once the sandbox is up.
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(out.String(), "sandbox ready") && time.Now().Before(deadline) {
