@@ -13,15 +13,18 @@ import (
 // MaxChannelName is Slack's limit on channel names.
 const MaxChannelName = 80
 
-// foldAccents turns "café" into "cafe": decompose, then drop the marks.
-var foldAccents = transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// foldAccents turns "café" into "cafe": decompose, then drop the marks. A
+// transformer holds state, so each call gets its own.
+func foldAccents() transform.Transformer {
+	return transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // ChannelName is the war room's name: inc-<n>-<slug>, lowercase, only
 // a-z 0-9 - and _, at most 80 characters. Accents are folded; emoji and
 // scripts with no Latin form are dropped, leaving inc-<n> if nothing is left.
 // suffix > 1 appends "-<suffix>" for a name already taken.
 func ChannelName(n int64, title string, suffix int) string {
-	folded, _, err := transform.String(foldAccents, strings.ToLower(title))
+	folded, _, err := transform.String(foldAccents(), strings.ToLower(title))
 	if err != nil {
 		folded = strings.ToLower(title)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -88,6 +89,18 @@ func TestIncidentLifecycle(t *testing.T) {
 			w.cmd("bob", room.ID, "status monitoring Second rollback holding")
 			w.cmd("bob", room.ID, "resolve Fixed for good")
 
+			// Each command's post comes before its summary edit, so once the last
+			// post is seen the summary below is the final one.
+			for _, want := range [][]string{
+				{"*Investigating*", "Checkout errors at 30%"},
+				{"*Identified*", "Bad deploy"},
+				{"Note from <@" + w.users["dave"] + ">", "Rolled back"},
+				{"resolved INC-1", "Fixed for good"},
+				{"reopened INC-1"},
+			} {
+				w.eventually(fmt.Sprintf("the war room shows %q", want), func() bool { return w.posted(room.ID, want...) })
+			}
+
 			w.eventually("the summary shows the document stage and the new commander", func() bool {
 				s := string(w.pinned(room.ID).Blocks)
 				return strings.Contains(s, "Document (4/4)") && strings.Contains(s, "Resolved") && strings.Contains(s, "<@"+bob+">") && strings.Contains(s, "scribe")
@@ -99,18 +112,6 @@ func TestIncidentLifecycle(t *testing.T) {
 			if sum := w.pinned(room.ID); sum.Edits < 5 {
 				t.Errorf("the summary was edited %d times; want one edit per change", sum.Edits)
 			}
-			for _, want := range [][]string{
-				{"*Investigating*", "Checkout errors at 30%"},
-				{"*Identified*", "Bad deploy"},
-				{"Note from <@" + w.users["dave"] + ">", "Rolled back"},
-				{"resolved INC-1", "Fixed for good"},
-				{"reopened INC-1"},
-			} {
-				if !w.posted(room.ID, want...) {
-					t.Errorf("the war room never showed %q", want)
-				}
-			}
-
 			tl := w.cmd("carol", room.ID, "timeline")
 			if !strings.Contains(tl, "INC-1 timeline") || !strings.Contains(tl, "rejected: INC-1 was already resolved") {
 				t.Errorf("timeline reply: %q", tl)
