@@ -91,23 +91,3 @@ func (e *effects) drain(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// idle waits until no work is queued or running (for tests).
-func (e *effects) idle(ctx context.Context) error {
-	for {
-		e.mu.Lock()
-		n := len(e.queues)
-		e.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
-// Idle waits until the bot's background Slack work is done.
-func (b *Bot) Idle(ctx context.Context) error { return b.fx.idle(ctx) }

@@ -263,3 +263,45 @@ func TestSlackFailuresDuringDeclare(t *testing.T) {
 		t.Errorf("by reference: %q", r)
 	}
 }
+
+// TestEvents checks the Events API endpoint: Slack's URL verification, and
+// an app mention that Slack retries is answered once.
+func TestEvents(t *testing.T) {
+	w := start(t, "http")
+	ctx := context.Background()
+	base := "http://" + w.addr + "/slack/events"
+	status, body, err := w.sim.PostSigned(ctx, base, testSecret, time.Now().Unix(), []byte(`{"type":"url_verification","token":"x","challenge":"c4llenge"}`))
+	if err != nil || status != 200 || string(body) != "c4llenge" {
+		t.Fatalf("url_verification: %d %q %v", status, body, err)
+	}
+	mention := `{"type":"event_callback","team_id":"` + slacksim.TeamID + `","api_app_id":"` + slacksim.AppID + `","event_id":"Ev0001","event_time":1,
+		"event":{"type":"app_mention","user":"` + w.users["alice"] + `","text":"<@` + slacksim.BotUserID + `> help","ts":"1.000001","channel":"` + w.general + `","event_ts":"1.000001"}}`
+	for i := 0; i < 2; i++ { // Slack retries with a new signature and the same event_id
+		status, _, err := w.sim.PostSigned(ctx, base, testSecret, time.Now().Unix()+int64(i), []byte(mention))
+		if err != nil || status != 200 {
+			t.Fatalf("app_mention %d: %d %v", i, status, err)
+		}
+	}
+	w.eventually("the mention is answered", func() bool { return w.posted(w.general, "/incident declare sev2") })
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, m := range w.sim.Messages(w.general) {
+		if strings.Contains(m.Text, "I run incidents through") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("a retried event was answered %d times", n)
+	}
+}
+
+// TestDeclareFormUnavailable: when Slack will not open the form, the user
+// is told and given the one-line way to declare.
+func TestDeclareFormUnavailable(t *testing.T) {
+	w := start(t, "http")
+	w.sim.Fail("views.open", "expired_trigger_id", 1)
+	r := w.cmd("alice", w.general, "declare")
+	if !strings.Contains(r, "couldn't open the declare form (Slack said: expired_trigger_id)") || !strings.Contains(r, "/incident declare sev2 <title>") {
+		t.Fatalf("reply: %q", r)
+	}
+}
