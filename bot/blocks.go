@@ -19,7 +19,7 @@ var stageNumber = map[incident.Stage]string{
 
 // topicText is the war room's topic: severity, status and commander.
 func topicText(inc *incident.Incident) string {
-	return fmt.Sprintf("%s | %s | commander %s | %s", inc.Severity, strings.ToUpper(string(inc.Status)), mention(inc.Commander), inc.Ref())
+	return fmt.Sprintf("%s | %s | commander %s | %s", inc.Severity, strings.ToUpper(string(inc.Status)), commands.Mention(inc.Commander), inc.Ref())
 }
 
 // summaryText is the plain-text fallback of the pinned summary.
@@ -34,7 +34,7 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 	}
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clipRunes(fmt.Sprintf("%s · %s · %s", inc.Ref(), inc.Severity, inc.Title), 150), true, false))
-	declared := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s UTC> by %s", inc.DeclaredAt.Unix(), inc.DeclaredAt.UTC().Format("2006-01-02 15:04"), mention(inc.DeclaredBy))
+	declared := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s UTC> by %s", inc.DeclaredAt.Unix(), inc.DeclaredAt.UTC().Format("2006-01-02 15:04"), commands.Mention(inc.DeclaredBy))
 	elapsed := commands.FormatDuration(inc.Elapsed(now))
 	if inc.Open() {
 		elapsed += fmt.Sprintf(" (as of %s UTC)", now.UTC().Format("15:04"))
@@ -42,10 +42,10 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 		elapsed += " to resolve"
 	}
 	fields := []*slack.TextBlockObject{
-		md("*Stage*\n" + titleCase(string(inc.Stage)) + " (" + stageNumber[inc.Stage] + ")"),
-		md("*Status*\n" + titleCase(string(inc.Status))),
-		md("*Commander*\n" + mention(inc.Commander)),
-		md("*Communicator*\n" + mention(inc.Communicator)),
+		md("*Stage*\n" + commands.TitleCase(string(inc.Stage)) + " (" + stageNumber[inc.Stage] + ")"),
+		md("*Status*\n" + commands.TitleCase(string(inc.Status))),
+		md("*Commander*\n" + commands.Mention(inc.Commander)),
+		md("*Communicator*\n" + commands.Mention(inc.Communicator)),
 		md("*Declared*\n" + declared),
 		md("*Elapsed*\n" + elapsed),
 	}
@@ -53,7 +53,7 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 	if names := inc.RoleNames(); len(names) > 0 {
 		var roles []string
 		for _, r := range names {
-			roles = append(roles, fmt.Sprintf("%s: %s", r, mention(inc.Roles[r])))
+			roles = append(roles, fmt.Sprintf("%s: %s", r, commands.Mention(inc.Roles[r])))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(md("*Other roles* · "+strings.Join(roles, " · ")), nil, nil))
 	}
@@ -67,20 +67,6 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 // escape keeps user text from turning into Slack mentions or links.
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func mention(user string) string {
-	if user == "" {
-		return "nobody yet"
-	}
-	return "<@" + user + ">"
-}
-
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // Declare form: block and action IDs, shared by the view and its submission.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +134,7 @@ func (b *Bot) openWarRoom(ctx context.Context, n int64, from origin) {
 	}
 	var invite []string
 	for _, u := range []string{inc.DeclaredBy, inc.Commander} {
-		if u != "" && !contains(invite, u) {
+		if u != "" && !slices.Contains(invite, u) {
 			invite = append(invite, u)
 		}
 	}
@@ -285,15 +286,6 @@ func slackErr(err error) string {
 		return "ratelimited"
 	}
 	return err.Error()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func clipRunes(s string, n int) string {

@@ -128,7 +128,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		if err == nil && c.Status == incident.StatusResolved {
 			post, announce, reply = resolvedTexts(inc, inv.User, c.Text)
 		} else if err == nil {
-			post = fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), titleCase(string(inc.Status)))
+			post = fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), TitleCase(string(inc.Status)))
 			if c.Text != "" {
 				post += " — " + strings.TrimSpace(c.Text)
 			}
@@ -267,7 +267,7 @@ func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) R
 		b.WriteString("*Open incidents* (newest first)\n")
 	}
 	for _, inc := range list {
-		fmt.Fprintf(&b, "• *%s* %s %s — %s, commander %s, %s\n", inc.Ref(), inc.Severity, inc.Title, inc.Status, userOrNobody(inc.Commander), roomLink(inc))
+		fmt.Fprintf(&b, "• *%s* %s %s — %s, commander %s, %s\n", inc.Ref(), inc.Severity, inc.Title, inc.Status, Mention(inc.Commander), roomLink(inc))
 	}
 	b.WriteString("Act on one from anywhere: `/incident INC-7 note <text>`")
 	return Result{Reply: b.String()}
@@ -308,14 +308,16 @@ func roomLink(inc *incident.Incident) string {
 	return "<#" + inc.ChannelID + ">"
 }
 
-func userOrNobody(u string) string {
+// Mention formats a user ID as a Slack mention, or "nobody yet".
+func Mention(u string) string {
 	if u == "" {
 		return "nobody yet"
 	}
 	return "<@" + u + ">"
 }
 
-func titleCase(s string) string {
+// TitleCase capitalises the first letter of a status or stage name.
+func TitleCase(s string) string {
 	if s == "" {
 		return s
 	}

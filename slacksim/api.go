@@ -255,26 +255,23 @@ func (s *Server) conversationsInvite(p params) (map[string]any, string) {
 }
 
 func (s *Server) conversationsSetTopic(p params) (map[string]any, string) {
-	ch, e := s.channelForBot(p.get("channel"))
-	if e != "" {
-		return nil, e
-	}
-	if utf8.RuneCountInString(p.get("topic")) > 250 {
-		return nil, "too_long"
-	}
-	ch.Topic = p.get("topic")
-	return map[string]any{"channel": channelJSON(ch)}, ""
+	return s.setChannelText(p, "topic", func(ch *Channel, v string) { ch.Topic = v })
 }
 
 func (s *Server) conversationsSetPurpose(p params) (map[string]any, string) {
+	return s.setChannelText(p, "purpose", func(ch *Channel, v string) { ch.Purpose = v })
+}
+
+// setChannelText sets a topic or purpose: at most 250 characters.
+func (s *Server) setChannelText(p params, key string, set func(*Channel, string)) (map[string]any, string) {
 	ch, e := s.channelForBot(p.get("channel"))
 	if e != "" {
 		return nil, e
 	}
-	if utf8.RuneCountInString(p.get("purpose")) > 250 {
+	if utf8.RuneCountInString(p.get(key)) > 250 {
 		return nil, "too_long"
 	}
-	ch.Purpose = p.get("purpose")
+	set(ch, p.get(key))
 	return map[string]any{"channel": channelJSON(ch)}, ""
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestMethodsMatchSlackSpec(t *testing.T) {
 			}
 		}
 		for _, r := range spec.Required[name] {
-			if !contains(m.Required, r) {
+			if !slices.Contains(m.Required, r) {
 				t.Errorf("%s: Slack requires %q but the simulator does not", name, r)
 			}
 		}
@@ -131,13 +132,4 @@ func call(t *testing.T, sim *slacksim.Server, method, token string, form url.Val
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -47,7 +48,7 @@ func newFlagSet(name string, c *Config, getenv func(string) string, stderr io.Wr
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	for _, s := range c.settings() {
-		if len(only) > 0 && !contains(only, s.flag) {
+		if len(only) > 0 && !slices.Contains(only, s.flag) {
 			*s.dst = envOr(getenv, s.env, s.def)
 			continue
 		}
@@ -69,13 +70,4 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestIncidentLifecycle(t *testing.T) {
 			if room.Name != "inc-1-checkout-returns-500s" {
 				t.Errorf("war room is #%s", room.Name)
 			}
-			if !contains(room.Members, alice) {
+			if !slices.Contains(room.Members, alice) {
 				t.Errorf("the declarer was not invited: %v", room.Members)
 			}
 			if !strings.Contains(room.Topic, "SEV2") || !strings.Contains(room.Topic, "INVESTIGATING") || !strings.Contains(room.Topic, "<@"+alice+">") {
@@ -60,7 +61,7 @@ func TestIncidentLifecycle(t *testing.T) {
 			}
 			w.eventually("the new role holders are in the room", func() bool {
 				ch, _ := w.sim.Channel(room.ID)
-				return contains(ch.Members, bob) && contains(ch.Members, w.users["carol"]) && contains(ch.Members, w.users["dave"])
+				return slices.Contains(ch.Members, bob) && slices.Contains(ch.Members, w.users["carol"]) && slices.Contains(ch.Members, w.users["dave"])
 			})
 			if inc := w.show("INC-1"); inc.Stage != "communicate" || inc.AcknowledgedAt == nil {
 				t.Fatalf("after roles: stage %s, acknowledged %v", inc.Stage, inc.AcknowledgedAt)
