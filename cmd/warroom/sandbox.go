@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -183,7 +184,8 @@ func (t *terminal) handle(ctx context.Context, line string) {
 		t.mu.Lock()
 		user, channel := t.users[t.user], t.channel
 		t.mu.Unlock()
-		if _, err := t.sim.SlashCommand(ctx, user, channel, strings.TrimSpace(strings.TrimPrefix(line, "/incident"))); err != nil {
+		text := t.escape(strings.TrimSpace(strings.TrimPrefix(line, "/incident")))
+		if _, err := t.sim.SlashCommand(ctx, user, channel, text); err != nil {
 			fmt.Fprintln(t.out, "slack could not deliver that:", err)
 		}
 		time.Sleep(150 * time.Millisecond) // let the room catch up before the prompt
@@ -237,9 +239,25 @@ func (t *terminal) show(m slacksim.Message) {
 func (t *terminal) readable(s string) string {
 	for name, id := range t.users {
 		s = strings.ReplaceAll(s, "<@"+id+">", "@"+name)
+		s = strings.ReplaceAll(s, "<@"+id+"|"+name+">", "@"+name)
 	}
 	for _, ch := range t.sim.Channels() {
 		s = strings.ReplaceAll(s, "<#"+ch.ID+">", "#"+ch.Name)
 	}
 	return s
+}
+
+// atName is an @name as typed in the terminal.
+var atName = regexp.MustCompile(`(^|\s)@([a-z0-9._-]+)`)
+
+// escape does what Slack does to a command typed with should_escape on:
+// @name of a known teammate becomes <@ID|name>.
+func (t *terminal) escape(text string) string {
+	return atName.ReplaceAllStringFunc(text, func(m string) string {
+		lead, name, _ := strings.Cut(m, "@")
+		if id, ok := t.users[name]; ok {
+			return lead + "<@" + id + "|" + name + ">"
+		}
+		return m
+	})
 }
