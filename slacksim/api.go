@@ -331,9 +331,12 @@ func (s *Server) messageBody(p params) (text string, blocks json.RawMessage, e s
 }
 
 func (s *Server) chatPostMessage(p params) (map[string]any, string) {
+	// Slack takes a channel ID, or a channel name with or without '#'.
 	id := p.get("channel")
-	if ch := s.byNameLocked(strings.TrimPrefix(id, "#")); ch != nil && strings.HasPrefix(id, "#") {
-		id = ch.ID
+	if _, ok := s.channels[id]; !ok {
+		if ch := s.byNameLocked(strings.TrimPrefix(id, "#")); ch != nil {
+			id = ch.ID
+		}
 	}
 	ch, e := s.channelForBot(id)
 	if e != "" {

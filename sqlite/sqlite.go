@@ -354,19 +354,20 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 
 // Timeline implements incident.Store.
 func (db *DB) Timeline(ctx context.Context, n int64, p incident.Page) ([]incident.Entry, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
 	cond := `incident = ?`
 	args := []any{n}
 	if n == 0 {
 		cond, args = `incident IS NULL`, nil
 	}
-	args = append(args, p.AfterID, limit)
+	args = append(args, p.AfterID)
+	limit := ""
+	if p.Limit > 0 {
+		limit = " LIMIT ?"
+		args = append(args, p.Limit)
+	}
 	rows, err := db.reader.QueryContext(ctx, `
 		SELECT id, COALESCE(incident, 0), at, actor, channel, raw, kind, outcome, detail
-		FROM timeline WHERE `+cond+` AND id > ? ORDER BY id LIMIT ?`, args...)
+		FROM timeline WHERE `+cond+` AND id > ? ORDER BY id`+limit, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -99,3 +99,31 @@ func TestRolesAndTimesRoundTrip(t *testing.T) {
 		t.Fatalf("list: %v %v", list, err)
 	}
 }
+
+func TestTimelinePages(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	svc := incident.NewService(db, nil)
+	inc, _ := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "t", Severity: incident.SEV3})
+	for i := 0; i < 9; i++ {
+		if _, err := svc.Note(ctx, inc.Number, incident.Command{Actor: "U2", Kind: "note"}, "n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []incident.Entry
+	var after int64
+	for {
+		page, err := db.Timeline(ctx, inc.Number, incident.Page{AfterID: after, Limit: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].ID
+	}
+	if len(all) != 10 || all[0].Kind != "declare" {
+		t.Fatalf("paged %d entries, first %q", len(all), all[0].Kind)
+	}
+}

@@ -87,6 +87,7 @@ func start(t *testing.T, mode string) *world {
 		}
 		w.env["SLACK_APP_TOKEN"] = slacksim.AppToken
 		w.env["SLACK_CA_FILE"] = ca
+		w.env["WARROOM_ANNOUNCE_CHANNEL"] = "#announcements" // a name works as well as an ID
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.stop = cancel
