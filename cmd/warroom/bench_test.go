@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ import (
 // Reported: p50-ms and p99-ms of the acknowledgement.
 func BenchmarkNoteAck(b *testing.B) {
 	b.Run("warroom", func(b *testing.B) {
-		w := startBench(b)
+		w := startBench(b, "http")
 		form := func(i int) []byte {
 			return []byte(url.Values{"user_id": {w.users["bob"]}, "channel_id": {w.room}, "command": {"/incident"},
 				"text": {"note load test " + strconv.Itoa(i)}, "team_id": {slacksim.TeamID},
@@ -45,6 +47,23 @@ func BenchmarkNoteAck(b *testing.B) {
 	})
 }
 
+// BenchmarkNoteAckSocket measures the same over Socket Mode: from the
+// simulator writing the envelope to the websocket to reading the bot's ack.
+func BenchmarkNoteAckSocket(b *testing.B) {
+	w := startBench(b, "socket")
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := w.sim.SlashCommand(context.Background(), w.users["bob"], w.room, "note load test "+strconv.Itoa(i))
+		if err != nil || !strings.Contains(r.Text, "Noted in the INC-1 timeline") {
+			b.Fatalf("reply %q, err %v", r.Text, err)
+		}
+		lat = append(lat, r.Latency)
+	}
+	b.StopTimer()
+	report(b, lat)
+}
+
 type benchWorld struct {
 	sim   *slacksim.Server
 	addr  string
@@ -52,7 +71,7 @@ type benchWorld struct {
 	users map[string]string
 }
 
-func startBench(b *testing.B) *benchWorld {
+func startBench(b *testing.B, mode string) *benchWorld {
 	b.Helper()
 	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret})
 	if err != nil {
@@ -61,9 +80,17 @@ func startBench(b *testing.B) *benchWorld {
 	b.Cleanup(sim.Close)
 	w := &benchWorld{sim: sim, users: map[string]string{"alice": sim.AddUser("alice"), "bob": sim.AddUser("bob")}}
 	w.addr = freeAddrB(b)
-	sim.SetBotURL("http://" + w.addr)
-	env := map[string]string{"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "SLACK_SIGNING_SECRET": testSecret,
-		"WARROOM_DB": filepath.Join(b.TempDir(), "bench.db"), "WARROOM_ADDR": w.addr, "WARROOM_LOG_LEVEL": "error"}
+	dir := b.TempDir()
+	env := map[string]string{"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(),
+		"WARROOM_DB": filepath.Join(dir, "bench.db"), "WARROOM_ADDR": w.addr, "WARROOM_LOG_LEVEL": "error"}
+	if mode == "http" {
+		sim.SetBotURL("http://" + w.addr)
+		env["SLACK_SIGNING_SECRET"] = testSecret
+	} else {
+		ca := filepath.Join(dir, "ca.pem")
+		os.WriteFile(ca, sim.SocketCACertPEM(), 0o600)
+		env["SLACK_APP_TOKEN"], env["SLACK_CA_FILE"] = slacksim.AppToken, ca
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -77,6 +104,12 @@ func startBench(b *testing.B) *benchWorld {
 		}
 		if i > 1000 {
 			b.Fatal("serve did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := 0; mode == "socket" && sim.Connected() == 0; i++ {
+		if i > 1000 {
+			b.Fatal("no socket mode connection")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -121,6 +154,10 @@ func measure(b *testing.B, target string, body func(int) []byte, want string) {
 		}
 	}
 	b.StopTimer()
+	report(b, lat)
+}
+
+func report(b *testing.B, lat []time.Duration) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.50), "p50-ms")
