@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -435,9 +434,4 @@ func checkChars(what, t string) error {
 		}
 	}
 	return nil
-}
-
-// Describe is a one-line summary of an incident for lists.
-func (inc *Incident) Describe() string {
-	return fmt.Sprintf("%s %s %s · %s", inc.Ref(), inc.Severity, inc.Title, inc.Status)
 }
