@@ -72,9 +72,6 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 		DeclaredAt:  now,
 		UpdatedAt:   now,
 	}
-	if inc.Commander != inc.DeclaredBy {
-		inc.AcknowledgedAt = now
-	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateIncident(ctx, inc); err != nil {
 			return err
