@@ -162,6 +162,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = map[string]any{}
 	}
+	s.changedLocked()
 	out["ok"] = true
 	writeJSON(w, http.StatusOK, out)
 }

@@ -125,6 +125,7 @@ type Server struct {
 	envelopes map[string]chan json.RawMessage
 	protoErrs []string
 	subs      []chan Message
+	watchers  []chan struct{}
 }
 
 type trigger struct {
@@ -412,6 +413,7 @@ func (s *Server) Subscribe() (msgs <-chan Message, stop func()) {
 }
 
 func (s *Server) publishLocked(m *Message) {
+	s.changedLocked()
 	for _, ch := range s.subs {
 		select {
 		case ch <- *m:
@@ -454,4 +456,16 @@ func randomID(n int) string {
 func (s *Server) ChannelByNameID(name string) (string, bool) {
 	ch, ok := s.ChannelByName(name)
 	return ch.ID, ok
+}
+
+// AllUsers lists everyone, integrations included, by name.
+func (s *Server) AllUsers() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]User, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, *u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

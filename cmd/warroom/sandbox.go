@@ -7,38 +7,60 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/sandbox"
 	"github.com/warroom/warroom/slacksim"
 )
 
 // sandboxCmd runs the whole product on this machine with no Slack
 // workspace: a simulated workspace (slacksim), the real serve path pointed
-// at it over HTTP, and a terminal where you type as your teammates.
+// at it, and a web console (or, with --terminal, a terminal) in which you act
+// as your teammates.
 func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	var c Config
-	fs := newFlagSet("sandbox", &c, getenv, stderr, "db", "addr", "log-level")
-	reset := fs.Bool("reset", false, "delete the sandbox database first and start clean")
+	fs := newFlagSet("sandbox", &c, getenv, stderr, "db", "log-level")
+	addr := fs.String("addr", "localhost:8080", "where the console listens")
+	reset := fs.Bool("reset", false, "delete the sandbox's database and workspace first and start clean")
+	scenarioName := fs.String("scenario", "", "preload a rehearsal: "+sandbox.ScenarioNames())
+	transport := fs.String("transport", "http", "how the simulator delivers to the bot: http or socket")
+	useTerminal := fs.Bool("terminal", false, "type in this terminal instead of the browser console")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if getenv("WARROOM_LOG_LEVEL") == "" {
-		c.LogLevel = "warn" // keep the terminal for the conversation
+	var scenario *sandbox.Scenario
+	if *scenarioName != "" {
+		sc, ok := sandbox.Scenarios[*scenarioName]
+		if !ok {
+			return usageError(fmt.Sprintf("no scenario %q; there is: %s", *scenarioName, sandbox.ScenarioNames()))
+		}
+		scenario = &sc
 	}
+	if *transport != "http" && *transport != "socket" {
+		return usageError("--transport is http or socket")
+	}
+	if getenv("WARROOM_LOG_LEVEL") == "" {
+		c.LogLevel = "warn" // keep the terminal for what matters
+	}
+	log := newLogger(c.LogLevel, stderr)
+	workspaceFile := c.DB + ".slack.json"
 	if *reset {
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if err := os.Remove(c.DB + suffix); err != nil && !os.IsNotExist(err) {
+		for _, f := range []string{c.DB, c.DB + "-wal", c.DB + "-shm", workspaceFile} {
+			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 				return err
 			}
 		}
 	}
+
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	sim, err := slacksim.New(slacksim.Options{SigningSecret: hex.EncodeToString(secret)})
@@ -46,33 +68,151 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer sim.Close()
+	if f, err := os.Open(workspaceFile); err == nil {
+		err = sim.Load(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("sandbox: %s is damaged (%v); start clean with --reset", workspaceFile, err)
+		}
+	}
 	users := map[string]string{}
 	for _, name := range []string{"alice", "bob", "carol"} {
 		users[name] = sim.AddUser(name)
 	}
 	announce := sim.AddChannel("announcements", false)
+	if scenario != nil {
+		if err := scenario.Setup(sim); err != nil {
+			return err
+		}
+		for _, name := range scenario.Teammates {
+			users[name] = sim.AddUser(name)
+		}
+	}
 
-	ln, err := net.Listen("tcp", c.Addr)
+	botAddr, err := freeLoopback()
 	if err != nil {
-		return fmt.Errorf("sandbox: %w (choose another with --addr 127.0.0.1:8090)", err)
+		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	dir, err := os.MkdirTemp("", "warroom-sandbox")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	env := map[string]string{
-		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_SIGNING_SECRET": hex.EncodeToString(secret),
-		"SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB, "WARROOM_ADDR": addr,
-		"WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
+		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB,
+		"WARROOM_ADDR": botAddr, "WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
 	}
-	sim.SetBotURL("http://" + addr)
+	if *transport == "http" {
+		env["SLACK_SIGNING_SECRET"] = hex.EncodeToString(secret)
+		sim.SetBotURL("http://" + botAddr)
+	} else {
+		ca := filepath.Join(dir, "slacksim-ca.pem")
+		if err := os.WriteFile(ca, sim.SocketCACertPEM(), 0o600); err != nil {
+			return err
+		}
+		env["SLACK_APP_TOKEN"], env["SLACK_CA_FILE"] = slacksim.AppToken, ca
+	}
 
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- serveCmd(sctx, nil, io.Discard, stderr, func(k string) string { return env[k] }) }()
-	if err := waitHealthy(ctx, "http://"+addr+"/healthz", served); err != nil {
+	if err := waitHealthy(ctx, "http://"+botAddr+"/healthz", served); err != nil {
 		return err
 	}
+	for i := 0; *transport == "socket" && sim.Connected() == 0; i++ {
+		if i > 500 {
+			return fmt.Errorf("sandbox: the bot did not connect over Socket Mode")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	go keepWorkspace(sctx, sim, workspaceFile, log)
+	defer saveWorkspace(sim, workspaceFile, log)
+	if scenario != nil {
+		go func() {
+			if err := scenario.Play(sctx, sim); err != nil {
+				log.Warn("scenario stopped", "err", err)
+			}
+		}()
+	}
 
+	if *useTerminal {
+		return runTerminal(ctx, sim, users, stdin, stdout, c.DB, botAddr, stop, served)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w (choose another with --addr localhost:8090)", err)
+	}
+	links := []sandbox.Link{{Title: "Bot health (/healthz)", URL: "http://" + botAddr + "/healthz"}}
+	console := &http.Server{Handler: sandbox.NewConsole(sim, links, log), ReadHeaderTimeout: 5 * time.Second}
+	go console.Serve(ln)
+	defer console.Close()
+	fmt.Fprintf(stdout, "sandbox ready: open %s\n", consoleURL(ln.Addr(), *addr))
+	select {
+	case <-ctx.Done():
+		stop()
+		return <-served
+	case err := <-served:
+		return err
+	}
+}
+
+// consoleURL is the address to open: "localhost" unless a host was named.
+func consoleURL(a net.Addr, asked string) string {
+	host, _, _ := net.SplitHostPort(asked)
+	_, port, _ := net.SplitHostPort(a.String())
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func freeLoopback() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// keepWorkspace saves the simulated workspace shortly after each change, so
+// the sandbox's channels survive a restart as its incidents do.
+func keepWorkspace(ctx context.Context, sim *slacksim.Server, path string, log *slog.Logger) {
+	changes, stop := sim.Changes()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+			time.Sleep(500 * time.Millisecond)
+			saveWorkspace(sim, path, log)
+		}
+	}
+}
+
+func saveWorkspace(sim *slacksim.Server, path string, log *slog.Logger) {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err == nil {
+		err = sim.Save(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		log.Warn("sandbox: could not save the workspace", "path", path, "err", err)
+	}
+}
+
+// runTerminal is the sandbox without a browser: lines typed here are sent
+// as the chosen teammate, and what they would see is printed.
+func runTerminal(ctx context.Context, sim *slacksim.Server, users map[string]string, stdin io.Reader, stdout io.Writer, db, botAddr string, stop func(), served <-chan error) error {
 	t := &terminal{sim: sim, out: stdout, users: users, user: "alice", printed: map[string]int{}}
 	t.channel, _ = sim.ChannelByNameID("general")
 	msgs, unsubscribe := sim.Subscribe()
@@ -82,7 +222,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			t.show(m)
 		}
 	}()
-	fmt.Fprintf(stdout, "sandbox ready: bot on http://%s, database %s\n", addr, c.DB)
+	fmt.Fprintf(stdout, "sandbox ready: bot on http://%s, database %s\n", botAddr, db)
 	fmt.Fprintln(stdout, "You are @alice in #general. Type /incident help, or: as bob | in <channel> | channels | quit")
 	t.prompt()
 

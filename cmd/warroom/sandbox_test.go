@@ -32,7 +32,7 @@ func TestSandbox(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"sandbox", "--addr", "127.0.0.1:0"}, pr, out, errb, getenv)
+		done <- run(context.Background(), []string{"sandbox", "--terminal"}, pr, out, errb, getenv)
 	}()
 	// Type one line at a time, as a person would, once the sandbox is up.
 	deadline := time.Now().Add(15 * time.Second)

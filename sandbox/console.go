@@ -1,0 +1,303 @@
+// Package sandbox is the web console of `warroom sandbox`: a small
+// Slack-like page over the simulated workspace (slacksim), where a person
+// acts as different teammates, types /incident commands, clicks the bot's
+// buttons and fills in its modals. Everything it sends goes through slacksim
+// exactly as Slack would send it, so the bot cannot tell it from Slack.
+//
+// It must not import bot/, commands/ or incident/: the sandbox drives the
+// product from outside, as a user does.
+package sandbox
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/slacksim"
+)
+
+//go:embed static
+var static embed.FS
+
+// Console serves the sandbox's web page and its small JSON API.
+type Console struct {
+	sim   *slacksim.Server
+	links []Link
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// Link is another page of the bot's, shown in the console's sidebar.
+type Link struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+// NewConsole returns the console for sim.
+func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
+	c := &Console{sim: sim, links: links, log: log, mux: http.NewServeMux()}
+	files, _ := fs.Sub(static, "static")
+	c.mux.Handle("GET /", http.FileServerFS(files))
+	c.mux.HandleFunc("GET /api/workspace", c.workspace)
+	c.mux.HandleFunc("GET /api/messages", c.messages)
+	c.mux.HandleFunc("GET /api/events", c.events)
+	c.mux.HandleFunc("POST /api/command", c.command)
+	c.mux.HandleFunc("POST /api/message", c.message)
+	c.mux.HandleFunc("POST /api/join", c.join)
+	c.mux.HandleFunc("POST /api/submit", c.submit)
+	c.mux.HandleFunc("POST /api/close", c.closeView)
+	c.mux.HandleFunc("POST /api/action", c.action)
+	return c
+}
+
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The console talks only to itself: no third-party content, no framing.
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+	w.Header().Set("X-Frame-Options", "DENY")
+	c.mux.ServeHTTP(w, r)
+}
+
+type channelJSON struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Topic    string   `json:"topic"`
+	Purpose  string   `json:"purpose"`
+	Archived bool     `json:"archived"`
+	Private  bool     `json:"private"`
+	Members  []string `json:"members"`
+	Pins     []string `json:"pins"`
+}
+
+type viewJSON struct {
+	ID   string          `json:"id"`
+	User string          `json:"user"`
+	Body json.RawMessage `json:"body"`
+}
+
+// workspace is everything but the messages: people, channels, open modals.
+func (c *Console) workspace(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	var out struct {
+		Team     string            `json:"team"`
+		Bot      string            `json:"bot"`
+		Users    []slacksim.User   `json:"users"`
+		Channels []channelJSON     `json:"channels"`
+		Views    []viewJSON        `json:"views"`
+		Links    []Link            `json:"links"`
+		AllUsers map[string]string `json:"names"`
+	}
+	out.Team, out.Bot, out.Links = slacksim.TeamName, slacksim.BotUserID, c.links
+	out.AllUsers = map[string]string{slacksim.BotUserID: "warroom"}
+	for _, u := range c.sim.AllUsers() {
+		out.AllUsers[u.ID] = u.Name
+		if !u.IsBot {
+			out.Users = append(out.Users, u)
+		}
+	}
+	sort.Slice(out.Users, func(i, j int) bool { return out.Users[i].Name < out.Users[j].Name })
+	for _, ch := range c.sim.Channels() {
+		if ch.Private && !slices.Contains(ch.Members, user) {
+			continue // a private channel shows nothing to people outside it
+		}
+		out.Channels = append(out.Channels, channelJSON{ID: ch.ID, Name: ch.Name, Topic: ch.Topic, Purpose: ch.Purpose,
+			Archived: ch.Archived, Private: ch.Private, Members: orEmpty(ch.Members), Pins: orEmpty(ch.Pins)})
+	}
+	for _, v := range c.sim.Views() {
+		if !v.Closed && v.User == user {
+			out.Views = append(out.Views, viewJSON{ID: v.ID, User: v.User, Body: v.Body})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type messageJSON struct {
+	TS        string          `json:"ts"`
+	User      string          `json:"user"`
+	Text      string          `json:"text"`
+	Blocks    json.RawMessage `json:"blocks,omitempty"`
+	Ephemeral bool            `json:"ephemeral"`
+	Edited    bool            `json:"edited"`
+}
+
+// messages returns what user can see in a channel: every visible message,
+// and the ephemeral ones meant for them alone.
+func (c *Console) messages(w http.ResponseWriter, r *http.Request) {
+	user, channel := r.URL.Query().Get("user"), r.URL.Query().Get("channel")
+	ch, ok := c.sim.Channel(channel)
+	if !ok || (ch.Private && !slices.Contains(ch.Members, user)) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such channel"})
+		return
+	}
+	out := []messageJSON{}
+	for _, m := range c.sim.Messages(channel) {
+		if m.Ephemeral && m.To != user {
+			continue
+		}
+		out = append(out, messageJSON{TS: m.TS, User: m.User, Text: m.Text, Blocks: m.Blocks, Ephemeral: m.Ephemeral, Edited: m.Edits > 0})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// events streams a "changed" event whenever the workspace changes; the page
+// then fetches what it shows.
+func (c *Console) events(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	changes, stop := c.sim.Changes()
+	defer stop()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprint(w, "retry: 1000\n\n")
+	flusher.Flush()
+	keepalive := time.NewTicker(20 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changes:
+			fmt.Fprint(w, "event: changed\ndata: {}\n\n")
+			flusher.Flush()
+			// Coalesce bursts (a declare makes a dozen changes) into a few refreshes.
+			time.Sleep(50 * time.Millisecond)
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			flusher.Flush()
+		}
+	}
+}
+
+type commandRequest struct {
+	User    string `json:"user"`
+	Channel string `json:"channel"`
+	Text    string `json:"text"`
+}
+
+// command types a slash command: "/incident declare ..." becomes a
+// signed delivery to the bot, exactly as from Slack.
+func (c *Console) command(w http.ResponseWriter, r *http.Request) {
+	var req commandRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	text := strings.TrimSpace(req.Text)
+	name, rest, _ := strings.Cut(text, " ")
+	if name != slacksim.Command {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("%s is not a command here. Try /incident help.", name)})
+		return
+	}
+	reply, err := c.sim.SlashCommand(r.Context(), req.User, req.Channel, strings.TrimSpace(rest))
+	if err != nil {
+		c.log.Warn("sandbox: command not delivered", "err", err)
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "Slack could not deliver that to the bot: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reply": reply.Text, "latency_ms": reply.Latency.Milliseconds()})
+}
+
+// message posts a plain chat message as the chosen person.
+func (c *Console) message(w http.ResponseWriter, r *http.Request) {
+	var req commandRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "empty message"})
+		return
+	}
+	if _, err := c.sim.PostAs(req.User, req.Channel, req.Text); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (c *Console) join(w http.ResponseWriter, r *http.Request) {
+	var req commandRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	c.sim.Join(req.User, req.Channel)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// submit sends a modal's values as Slack's view_submission.
+func (c *Console) submit(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		View   string                       `json:"view"`
+		Values map[string]map[string]string `json:"values"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	reply, err := c.sim.SubmitView(r.Context(), req.View, req.Values)
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		return
+	}
+	var resp struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+	}
+	json.Unmarshal(reply.Payload, &resp)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (c *Console) closeView(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		View string `json:"view"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	c.sim.CloseView(req.View)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// action sends a button click as Slack's block_actions.
+func (c *Console) action(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		User, Channel, TS, Block, Action, Value string
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if _, err := c.sim.ClickButton(r.Context(), req.User, req.Channel, req.TS, req.Block, req.Action, req.Value); err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

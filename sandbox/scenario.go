@@ -1,0 +1,105 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/slacksim"
+)
+
+// Scenario is a rehearsal: teammates, channels, and a script of messages
+// (alerts, customer reports) that arrive while the team runs the incident.
+type Scenario struct {
+	Name        string
+	Summary     string
+	Teammates   []string // who takes part; the first is on call
+	Integration string   // the alerting system that posts
+	Channels    []string
+	Brief       string // pinned in #general at the start
+	Script      []Step
+}
+
+// Step is one scripted message.
+type Step struct {
+	After   time.Duration
+	Channel string
+	From    string // a teammate or the integration
+	Text    string
+}
+
+// Scenarios lists the rehearsals that ship with warroom, by name.
+var Scenarios = map[string]Scenario{
+	"db-outage": {
+		Name:        "db-outage",
+		Summary:     "SEV1: the primary database stops accepting connections; checkout, payments and login fail.",
+		Teammates:   []string{"alice", "bob", "carol"},
+		Integration: "alertmanager",
+		Channels:    []string{"alerts"},
+		Brief: ":rotating_light: *Rehearsal: SEV1 database outage.* @alice is on call, @bob leads the database team, @carol leads support.\n" +
+			"Play it in order, switching teammates with the picker:\n" +
+			"1. alice, in #alerts: `/incident declare sev1 Primary database down`\n" +
+			"2. bob, in the war room: `/incident commander me`\n" +
+			"3. alice: `/incident communicator @carol`\n" +
+			"4. carol: `/incident status investigating Checkout, payments and login are failing`\n" +
+			"5. bob: `/incident status identified db-main-1 ran out of disk; failing over to db-main-2`\n" +
+			"6. bob: `/incident status monitoring Failover done; error rates back to normal`\n" +
+			"7. alice: `/incident resolve Failover to db-main-2` — then read `/incident timeline`",
+		Script: []Step{
+			{0, "alerts", "alertmanager", ":red_circle: *[FIRING:1] PostgresPrimaryDown* — db-main-1 is not accepting connections. Affected: checkout, payments, login."},
+			{20 * time.Second, "general", "carol", "Support here: customers report they can't log in or pay. 40 tickets in 5 minutes."},
+			{60 * time.Second, "alerts", "alertmanager", ":red_circle: *[FIRING:2] CheckoutErrorRate* — checkout-api 5xx at 38% (threshold 2%)."},
+			{120 * time.Second, "alerts", "alertmanager", ":red_circle: *[FIRING:3] DiskFull* — db-main-1 /var/lib/postgresql 100% used."},
+		},
+	},
+}
+
+// ScenarioNames lists the shipped scenarios, for help text.
+func ScenarioNames() string {
+	var names []string
+	for n := range Scenarios {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Setup adds the scenario's people and channels and pins its brief.
+func (sc Scenario) Setup(sim *slacksim.Server) error {
+	for _, name := range sc.Teammates {
+		sim.AddUser(name)
+	}
+	sim.AddBotUser(sc.Integration)
+	for _, ch := range sc.Channels {
+		sim.AddChannel(ch, false)
+	}
+	general, _ := sim.ChannelByNameID("general")
+	m, err := sim.PostAs(sim.AddBotUser("rehearsal"), general, sc.Brief)
+	if err != nil {
+		return err
+	}
+	sim.Pin(general, m.TS)
+	return nil
+}
+
+// Play posts the script's messages at their times, until ctx ends.
+func (sc Scenario) Play(ctx context.Context, sim *slacksim.Server) error {
+	start := time.Now()
+	for _, st := range sc.Script {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Until(start.Add(st.After))):
+		}
+		ch, ok := sim.ChannelByNameID(st.Channel)
+		if !ok {
+			return fmt.Errorf("scenario %s: no channel #%s", sc.Name, st.Channel)
+		}
+		if _, err := sim.PostAs(sim.AddUser(st.From), ch, st.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}

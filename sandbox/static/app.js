@@ -1,0 +1,273 @@
+// warroom sandbox console: renders the simulated workspace and sends what a
+// person does (commands, messages, clicks, modal submissions) to the
+// simulator, which delivers them to the bot as Slack would.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = { user: "", channel: "", names: {}, users: [], channels: [], views: [], seen: {}, counts: {} };
+
+const emoji = {
+  rotating_light: "🚨", white_check_mark: "✅", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
+  large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴", rotating_light_: "🚨",
+};
+
+function esc(s) {
+  return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function unslack(s) {
+  return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+function inline(s) {
+  // s is already HTML-escaped.
+  return s
+    .replace(/`([^`\n]+)`/g, "<code>$1</code>")
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s.,;:!?)]|$)/g, "$1<strong>$2</strong>")
+    .replace(/(^|[\s(])_([^_\n]+)_(?=[\s.,;:!?)]|$)/g, "$1<em>$2</em>")
+    .replace(/(^|[\s(])~([^~\n]+)~(?=[\s.,;:!?)]|$)/g, "$1<s>$2</s>")
+    .replace(/:([a-z0-9_+-]+):/g, (m, name) => emoji[name] || m)
+    .replace(/\n/g, "<br>");
+}
+
+// mrkdwn renders Slack's message formatting: <@U|name>, <#C>, <!date^...|fallback>, <url|label>.
+function mrkdwn(text) {
+  let out = "";
+  const re = /<([^<>]+)>/g;
+  let last = 0, m;
+  while ((m = re.exec(text)) !== null) {
+    out += inline(esc(unslack(text.slice(last, m.index))));
+    out += special(m[1]);
+    last = re.lastIndex;
+  }
+  return out + inline(esc(unslack(text.slice(last))));
+}
+
+function special(tok) {
+  const [target, label] = tok.split("|");
+  if (target.startsWith("@")) {
+    const id = target.slice(1);
+    return `<span class="mention">@${esc(state.names[id] || label || id)}</span>`;
+  }
+  if (target.startsWith("#")) {
+    const id = target.slice(1);
+    const ch = state.channels.find((c) => c.id === id);
+    return `<span class="chan" data-channel="${esc(id)}">#${esc(ch ? ch.name : label || id)}</span>`;
+  }
+  if (target.startsWith("!date")) return esc(label || "");
+  if (target.startsWith("!")) return `<span class="mention">@${esc(target.slice(1))}</span>`;
+  if (/^https?:\/\//.test(target)) return `<a href="${esc(target)}" target="_blank" rel="noopener">${esc(label || target)}</a>`;
+  return esc("<" + tok + ">");
+}
+
+function textObj(t) {
+  if (!t) return "";
+  return t.type === "mrkdwn" ? mrkdwn(t.text) : esc(t.text);
+}
+
+function renderBlocks(blocks, msg) {
+  return blocks.map((b) => {
+    switch (b.type) {
+      case "header": return `<h3>${esc(b.text.text)}</h3>`;
+      case "divider": return "<hr>";
+      case "section": {
+        let h = b.text ? `<div>${textObj(b.text)}</div>` : "";
+        if (b.fields) h += `<div class="fields">${b.fields.map((f) => `<div>${textObj(f)}</div>`).join("")}</div>`;
+        if (b.accessory && b.accessory.type === "button") h += button(b.accessory, b.block_id, msg);
+        return h;
+      }
+      case "context": return `<div class="context">${(b.elements || []).map(textObj).join(" ")}</div>`;
+      case "actions": return `<div class="actions">${(b.elements || []).filter((e) => e.type === "button").map((e) => button(e, b.block_id, msg)).join(" ")}</div>`;
+      default: return "";
+    }
+  }).join("");
+}
+
+function button(el, blockID, msg) {
+  const style = el.style ? ` ${esc(el.style)}` : "";
+  return `<button class="slack-button${style}" data-ts="${esc(msg.ts)}" data-block="${esc(blockID || "")}" data-action="${esc(el.action_id)}" data-value="${esc(el.value || "")}">${esc(el.text.text)}</button>`;
+}
+
+function renderMessage(m) {
+  const who = state.names[m.user] || m.user;
+  const time = new Date(parseFloat(m.ts) * 1000).toISOString().slice(11, 16) + " UTC";
+  const body = m.blocks && m.blocks.length ? renderBlocks(m.blocks, m) : mrkdwn(m.text);
+  return `<div class="msg${m.ephemeral ? " ephemeral" : ""}" data-ts="${esc(m.ts)}">
+    <span class="who">${esc(who)}</span><span class="when">${time}</span>${m.edited ? ' <span class="edited">(edited)</span>' : ""}
+    ${m.ephemeral ? '<div class="only-you">Only visible to you</div>' : ""}
+    <div class="blocks">${body}</div></div>`;
+}
+
+async function api(path, body) {
+  const opts = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const resp = await fetch(path, opts);
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new Error(data.error || resp.statusText);
+  return data;
+}
+
+function q(params) { return new URLSearchParams(params).toString(); }
+
+async function refresh() {
+  const ws = await api("/api/workspace?" + q({ user: state.user }));
+  state.users = ws.users; state.names = ws.names; state.channels = ws.channels; state.views = ws.views || [];
+  $("#team").textContent = ws.team;
+  if (!state.user) state.user = (ws.users[0] || {}).id;
+  if (!state.channel) state.channel = (ws.channels.find((c) => c.name === "general") || ws.channels[0] || {}).id;
+  renderPicker(); renderChannels(); renderLinks(ws.links || []);
+  await renderChannel();
+  renderModal();
+  saveLocation();
+}
+
+function renderPicker() {
+  const sel = $("#user-picker");
+  const html = state.users.map((u) => `<option value="${esc(u.id)}"${u.id === state.user ? " selected" : ""}>@${esc(u.name)}</option>`).join("");
+  if (sel.innerHTML !== html) sel.innerHTML = html;
+  sel.value = state.user;
+}
+
+function renderChannels() {
+  $("#channels").innerHTML = state.channels.map((c) => {
+    const cls = [c.id === state.channel ? "active" : "", c.archived ? "archived" : "", state.unread && state.unread[c.id] ? "unread" : ""].join(" ");
+    return `<li class="${cls}" data-channel="${esc(c.id)}" data-name="${esc(c.name)}">${c.private ? "🔒" : "#"} ${esc(c.name)}</li>`;
+  }).join("");
+}
+
+function renderLinks(links) {
+  $("#links").innerHTML = links.length ? "<h2>warroom pages</h2>" + links.map((l) => `<a href="${esc(l.url)}" target="_blank" rel="noopener">${esc(l.title)}</a>`).join("") : "";
+}
+
+async function renderChannel() {
+  const ch = state.channels.find((c) => c.id === state.channel);
+  if (!ch) return;
+  $("#channel-name").textContent = (ch.private ? "🔒 " : "# ") + ch.name + (ch.archived ? " (archived)" : "");
+  $("#topic").innerHTML = mrkdwn(ch.topic || ch.purpose || "");
+  const msgs = await api("/api/messages?" + q({ user: state.user, channel: ch.id }));
+  const pinned = msgs.filter((m) => ch.pins.includes(m.ts));
+  const pane = $("#pinned");
+  pane.hidden = pinned.length === 0;
+  pane.innerHTML = pinned.length ? '<div class="label">📌 Pinned</div>' + pinned.map(renderMessage).join("") : "";
+  const list = $("#messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.innerHTML = msgs.map(renderMessage).join("") || '<p class="hint">No messages yet.</p>';
+  if (atBottom || state.counts[ch.id] !== msgs.length) list.scrollTop = list.scrollHeight;
+  state.counts[ch.id] = msgs.length;
+  $("#composer-input").disabled = ch.archived;
+}
+
+function renderModal() {
+  const box = $("#modal");
+  const view = state.views[0];
+  if (!view) { box.hidden = true; box.innerHTML = ""; box.dataset.view = ""; return; }
+  if (box.dataset.view === view.id) return; // keep what the person is typing
+  const v = view.body;
+  const inputs = (v.blocks || []).filter((b) => b.type === "input").map((b) => {
+    const el = b.element, id = `f-${b.block_id}`;
+    let control = "";
+    if (el.type === "plain_text_input" && el.multiline) control = `<textarea id="${id}" maxlength="${el.max_length || ""}" placeholder="${esc(el.placeholder ? el.placeholder.text : "")}"></textarea>`;
+    else if (el.type === "plain_text_input") control = `<input id="${id}" maxlength="${el.max_length || ""}" placeholder="${esc(el.placeholder ? el.placeholder.text : "")}">`;
+    else if (el.type === "static_select") {
+      const init = el.initial_option ? el.initial_option.value : "";
+      control = `<select id="${id}"><option value="">Choose…</option>${(el.options || []).map((o) => `<option value="${esc(o.value)}"${o.value === init ? " selected" : ""}>${esc(o.text.text)}</option>`).join("")}</select>`;
+    }
+    return `<label for="${id}">${esc(b.label.text)}${b.optional ? ' <span class="optional">(optional)</span>' : ""}</label>${control}<div class="error" data-error="${esc(b.block_id)}"></div>`;
+  }).join("");
+  box.innerHTML = `<form class="box" id="modal-form"><h2>${esc(v.title.text)}</h2>${inputs}
+    <div class="buttons"><button type="button" id="modal-cancel">${esc(v.close ? v.close.text : "Cancel")}</button>
+    <button type="submit" class="primary" id="modal-submit">${esc(v.submit ? v.submit.text : "Submit")}</button></div></form>`;
+  box.dataset.view = view.id;
+  box.hidden = false;
+  const first = box.querySelector("input, textarea, select");
+  if (first) first.focus();
+}
+
+async function submitModal(ev) {
+  ev.preventDefault();
+  const view = state.views[0];
+  const values = {};
+  for (const b of view.body.blocks.filter((b) => b.type === "input")) {
+    const el = document.getElementById(`f-${b.block_id}`);
+    values[b.block_id] = { [b.element.action_id]: el ? el.value : "" };
+  }
+  const resp = await api("/api/submit", { view: view.id, values });
+  document.querySelectorAll("#modal .error").forEach((e) => (e.textContent = ""));
+  if (resp.response_action === "errors") {
+    for (const [block, msg] of Object.entries(resp.errors || {})) {
+      const e = document.querySelector(`#modal [data-error="${CSS.escape(block)}"]`);
+      if (e) e.textContent = msg;
+    }
+    return;
+  }
+  $("#modal").dataset.view = "";
+  await refresh();
+}
+
+// Slack turns @name into <@ID|name> when the command escapes users.
+function escapeMentions(text) {
+  return text.replace(/(^|\s)@([a-z0-9._-]+)/gi, (m, lead, name) => {
+    const u = state.users.find((x) => x.name === name.toLowerCase());
+    return u ? `${lead}<@${u.id}|${u.name}>` : m;
+  });
+}
+
+async function send(ev) {
+  ev.preventDefault();
+  const input = $("#composer-input");
+  const text = input.value.trim();
+  if (!text) return;
+  $("#composer-status").textContent = "";
+  try {
+    if (text.startsWith("/")) await api("/api/command", { user: state.user, channel: state.channel, text: escapeMentions(text) });
+    else await api("/api/message", { user: state.user, channel: state.channel, text: escapeMentions(text) });
+    input.value = "";
+  } catch (e) {
+    $("#composer-status").textContent = e.message;
+  }
+  await refresh();
+}
+
+function saveLocation() {
+  const u = state.users.find((x) => x.id === state.user);
+  const c = state.channels.find((x) => x.id === state.channel);
+  if (u && c) history.replaceState(null, "", `#user=${encodeURIComponent(u.name)}&channel=${encodeURIComponent(c.name)}`);
+}
+
+function loadLocation(ws) {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const u = ws.users.find((x) => x.name === p.get("user"));
+  const c = ws.channels.find((x) => x.name === p.get("channel"));
+  if (u) state.user = u.id;
+  if (c) state.channel = c.id;
+}
+
+let pending = null;
+function scheduleRefresh() {
+  if (pending) return;
+  pending = setTimeout(() => { pending = null; refresh().catch(console.error); }, 60);
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("#composer").addEventListener("submit", send);
+  $("#user-picker").addEventListener("change", (e) => { state.user = e.target.value; $("#modal").dataset.view = ""; refresh(); });
+  document.body.addEventListener("click", async (e) => {
+    const ch = e.target.closest("[data-channel]");
+    if (ch) { state.channel = ch.dataset.channel; await refresh(); $("#composer-input").focus(); return; }
+    const btn = e.target.closest(".slack-button");
+    if (btn) {
+      await api("/api/action", { user: state.user, channel: state.channel, ts: btn.dataset.ts, block: btn.dataset.block, action: btn.dataset.action, value: btn.dataset.value })
+        .catch((err) => ($("#composer-status").textContent = err.message));
+      return;
+    }
+    if (e.target.id === "modal-cancel") {
+      await api("/api/close", { view: state.views[0].id });
+      $("#modal").dataset.view = "";
+      await refresh();
+    }
+  });
+  $("#modal").addEventListener("submit", submitModal);
+  const ws = await api("/api/workspace");
+  loadLocation(ws);
+  await refresh();
+  new EventSource("/api/events").addEventListener("changed", scheduleRefresh);
+});

@@ -1,0 +1,185 @@
+package slacksim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Changes returns a channel that receives a value (coalesced) whenever the
+// workspace changes: a message, a channel, a member, a topic or a view.
+func (s *Server) Changes() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.watchers = append(s.watchers, ch)
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, c := range s.watchers {
+			if c == ch {
+				s.watchers = append(s.watchers[:i], s.watchers[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) changedLocked() {
+	for _, ch := range s.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// PostAs posts a plain message as a person (or an integration user), as
+// if they typed it in the channel.
+func (s *Server) PostAs(user, channel, text string) (Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[channel]
+	if !ok || ch.Archived {
+		return Message{}, fmt.Errorf("slacksim: channel %s is missing or archived", channel)
+	}
+	if _, ok := s.users[user]; !ok {
+		return Message{}, fmt.Errorf("slacksim: no user %s", user)
+	}
+	if !member(ch, user) {
+		ch.Members = append(ch.Members, user)
+	}
+	m := s.addMessageLocked(&Message{Channel: channel, User: user, Text: text, Source: "user"})
+	return *m, nil
+}
+
+// Join adds a person to a channel, as clicking "Join channel" does.
+func (s *Server) Join(user, channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.channels[channel]; ok && !member(ch, user) {
+		ch.Members = append(ch.Members, user)
+		s.changedLocked()
+	}
+}
+
+// AddBotUser adds an integration (an alerting system, say) that posts messages.
+func (s *Server) AddBotUser(name string) string {
+	id := s.AddUser(name)
+	s.mu.Lock()
+	s.users[id].IsBot = true
+	s.mu.Unlock()
+	return id
+}
+
+// CloseView closes a modal without submitting it, as the Cancel button does.
+func (s *Server) CloseView(viewID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.views {
+		if v.ID == viewID {
+			v.Closed = true
+		}
+	}
+	s.changedLocked()
+}
+
+// ClickButton delivers the block_actions payload Slack sends when user
+// clicks a button in a message.
+func (s *Server) ClickButton(ctx context.Context, user, channel, ts, blockID, actionID, value string) (Reply, error) {
+	s.mu.Lock()
+	u, ok := s.users[user]
+	ch, chOK := s.channels[channel]
+	if !ok || !chOK {
+		s.mu.Unlock()
+		return Reply{}, fmt.Errorf("slacksim: unknown user %q or channel %q", user, channel)
+	}
+	var msg *Message
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == ts {
+			msg = m
+		}
+	}
+	if msg == nil {
+		s.mu.Unlock()
+		return Reply{}, fmt.Errorf("slacksim: no message %s in %s", ts, channel)
+	}
+	payload := map[string]any{
+		"type": "block_actions", "api_app_id": AppID, "token": "sim-verification-token",
+		"team":       map[string]any{"id": TeamID, "domain": TeamName},
+		"user":       map[string]any{"id": u.ID, "username": u.Name, "name": u.Name, "team_id": TeamID},
+		"channel":    map[string]any{"id": ch.ID, "name": ch.Name},
+		"container":  map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": ch.ID, "is_ephemeral": msg.Ephemeral},
+		"message":    map[string]any{"type": "message", "ts": msg.TS, "text": msg.Text, "user": msg.User, "blocks": msg.Blocks},
+		"trigger_id": s.newTriggerLocked(u.ID), "response_url": s.newResponseURLLocked(u.ID, ch.ID),
+		"actions": []map[string]any{{"type": "button", "block_id": blockID, "action_id": actionID, "value": value,
+			"action_ts": fmt.Sprintf("%d.000000", time.Now().Unix())}},
+	}
+	s.mu.Unlock()
+	return s.deliverInteraction(ctx, payload)
+}
+
+// state is what Save writes: the workspace without its connections.
+type state struct {
+	Users    []*User    `json:"users"`
+	Channels []*Channel `json:"channels"`
+	Messages []*Message `json:"messages"`
+	Seq      int        `json:"seq"`
+	TS       int64      `json:"ts"`
+}
+
+// Save writes the workspace (people, channels, messages) as JSON, so a
+// sandbox can be stopped and started again where it was.
+func (s *Server) Save(w io.Writer) error {
+	s.mu.Lock()
+	st := state{Seq: s.seq, TS: s.ts, Messages: s.messages}
+	for _, u := range s.users {
+		st.Users = append(st.Users, u)
+	}
+	for _, ch := range s.channels {
+		st.Channels = append(st.Channels, ch)
+	}
+	b, err := json.Marshal(st)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Load replaces the workspace with one written by Save.
+func (s *Server) Load(r io.Reader) error {
+	var st state
+	if err := json.NewDecoder(r).Decode(&st); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users = map[string]*User{}
+	for _, u := range st.Users {
+		s.users[u.ID] = u
+	}
+	s.channels = map[string]*Channel{}
+	for _, ch := range st.Channels {
+		s.channels[ch.ID] = ch
+	}
+	s.messages = st.Messages
+	s.seq = max(s.seq, st.Seq)
+	s.ts = max(s.ts, st.TS)
+	s.changedLocked()
+	return nil
+}
+
+// Pin pins a message, as a person clicking "Pin to channel" does.
+func (s *Server) Pin(channel, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.channels[channel]; ok && !slices.Contains(ch.Pins, ts) {
+		ch.Pins = append(ch.Pins, ts)
+		s.changedLocked()
+	}
+}
