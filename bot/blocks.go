@@ -10,6 +10,7 @@ import (
 
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 var stageNumber = map[incident.Stage]string{
@@ -49,7 +50,7 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 		md("*Declared*\n" + declared),
 		md("*Elapsed*\n" + elapsed),
 	}
-	blocks := []slack.Block{header, slack.NewSectionBlock(md("*"+escape(inc.Title)+"*"), fields, nil)}
+	blocks := []slack.Block{header, slack.NewSectionBlock(md("*"+mrkdwn.EscapeUser(inc.Title)+"*"), fields, nil)}
 	if names := inc.RoleNames(); len(names) > 0 {
 		var roles []string
 		for _, r := range names {
@@ -58,15 +59,10 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 		blocks = append(blocks, slack.NewSectionBlock(md("*Other roles* · "+strings.Join(roles, " · ")), nil, nil))
 	}
 	if inc.Description != "" {
-		blocks = append(blocks, slack.NewSectionBlock(md(escape(clipRunes(inc.Description, 2900))), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(md(mrkdwn.EscapeUser(clipRunes(inc.Description, 2900))), nil, nil))
 	}
-	blocks = append(blocks, slack.NewContextBlock("next", md(":point_right: *Next:* "+inc.NextStep())))
+	blocks = append(blocks, slack.NewContextBlock("next", md(":point_right: *Next:* "+mrkdwn.Escape(inc.NextStep()))))
 	return blocks
-}
-
-// escape keeps user text from turning into Slack mentions or links.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // Declare form: block and action IDs, shared by the view and its submission.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // Options configure a Bot.
@@ -73,12 +74,12 @@ func (b *Bot) Command(ctx context.Context, sc slack.SlashCommand) string {
 	if res.Modal != nil {
 		if err := b.openDeclareForm(ctx, sc.TriggerID, *res.Modal); err != nil {
 			b.log.WarnContext(ctx, "views.open failed", "err", err)
-			return fmt.Sprintf("I couldn't open the declare form (Slack said: %s). Type it instead: `/incident declare sev2 <title>`", slackErr(err))
+			return mrkdwn.Escape(fmt.Sprintf("I couldn't open the declare form (Slack said: %s). Type it instead: `/incident declare sev2 <title>`", slackErr(err)))
 		}
 		return ""
 	}
 	b.carryOut(res, origin{user: sc.UserID, channel: sc.ChannelID, responseURL: sc.ResponseURL})
-	return res.Reply
+	return mrkdwn.Escape(res.Reply)
 }
 
 // origin is where a command came from, for replies sent later.
@@ -226,7 +227,7 @@ func (b *Bot) postToRoom(ctx context.Context, n int64, text string) {
 	if err != nil || inc.ChannelID == "" {
 		return
 	}
-	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(text, false)); err != nil {
+	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false)); err != nil {
 		b.record(ctx, n, "chat.postMessage", err)
 	}
 }
@@ -235,7 +236,7 @@ func (b *Bot) postAnnouncement(ctx context.Context, n int64, text string) {
 	if b.announce == "" {
 		return
 	}
-	if _, _, err := b.api.PostMessageContext(ctx, b.announce, slack.MsgOptionText(text, false)); err != nil {
+	if _, _, err := b.api.PostMessageContext(ctx, b.announce, slack.MsgOptionText(mrkdwn.Escape(text), false)); err != nil {
 		b.record(ctx, n, "chat.postMessage (announcement)", err)
 	}
 }
@@ -253,6 +254,7 @@ func (b *Bot) archive(ctx context.Context, n int64) {
 // tell sends a follow-up only the user sees: through the command's
 // response_url, or as an ephemeral message where they typed it.
 func (b *Bot) tell(ctx context.Context, to origin, text string) {
+	text = mrkdwn.Escape(text)
 	if to.responseURL != "" {
 		if err := b.http.respond(ctx, to.responseURL, text); err == nil {
 			return

@@ -11,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // maxBody is the most Slack sends in one request; larger bodies are refused.
@@ -155,7 +157,7 @@ func (b *Bot) Event(ctx context.Context, id string, ev slackevents.EventsAPIEven
 	if m, ok := ev.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {
 		ch := m.Channel
 		b.fx.do(0, func(ctx context.Context) {
-			text := "I run incidents through `/incident`. Start with `/incident declare sev2 <what is broken>`, or see everything with `/incident help`."
+			text := mrkdwn.Escape("I run incidents through `/incident`. Start with `/incident declare sev2 <what is broken>`, or see everything with `/incident help`.")
 			if _, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false)); err != nil {
 				b.log.WarnContext(ctx, "could not answer a mention", "err", err)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // Invocation is one "/incident ..." typed by a user somewhere.
@@ -112,7 +113,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		if err == nil {
 			post = fmt.Sprintf(":rotating_light: <@%s> changed the severity of %s from %s to *%s*.", inv.User, inc.Ref(), before.Severity, inc.Severity)
 			if inc.Severity < before.Severity {
-				announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, inc.Title, roomLink(inc))
+				announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, user(inc.Title), roomLink(inc))
 			}
 			reply = fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity)
 		}
@@ -130,7 +131,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		} else if err == nil {
 			post = fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), TitleCase(string(inc.Status)))
 			if c.Text != "" {
-				post += " — " + strings.TrimSpace(c.Text)
+				post += " — " + user(c.Text)
 			}
 			post += fmt.Sprintf(" (by <@%s>)", inv.User)
 			reply = fmt.Sprintf("%s status is %s.", inc.Ref(), inc.Status) + nextHint(inc)
@@ -138,7 +139,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 	case "note":
 		inc, err = d.Service.Note(ctx, n, cmd, c.Text)
 		if err == nil {
-			post = fmt.Sprintf(":memo: Note from <@%s>: %s", inv.User, strings.TrimSpace(c.Text))
+			post = fmt.Sprintf(":memo: Note from <@%s>: %s", inv.User, user(c.Text))
 			reply = "Noted in the " + inc.Ref() + " timeline."
 		}
 	case "resolve":
@@ -150,7 +151,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		inc, err = d.Service.Reopen(ctx, n, cmd)
 		if err == nil {
 			post = fmt.Sprintf(":warning: <@%s> reopened %s. Status is back to *investigating*.", inv.User, inc.Ref())
-			announce = fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), inc.Title, roomLink(inc))
+			announce = fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), user(inc.Title), roomLink(inc))
 			reply = inc.Ref() + " is open again." + nextHint(inc)
 		}
 	case "close":
@@ -182,7 +183,7 @@ func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl inc
 		return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, "declare"), Failed: true}
 	}
 	return Result{
-		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, inc.Title),
+		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title)),
 		Incident: inc,
 		Declared: true,
 		Changed:  true,
@@ -239,9 +240,9 @@ func FormatEntry(e incident.Entry) string {
 	if e.Actor != incident.SystemActor && e.Actor != "" {
 		who = "<@" + e.Actor + ">"
 	}
-	line := fmt.Sprintf("`%s` %s *%s* %s", e.At.UTC().Format("01-02 15:04"), who, e.Kind, clip(oneLine(e.Raw), 200))
+	line := fmt.Sprintf("`%s` %s *%s* %s", e.At.UTC().Format("01-02 15:04"), who, e.Kind, user(clip(oneLine(e.Raw), 200)))
 	if !e.OK() {
-		line += " — _rejected: " + clip(oneLine(e.Outcome), 120) + "_"
+		line += " — _rejected: " + user(clip(oneLine(e.Outcome), 120)) + "_"
 	}
 	return line
 }
@@ -267,7 +268,7 @@ func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) R
 		b.WriteString("*Open incidents* (newest first)\n")
 	}
 	for _, inc := range list {
-		fmt.Fprintf(&b, "• *%s* %s %s — %s, commander %s, %s\n", inc.Ref(), inc.Severity, inc.Title, inc.Status, Mention(inc.Commander), roomLink(inc))
+		fmt.Fprintf(&b, "• *%s* %s %s — %s, commander %s, %s\n", inc.Ref(), inc.Severity, user(inc.Title), inc.Status, Mention(inc.Commander), roomLink(inc))
 	}
 	b.WriteString("Act on one from anywhere: `/incident INC-7 note <text>`")
 	return Result{Reply: b.String()}
@@ -282,12 +283,12 @@ func (d *Dispatcher) internal(ctx context.Context, err error) Result {
 	return Result{Reply: fmt.Sprintf("Something went wrong on our side (error %s). Nothing was lost that was already saved; try again, and if it keeps failing tell your warroom admin the error id.", id), Failed: true}
 }
 
-func resolvedTexts(inc *incident.Incident, user, summary string) (post, announce, reply string) {
-	post = fmt.Sprintf(":white_check_mark: <@%s> resolved %s after %s.", user, inc.Ref(), FormatDuration(inc.Durations().ToResolve))
+func resolvedTexts(inc *incident.Incident, actor, summary string) (post, announce, reply string) {
+	post = fmt.Sprintf(":white_check_mark: <@%s> resolved %s after %s.", actor, inc.Ref(), FormatDuration(inc.Durations().ToResolve))
 	if summary != "" {
-		post += " " + strings.TrimSpace(summary)
+		post += " " + user(summary)
 	}
-	announce = fmt.Sprintf(":white_check_mark: %s resolved: %s (open %s) — war room %s", inc.Ref(), inc.Title, FormatDuration(inc.Durations().ToResolve), roomLink(inc))
+	announce = fmt.Sprintf(":white_check_mark: %s resolved: %s (open %s) — war room %s", inc.Ref(), user(inc.Title), FormatDuration(inc.Durations().ToResolve), roomLink(inc))
 	reply = inc.Ref() + " is resolved." + nextHint(inc)
 	return
 }
@@ -325,6 +326,10 @@ func TitleCase(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// user quotes text a person typed into a message of warroom's: it keeps
+// mentions of people and channels, and cannot ping @channel or @here.
+func user(s string) string { return mrkdwn.EscapeUser(strings.TrimSpace(s)) }
 
 // FormatDuration renders a duration for people: 45s, 12m, 3h05m, 2d4h.
 func FormatDuration(d time.Duration) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // Command is one parsed "/incident ..." command.
@@ -147,6 +148,8 @@ func Parse(text, actor string) (Command, error) {
 			return fail("`" + name + "` takes no arguments.")
 		}
 	}
+	// Slack sends &, < and > escaped; store what the person typed.
+	c.Text = mrkdwn.Unescape(c.Text)
 	return c, nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // Sign returns Slack's v0 signature of body at timestamp ts.
@@ -51,7 +53,8 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, text string) (
 	form := url.Values{
 		"token": {"sim-verification-token"}, "team_id": {TeamID}, "team_domain": {TeamName},
 		"channel_id": {ch.ID}, "channel_name": {ch.Name}, "user_id": {u.ID}, "user_name": {u.Name},
-		"command": {Command}, "text": {text}, "api_app_id": {AppID}, "is_enterprise_install": {"false"},
+		// Slack escapes &, < and > in what was typed, keeping mention tokens.
+		"command": {Command}, "text": {mrkdwn.Escape(text)}, "api_app_id": {AppID}, "is_enterprise_install": {"false"},
 		"response_url": {s.newResponseURLLocked(u.ID, ch.ID)}, "trigger_id": {s.newTriggerLocked(u.ID)},
 	}
 	botURL := s.opts.BotURL

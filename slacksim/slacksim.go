@@ -6,7 +6,8 @@
 // errors and 429 rate limits, hosts Socket Mode on a TLS websocket, hosts
 // response_url endpoints, and signs and delivers slash commands and
 // interactions to a bot's HTTP endpoints. The end-to-end tests and the
-// sandbox use this one package; it must not import warroom's own packages.
+// sandbox use this one package; of warroom's own packages it imports only
+// internal/mrkdwn, Slack's text escaping.
 package slacksim
 
 import (

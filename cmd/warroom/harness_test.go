@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/internal/mrkdwn"
 	"github.com/warroom/warroom/slacksim"
 )
 
@@ -164,7 +165,7 @@ func (w *world) cmd(user, channel, text string) string {
 	if r.Latency > 3*time.Second {
 		w.t.Errorf("/incident %s: acknowledged after %v, past Slack's 3 s", text, r.Latency)
 	}
-	return r.Text
+	return mrkdwn.Unescape(r.Text) // as Slack shows it
 }
 
 // at is the mention Slack puts in command text when a user picks @name.
@@ -237,7 +238,7 @@ func (w *world) ephemeral(user string, parts ...string) bool {
 	for _, m := range w.sim.Ephemerals(w.users[user]) {
 		ok := true
 		for _, p := range parts {
-			ok = ok && strings.Contains(m.Text, p)
+			ok = ok && strings.Contains(mrkdwn.Unescape(m.Text), p)
 		}
 		if ok {
 			return true

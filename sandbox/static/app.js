@@ -217,12 +217,13 @@ async function send(ev) {
   const text = input.value.trim();
   if (!text) return;
   $("#composer-status").textContent = "";
+  input.value = ""; // cleared at once, as in Slack, so the next line can be typed
   try {
     if (text.startsWith("/")) await api("/api/command", { user: state.user, channel: state.channel, text: escapeMentions(text) });
     else await api("/api/message", { user: state.user, channel: state.channel, text: escapeMentions(text) });
-    input.value = "";
   } catch (e) {
     $("#composer-status").textContent = e.message;
+    if (!input.value) input.value = text; // give it back to fix
   }
   await refresh();
 }

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the sandbox screenshot to docs/sandbox.png")
+
+// chromium finds a headless-capable Chromium. Without one the browser test
+// skips, saying how to install it; under CI=true it fails instead.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	msg := "headless Chromium is not installed: on Debian or Ubuntu run `sudo apt-get install chromium`, or set CHROMIUM=/path/to/chrome"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI must run this test; .ci/run installs Chromium)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestSandboxInBrowser runs `warroom sandbox` and uses its console in
+// headless Chromium as a newcomer would: declare from the composer, watch
+// the war room appear, take command as a second teammate, post a status,
+// resolve, and declare another incident through the modal form.
+func TestSandboxInBrowser(t *testing.T) {
+	exe := chromium(t)
+	dir := t.TempDir()
+	env := map[string]string{"WARROOM_DB": filepath.Join(dir, "sandbox.db")}
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0"}, nil, out, errb, func(k string) string { return env[k] })
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("sandbox did not stop")
+		}
+	}()
+	ready := regexp.MustCompile(`sandbox ready: open (http://\S+)`)
+	var url string
+	for deadline := time.Now().Add(20 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := ready.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatalf("no ready line; stdout %q stderr %q", out.String(), errb.String())
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 860),
+		chromedp.UserDataDir(filepath.Join(dir, "chrome")),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	// The first run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	tctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
+	defer tcancel()
+
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	// waitText waits until the element's text contains want.
+	waitText := func(sel, want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			expr := fmt.Sprintf(`(document.querySelector(%q)||{}).innerText||""`, sel)
+			for {
+				text, err := chromedp.Evaluate[string](expr)(ctx, tg)
+				if err != nil {
+					return err
+				}
+				if strings.Contains(text, want) {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%s never showed %q; it shows %q", sel, want, text)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	typeLine := func(text string) chromedp.Action[chromedp.Void] {
+		// Click Send, as a person does (form.submit() would skip the page's handler).
+		return chromedp.Steps(chromedp.WaitEnabled(css("#composer-input")), chromedp.SetValue(css("#composer-input"), text), chromedp.Click(css("#composer button")))
+	}
+	actAs := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const s = document.querySelector("#user-picker");
+				s.value = [...s.options].find(o => o.text === "@%s").value; s.dispatchEvent(new Event("change")); return true; })()`, name))(ctx, tg)
+			return err
+		})
+	}
+	channel := func(name string) chromedp.CSS { return css(fmt.Sprintf(`#channels li[data-name=%q]`, name)) }
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(tctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			failed := filepath.Join(os.TempDir(), "warroom-browser-failed.png")
+			if png, serr := chromedp.Run(tctx, chromedp.CaptureScreenshot()); serr == nil {
+				os.WriteFile(failed, png, 0o644)
+			}
+			t.Fatalf("%s: %v (screenshot %s)\nsandbox stderr:\n%s", what, err, failed, errb.String())
+		}
+	}
+
+	step("declare from the composer",
+		chromedp.Navigate(url+"/#user=alice&channel=general"),
+		chromedp.WaitVisible(css("#composer-input")),
+		waitText("#channel-name", "general"),
+		typeLine("/incident declare sev1 Payments down"),
+		waitText("#messages", "Only visible to you"),
+		waitText("#messages", "Declared INC-1 (SEV1): Payments down"))
+	step("the war room appears with its pinned summary",
+		chromedp.WaitVisible(channel("inc-1-payments-down")),
+		chromedp.Click(channel("inc-1-payments-down")),
+		waitText("#pinned", "INC-1 · SEV1 · Payments down"),
+		waitText("#topic", "INVESTIGATING"))
+	step("bob takes command",
+		actAs("bob"),
+		typeLine("/incident commander @bob"),
+		waitText("#messages", "@bob is now the commander of INC-1"))
+	step("status, note and resolve",
+		typeLine("/incident communicator @carol"),
+		typeLine("/incident status identified Card processor timing out"),
+		waitText("#pinned", "Respond (3/4)"),
+		typeLine("/incident note Failing over to the backup processor"),
+		waitText("#messages", "Failing over to the backup processor"),
+		typeLine("/incident resolve Backup processor took over"),
+		waitText("#pinned", "Document (4/4)"),
+		waitText("#topic", "RESOLVED"),
+		chromedp.Sleep(300*time.Millisecond))
+	shot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What alice was told privately in #general is not shown to bob.
+	step("bob looks at #general", chromedp.Click(channel("general")), waitText("#channel-name", "general"))
+	ephemeralForBob, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("#messages .ephemeral").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("carol declares through the form",
+		actAs("carol"),
+		typeLine("/incident declare sev2"),
+		chromedp.WaitVisible(css("#modal-form")),
+		chromedp.SetValue(css("#f-title"), "🔥🔥"),
+		chromedp.Click(css("#modal-submit")),
+		waitText("#modal", "no words"),
+		chromedp.SetValue(css("#f-title"), "Search results are stale"),
+		chromedp.SetValue(css("#f-description"), "Index lag 20 minutes"),
+		chromedp.Click(css("#modal-submit")),
+		chromedp.WaitVisible(channel("inc-2-search-results-are-stale")),
+		waitText("#messages", "War room for INC-2 is ready"))
+	if hidden, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`document.querySelector("#modal").hidden`)); err != nil || !hidden {
+		t.Errorf("the form is still open after a good submission (err %v)", err)
+	}
+	if ephemeralForBob != 0 {
+		t.Errorf("bob sees %d of alice's private replies in #general", ephemeralForBob)
+	}
+	path := filepath.Join(dir, "sandbox.png")
+	if *updateScreenshot {
+		path = filepath.Join("..", "..", "docs", "sandbox.png")
+	}
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+}
