@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +81,175 @@ func TestSandbox(t *testing.T) {
 	out2 := &syncBuffer{}
 	if code := run(context.Background(), []string{"incidents", "list", "--all"}, nil, out2, errb, getenv); code != 0 || !strings.Contains(out2.String(), "Payments down") {
 		t.Fatalf("after the sandbox: %d %s", code, out2.String())
+	}
+}
+
+// consoleSandbox starts `warroom sandbox` with its web console and returns
+// the console's URL and a stop function that waits for it to exit.
+func consoleSandbox(t *testing.T, db string, extra ...string) (string, func()) {
+	t.Helper()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	args := append([]string{"sandbox", "--addr", "127.0.0.1:0"}, extra...)
+	go func() {
+		done <- run(ctx, args, nil, out, errb, func(k string) string { return map[string]string{"WARROOM_DB": db}[k] })
+	}()
+	ready := regexp.MustCompile(`sandbox ready: open (http://\S+)`)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := ready.FindStringSubmatch(out.String()); m != nil {
+			return m[1], func() {
+				cancel()
+				if code := <-done; code != 0 {
+					t.Errorf("sandbox exited %d: %s", code, errb.String())
+				}
+			}
+		}
+	}
+	cancel()
+	t.Fatalf("no ready line: %q %q", out.String(), errb.String())
+	return "", nil
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func postJSON(t *testing.T, url string, body any) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+type consoleWorkspace struct {
+	Users    []struct{ ID, Name string }
+	Channels []struct {
+		ID, Name string
+		Pins     []string
+	}
+}
+
+func (ws consoleWorkspace) user(name string) string {
+	for _, u := range ws.Users {
+		if u.Name == name {
+			return u.ID
+		}
+	}
+	return ""
+}
+
+func (ws consoleWorkspace) channel(name string) string {
+	for _, c := range ws.Channels {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	return ""
+}
+
+// TestSandboxKeepsItsWorkspace declares through the console's API, stops
+// the sandbox, starts it again on the same database, and finds the war
+// room and the incident still there; --reset then starts clean.
+func TestSandboxKeepsItsWorkspace(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sandbox.db")
+	url, stop := consoleSandbox(t, db)
+	var ws consoleWorkspace
+	getJSON(t, url+"/api/workspace", &ws)
+	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": ws.channel("general"), "text": "/incident declare sev2 Login is slow"}); code != 200 {
+		t.Fatalf("command: %d", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ws.channel("inc-1-login-is-slow") == "" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		getJSON(t, url+"/api/workspace", &ws)
+	}
+	if ws.channel("inc-1-login-is-slow") == "" {
+		t.Fatal("no war room")
+	}
+	time.Sleep(700 * time.Millisecond) // the workspace is saved shortly after a change
+	stop()
+
+	url, stop = consoleSandbox(t, db)
+	var again consoleWorkspace
+	getJSON(t, url+"/api/workspace", &again)
+	room := again.channel("inc-1-login-is-slow")
+	if room == "" || again.user("alice") != ws.user("alice") {
+		t.Fatalf("after a restart the war room or the people changed: %+v", again)
+	}
+	// The bot still knows the room: a command there acts on INC-1.
+	if code := postJSON(t, url+"/api/command", map[string]string{"user": again.user("bob"), "channel": room, "text": "/incident note still here"}); code != 200 {
+		t.Fatalf("note after restart: %d", code)
+	}
+	var msgs []struct{ Text string }
+	getJSON(t, url+"/api/messages?user="+again.user("bob")+"&channel="+room, &msgs)
+	if last := msgs[len(msgs)-1].Text; !strings.Contains(last, "Noted in the INC-1 timeline") && !strings.Contains(last, "Note from") {
+		t.Errorf("after restart: %q", last)
+	}
+	stop()
+
+	url, stop = consoleSandbox(t, db, "--reset")
+	defer stop()
+	var clean consoleWorkspace
+	getJSON(t, url+"/api/workspace", &clean)
+	if clean.channel("inc-1-login-is-slow") != "" {
+		t.Error("--reset kept the old war room")
+	}
+}
+
+// TestSandboxScenario preloads the db-outage rehearsal.
+func TestSandboxScenario(t *testing.T) {
+	url, stop := consoleSandbox(t, filepath.Join(t.TempDir(), "s.db"), "--scenario", "db-outage")
+	defer stop()
+	var ws consoleWorkspace
+	getJSON(t, url+"/api/workspace", &ws)
+	alerts := ws.channel("alerts")
+	if alerts == "" || ws.user("carol") == "" {
+		t.Fatalf("scenario workspace: %+v", ws)
+	}
+	var msgs []struct{ Text string }
+	for deadline := time.Now().Add(5 * time.Second); len(msgs) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		getJSON(t, url+"/api/messages?channel="+alerts, &msgs)
+	}
+	if len(msgs) == 0 || !strings.Contains(msgs[0].Text, "PostgresPrimaryDown") {
+		t.Fatalf("no scripted alert: %+v", msgs)
+	}
+	for _, c := range ws.Channels {
+		if c.Name == "general" && len(c.Pins) != 1 {
+			t.Errorf("the rehearsal brief is not pinned in #general: %+v", c)
+		}
+	}
+	var bad struct{ Error string }
+	resp, _ := http.Get(url + "/api/messages?channel=CNOPE")
+	json.NewDecoder(resp.Body).Decode(&bad)
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("unknown channel: %d", resp.StatusCode)
+	}
+	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": alerts, "text": "/deploy now"}); code != 400 {
+		t.Errorf("a command other than /incident: %d", code)
+	}
+}
+
+func TestSandboxUnknownScenario(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"sandbox", "--scenario", "nope"}, nil, &out, &errb, func(string) string { return "" })
+	if code != 2 || !strings.Contains(errb.String(), "db-outage") {
+		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }
