@@ -212,9 +212,10 @@ func TestSandboxKeepsItsWorkspace(t *testing.T) {
 	}
 }
 
-// TestSandboxScenario preloads the db-outage rehearsal.
+// TestSandboxScenario preloads the db-outage rehearsal, with the
+// simulator delivering to the bot over Socket Mode, and declares from #alerts.
 func TestSandboxScenario(t *testing.T) {
-	url, stop := consoleSandbox(t, filepath.Join(t.TempDir(), "s.db"), "--scenario", "db-outage")
+	url, stop := consoleSandbox(t, filepath.Join(t.TempDir(), "s.db"), "--scenario", "db-outage", "--transport", "socket")
 	defer stop()
 	var ws consoleWorkspace
 	getJSON(t, url+"/api/workspace", &ws)
@@ -243,6 +244,15 @@ func TestSandboxScenario(t *testing.T) {
 	}
 	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": alerts, "text": "/deploy now"}); code != 400 {
 		t.Errorf("a command other than /incident: %d", code)
+	}
+	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": alerts, "text": "/incident declare sev1 Primary database down"}); code != 200 {
+		t.Fatalf("declare over socket mode: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ws.channel("inc-1-primary-database-down") == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		getJSON(t, url+"/api/workspace", &ws)
+	}
+	if ws.channel("inc-1-primary-database-down") == "" {
+		t.Error("no war room from the rehearsal's first step")
 	}
 }
 
