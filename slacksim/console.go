@@ -91,11 +91,10 @@ func (s *Server) CloseView(viewID string) {
 // clicks a button in a message.
 func (s *Server) ClickButton(ctx context.Context, user, channel, ts, blockID, actionID, value string) (Reply, error) {
 	s.mu.Lock()
-	u, ok := s.users[user]
-	ch, chOK := s.channels[channel]
-	if !ok || !chOK {
+	u, ch, err := s.userInChannelLocked(user, channel)
+	if err != nil {
 		s.mu.Unlock()
-		return Reply{}, fmt.Errorf("slacksim: unknown user %q or channel %q", user, channel)
+		return Reply{}, err
 	}
 	var msg *Message
 	for _, m := range s.messages {

@@ -44,11 +44,10 @@ var ErrNoAck = errors.New("slacksim: the bot did not acknowledge within 3 second
 // immediate reply is shown to the user as an ephemeral message.
 func (s *Server) SlashCommand(ctx context.Context, user, channel, text string) (Reply, error) {
 	s.mu.Lock()
-	u, ok := s.users[user]
-	ch, chOK := s.channels[channel]
-	if !ok || !chOK {
+	u, ch, err := s.userInChannelLocked(user, channel)
+	if err != nil {
 		s.mu.Unlock()
-		return Reply{}, fmt.Errorf("slacksim: unknown user %q or channel %q", user, channel)
+		return Reply{}, err
 	}
 	form := url.Values{
 		"token": {"sim-verification-token"}, "team_id": {TeamID}, "team_domain": {TeamName},
@@ -61,7 +60,6 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, text string) (
 	s.mu.Unlock()
 
 	var r Reply
-	var err error
 	if botURL != "" {
 		r, err = s.postSigned(ctx, botURL+"/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()))
 	} else {
@@ -81,6 +79,16 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, text string) (
 		s.mu.Unlock()
 	}
 	return r, nil
+}
+
+// userInChannelLocked looks up the person acting and where.
+func (s *Server) userInChannelLocked(user, channel string) (*User, *Channel, error) {
+	u, ok := s.users[user]
+	ch, chOK := s.channels[channel]
+	if !ok || !chOK {
+		return nil, nil, fmt.Errorf("slacksim: unknown user %q or channel %q", user, channel)
+	}
+	return u, ch, nil
 }
 
 // SubmitView submits a modal the bot opened, with values[block][action] =
