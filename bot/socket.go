@@ -10,6 +10,10 @@ import (
 	"github.com/slack-go/slack/socketmode"
 )
 
+// maxAckText is the longest reply sent inside a Socket Mode ack; Slack
+// silently drops acks of 20 KB or more.
+const maxAckText = 16 << 10
+
 // RunSocketMode connects to Slack over Socket Mode and handles deliveries
 // until ctx ends. The API client must carry the app-level token. dialer may
 // be nil; tests and the sandbox pass one that trusts the simulator's certificate.
@@ -52,10 +56,14 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 		}
 		reply := b.Command(ctx, sc)
 		var payload any
-		if reply != "" {
+		if reply != "" && len(reply) <= maxAckText {
 			payload = map[string]string{"response_type": "ephemeral", "text": reply}
 		}
 		b.ack(ctx, client, evt.Request, payload)
+		if len(reply) > maxAckText {
+			// Slack drops Socket Mode acks of 20 KB or more; send it the slow way.
+			b.tell(ctx, origin{user: sc.UserID, channel: sc.ChannelID, responseURL: sc.ResponseURL}, reply)
+		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || evt.Request == nil {

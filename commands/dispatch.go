@@ -49,7 +49,8 @@ type Dispatcher struct {
 // log before Run returns.
 func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 	c, perr := Parse(inv.Text, inv.User)
-	cmd := incident.Command{Actor: inv.User, Channel: inv.Channel, Raw: inv.Text, Kind: c.Name}
+	// The timeline keeps what the person typed, not Slack's escaping of it.
+	cmd := incident.Command{Actor: inv.User, Channel: inv.Channel, Raw: mrkdwn.Unescape(inv.Text), Kind: c.Name}
 	if perr != nil {
 		cmd.Kind = incident.KindParseError
 		if c.Name != "" {
@@ -247,11 +248,14 @@ func FormatEntry(e incident.Entry) string {
 	return line
 }
 
+// listShown is how many incidents /incident list shows.
+const listShown = 20
+
 func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) Result {
 	if err := d.Service.Record(ctx, 0, cmd, incident.OutcomeOK); err != nil {
 		return d.internal(ctx, err)
 	}
-	list, err := d.Service.List(ctx, incident.Filter{OpenOnly: !all, Limit: 20})
+	list, err := d.Service.List(ctx, incident.Filter{OpenOnly: !all, Limit: listShown + 1})
 	if err != nil {
 		return d.internal(ctx, err)
 	}
@@ -267,8 +271,15 @@ func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) R
 	} else {
 		b.WriteString("*Open incidents* (newest first)\n")
 	}
+	more := len(list) > listShown
+	if more {
+		list = list[:listShown]
+	}
 	for _, inc := range list {
 		fmt.Fprintf(&b, "• *%s* %s %s — %s, commander %s, %s\n", inc.Ref(), inc.Severity, user(inc.Title), inc.Status, Mention(inc.Commander), roomLink(inc))
+	}
+	if more {
+		fmt.Fprintf(&b, "_Only the newest %d are shown; all of them: `warroom incidents list`_\n", listShown)
 	}
 	b.WriteString("Act on one from anywhere: `/incident INC-7 note <text>`")
 	return Result{Reply: b.String()}

@@ -177,3 +177,25 @@ func TestSocketModeReconnects(t *testing.T) {
 		t.Fatalf("after reconnect: %q", reply)
 	}
 }
+
+// TestLongRepliesReachTheUser: a timeline reply too long for a Socket Mode
+// ack still reaches the user, through response_url; list says when it
+// shows only the newest incidents.
+func TestLongRepliesReachTheUser(t *testing.T) {
+	w := start(t, "socket")
+	w.cmd("alice", w.general, "declare sev3 Noisy incident")
+	room := w.room("INC-1")
+	for i := 0; i < 30; i++ {
+		w.cmd("alice", room.ID, "note "+strings.Repeat("<>", 150))
+	}
+	if r := w.cmd("bob", room.ID, "timeline"); r != "" {
+		t.Errorf("an over-long reply went into the ack (%d bytes): %.600s", len(r), r)
+	}
+	w.eventually("the timeline arrives by response_url", func() bool { return w.ephemeral("bob", "INC-1 timeline") })
+	for i := 0; i < 21; i++ {
+		w.cmd("carol", w.general, fmt.Sprintf("declare sev4 Minor thing %d", i))
+	}
+	if r := w.cmd("carol", w.general, "list"); !strings.Contains(r, "Only the newest 20 are shown") || strings.Count(r, "• ") != 20 {
+		t.Errorf("list of 22: %q", r)
+	}
+}
