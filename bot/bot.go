@@ -131,6 +131,7 @@ func (b *Bot) openWarRoom(ctx context.Context, n int64, from origin) {
 	}
 	if inc, err = b.svc.AttachWarRoom(ctx, n, ch.ID, ch.Name); err != nil {
 		b.log.ErrorContext(ctx, "war room: could not record the channel", "incident", incident.Ref(n), "err", err)
+		b.tell(ctx, from, fmt.Sprintf(":warning: The war room <#%s> was created, but warroom could not save it, so commands typed there won't find %s. Use the reference instead: `/incident %s note <text>`.", ch.ID, incident.Ref(n), incident.Ref(n)))
 		return
 	}
 	var invite []string
