@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warroom/warroom/incident"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -95,6 +97,19 @@ func TestOverridesAndStartupErrors(t *testing.T) {
 		write(dir, c.file, c.body)
 		if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: err %v, want %q", c.file, c.body, err, c.want)
+		}
+	}
+}
+
+// TestDefaultsPassTheCommsLint: the built-in wording follows the rules the
+// lint enforces on communicators (no ETA, no speculation, no names, always
+// the next update).
+func TestDefaultsPassTheCommsLint(t *testing.T) {
+	set, _ := Load("")
+	for _, name := range Names {
+		out, _ := set.Render(name, Sample(name))
+		if w := (incident.Lint{}).Check(out, name != "resolved"); len(w) > 0 {
+			t.Errorf("%s: %+v", name, w)
 		}
 	}
 }
