@@ -119,6 +119,14 @@ func TestSandboxInBrowser(t *testing.T) {
 		})
 	}
 	channel := func(name string) chromedp.CSS { return css(fmt.Sprintf(`#channels li[data-name=%q]`, name)) }
+	// open clicks a channel in the sidebar from inside the page, in one step,
+	// so a live refresh cannot swap the node between finding and clicking it.
+	open := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(document.querySelector('#channels li[data-name=%q]').click(), true)`, name))(ctx, tg)
+			return err
+		})
+	}
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(tctx, 20*time.Second)
@@ -141,7 +149,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		waitText("#messages", "Declared INC-1 (SEV1): Payments down"))
 	step("the war room appears with its pinned summary",
 		chromedp.WaitVisible(channel("inc-1-payments-down")),
-		chromedp.Click(channel("inc-1-payments-down")),
+		open("inc-1-payments-down"),
 		waitText("#pinned", "INC-1 · SEV1 · Payments down"),
 		waitText("#topic", "INVESTIGATING"))
 	step("bob takes command",
@@ -163,7 +171,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What alice was told privately in #general is not shown to bob.
-	step("bob looks at #general", chromedp.Click(channel("general")), waitText("#channel-name", "general"))
+	step("bob looks at #general", open("general"), waitText("#channel-name", "general"))
 	ephemeralForBob, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("#messages .ephemeral").length`))
 	if err != nil {
 		t.Fatal(err)

@@ -128,10 +128,12 @@ function renderPicker() {
 }
 
 function renderChannels() {
-  $("#channels").innerHTML = state.channels.map((c) => {
+  // Replace the list only when it changed, so a click never lands on a node being swapped out.
+  const html = state.channels.map((c) => {
     const cls = [c.id === state.channel ? "active" : "", c.archived ? "archived" : "", state.unread && state.unread[c.id] ? "unread" : ""].join(" ");
     return `<li class="${cls}" data-channel="${esc(c.id)}" data-name="${esc(c.name)}">${c.private ? "🔒" : "#"} ${esc(c.name)}</li>`;
   }).join("");
+  if (state.channelsHTML !== html) { $("#channels").innerHTML = html; state.channelsHTML = html; }
 }
 
 function renderLinks(links) {
