@@ -119,6 +119,12 @@ type Incident struct {
 	SummaryTS string
 	// StatusUpdates counts the status commands accepted so far.
 	StatusUpdates int
+	// Impact says, in customers' words, who is affected and how.
+	Impact string
+	// Components are the affected parts of the service, by name.
+	Components map[string]ComponentStatus
+	// NextUpdateDue is when the next public update is owed; zero when none is.
+	NextUpdateDue time.Time
 
 	DeclaredAt     time.Time
 	AcknowledgedAt time.Time // zero until acknowledged
@@ -161,6 +167,10 @@ func (inc *Incident) Clone() *Incident {
 	c.Roles = make(map[string]string, len(inc.Roles))
 	for k, v := range inc.Roles {
 		c.Roles[k] = v
+	}
+	c.Components = make(map[string]ComponentStatus, len(inc.Components))
+	for k, v := range inc.Components {
+		c.Components[k] = v
 	}
 	return &c
 }

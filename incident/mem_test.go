@@ -2,8 +2,10 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -14,10 +16,14 @@ type memStore struct {
 	mu        sync.Mutex
 	incidents map[int64]*incident.Incident
 	entries   []incident.Entry
+	updates   []incident.PublicUpdate
+	reminders map[string]bool
 	next      int64
 }
 
-func newMem() *memStore { return &memStore{incidents: map[int64]*incident.Incident{}} }
+func newMem() *memStore {
+	return &memStore{incidents: map[int64]*incident.Incident{}, reminders: map[string]bool{}}
+}
 
 type memTx struct {
 	s       *memStore
@@ -107,6 +113,46 @@ func (s *memStore) Timeline(ctx context.Context, n int64, p incident.Page) ([]in
 	for _, e := range s.entries {
 		if e.Incident == n && e.ID > p.AfterID {
 			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (t *memTx) AddPublicUpdate(ctx context.Context, u *incident.PublicUpdate) error {
+	u.ID = int64(len(t.s.updates) + 1)
+	t.s.updates = append(t.s.updates, *u)
+	return nil
+}
+
+func (t *memTx) MarkReminder(ctx context.Context, n int64, due time.Time, kind string, at time.Time, sent bool) (bool, error) {
+	key := fmt.Sprint(n, due.Unix(), kind)
+	if t.s.reminders[key] {
+		return false, nil
+	}
+	t.s.reminders[key] = true
+	return true, nil
+}
+
+func (s *memStore) DueForReminder(ctx context.Context, before time.Time) ([]*incident.Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*incident.Incident
+	for _, inc := range s.incidents {
+		if inc.Open() && !inc.NextUpdateDue.IsZero() && !inc.NextUpdateDue.After(before) {
+			out = append(out, inc.Clone())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}
+
+func (s *memStore) PublicUpdates(ctx context.Context, n int64) ([]incident.PublicUpdate, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []incident.PublicUpdate
+	for _, u := range s.updates {
+		if u.Incident == n {
+			out = append(out, u)
 		}
 	}
 	return out, nil

@@ -20,8 +20,9 @@ const (
 // appends exactly one timeline entry, in the same transaction as the change
 // it makes, whether the command succeeds or is rejected.
 type Service struct {
-	store Store
-	now   Clock
+	store   Store
+	now     Clock
+	cadence Cadence
 }
 
 // NewService returns a Service over store; now may be nil for time.Now.
@@ -29,7 +30,7 @@ func NewService(store Store, now Clock) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now}
+	return &Service{store: store, now: now, cadence: DefaultCadence}
 }
 
 // Now returns the service's current time in UTC.
@@ -109,7 +110,7 @@ func (s *Service) Record(ctx context.Context, n int64, cmd Command, outcome stri
 
 // SetSeverity changes the severity. The old and new values are recorded.
 func (s *Service) SetSeverity(ctx context.Context, n int64, cmd Command, sev Severity) (*Incident, error) {
-	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
 		if err := notClosed(inc); err != nil {
 			return nil, err
 		}
@@ -121,6 +122,10 @@ func (s *Service) SetSeverity(ctx context.Context, n int64, cmd Command, sev Sev
 		}
 		d := map[string]string{"from": inc.Severity.String(), "to": sev.String()}
 		inc.Severity = sev
+		// A worse severity owes the public updates sooner.
+		if next := s.cadence.Next(sev, now); !inc.NextUpdateDue.IsZero() && !next.IsZero() && next.Before(inc.NextUpdateDue) {
+			inc.NextUpdateDue = next
+		}
 		return d, nil
 	})
 }
@@ -176,23 +181,12 @@ func (s *Service) SetStatus(ctx context.Context, n int64, cmd Command, st Status
 		return s.Resolve(ctx, n, cmd, message)
 	}
 	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
-		if !inc.Open() {
-			return nil, Errorf(EConflict, "%s is resolved, so its status can't change. If it came back: `/incident reopen`.", inc.Ref())
-		}
-		if _, err := ParseStatus(string(st)); err != nil {
-			return nil, err
-		}
 		msg, err := cleanText("status message", message, true)
 		if err != nil {
 			return nil, err
 		}
 		d := map[string]string{"from": string(inc.Status), "to": string(st), "message": msg}
-		inc.Status = st
-		inc.StatusUpdates++
-		if st == StatusMonitoring && inc.MitigatedAt.IsZero() {
-			inc.MitigatedAt = now
-		}
-		return d, nil
+		return d, applyStatus(inc, st, now)
 	})
 }
 
@@ -210,20 +204,12 @@ func (s *Service) Note(ctx context.Context, n int64, cmd Command, text string) (
 // Resolve marks the incident resolved and moves it to the document stage.
 func (s *Service) Resolve(ctx context.Context, n int64, cmd Command, summary string) (*Incident, error) {
 	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
-		if !inc.Open() {
-			return nil, Errorf(EConflict, "%s was already resolved at %s UTC. If it came back: `/incident reopen`.", inc.Ref(), inc.ResolvedAt.Format("2006-01-02 15:04"))
-		}
 		sum, err := cleanText("summary", summary, true)
 		if err != nil {
 			return nil, err
 		}
 		d := map[string]string{"from": string(inc.Status), "to": string(StatusResolved), "summary": sum}
-		inc.Status = StatusResolved
-		inc.ResolvedAt = now
-		if inc.MitigatedAt.IsZero() {
-			inc.MitigatedAt = now
-		}
-		return d, nil
+		return d, applyStatus(inc, StatusResolved, now)
 	})
 }
 
@@ -309,9 +295,43 @@ func (s *Service) Timeline(ctx context.Context, n int64, p Page) ([]Entry, error
 	return s.store.Timeline(ctx, n, p)
 }
 
+// applyStatus moves the incident to status st: the rules shared by
+// /incident status, resolve and a published update.
+func applyStatus(inc *Incident, st Status, now time.Time) error {
+	if _, err := ParseStatus(string(st)); err != nil {
+		return err
+	}
+	if !inc.Open() {
+		if st == StatusResolved {
+			return Errorf(EConflict, "%s was already resolved at %s UTC. If it came back: `/incident reopen`.", inc.Ref(), inc.ResolvedAt.Format("2006-01-02 15:04"))
+		}
+		return Errorf(EConflict, "%s is resolved, so its status can't change. If it came back: `/incident reopen`.", inc.Ref())
+	}
+	inc.Status = st
+	if st == StatusResolved {
+		inc.ResolvedAt = now
+		inc.NextUpdateDue = time.Time{}
+		if inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = now
+		}
+		return nil
+	}
+	inc.StatusUpdates++
+	if st == StatusMonitoring && inc.MitigatedAt.IsZero() {
+		inc.MitigatedAt = now
+	}
+	return nil
+}
+
 // change runs rule against incident n in one transaction. If the rule
 // rejects the command, the rejection is recorded and nothing else changes.
 func (s *Service) change(ctx context.Context, n int64, cmd Command, rule func(*Incident, time.Time) (map[string]string, error)) (*Incident, error) {
+	return s.changeTx(ctx, n, cmd, func(_ Tx, inc *Incident, now time.Time) (map[string]string, error) { return rule(inc, now) })
+}
+
+// changeTx is change for rules that write more than the incident and its
+// entry (a public update, say) in the same transaction.
+func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(Tx, *Incident, time.Time) (map[string]string, error)) (*Incident, error) {
 	now := s.Now()
 	var out *Incident
 	var ruleErr error
@@ -325,7 +345,7 @@ func (s *Service) change(ctx context.Context, n int64, cmd Command, rule func(*I
 			return err
 		}
 		inc := cur.Clone()
-		detail, err := rule(inc, now)
+		detail, err := rule(tx, inc, now)
 		if err != nil {
 			ruleErr = err
 			return tx.Append(ctx, entry(n, cmd, now, ErrorMessage(err), nil))

@@ -18,6 +18,10 @@ type Store interface {
 	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
 	// Timeline returns incident n's entries (0: the audit log) in order.
 	Timeline(ctx context.Context, n int64, p Page) ([]Entry, error)
+	// DueForReminder lists open incidents whose next update is due by before.
+	DueForReminder(ctx context.Context, before time.Time) ([]*Incident, error)
+	// PublicUpdates lists incident n's published updates, oldest first.
+	PublicUpdates(ctx context.Context, n int64) ([]PublicUpdate, error)
 }
 
 // Tx is one write transaction.
@@ -28,6 +32,11 @@ type Tx interface {
 	SaveIncident(ctx context.Context, inc *Incident) error
 	// Append adds an entry to the timeline and sets its ID.
 	Append(ctx context.Context, e *Entry) error
+	// AddPublicUpdate stores a published update and sets its ID.
+	AddPublicUpdate(ctx context.Context, u *PublicUpdate) error
+	// MarkReminder records that the reminder of kind for the update due at
+	// due has fired (sent=false: skipped); it reports false if it already had.
+	MarkReminder(ctx context.Context, n int64, due time.Time, kind string, at time.Time, sent bool) (bool, error)
 }
 
 // Filter selects incidents to list.

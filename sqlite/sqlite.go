@@ -176,12 +176,12 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	res, err := t.tx.ExecContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
-			resolved_at, closed_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			resolved_at, closed_at, updated_at, impact, next_update_due)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
-		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt))
+		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue))
 	if err != nil {
 		return err
 	}
@@ -195,12 +195,13 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 	res, err := t.tx.ExecContext(ctx, `
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
-			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?
+			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
+			impact = ?, next_update_due = ?
 		WHERE number = ?`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
 		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
-		fmtTime(inc.UpdatedAt), inc.Number)
+		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Number)
 	if err != nil {
 		return err
 	}
@@ -210,6 +211,7 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 	return saveRoles(ctx, t.tx, inc)
 }
 
+// saveRoles writes the incident's other roles and its components.
 func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
 	if _, err := q.ExecContext(ctx, `DELETE FROM incident_roles WHERE incident = ?`, inc.Number); err != nil {
 		return err
@@ -220,7 +222,65 @@ func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
 			return err
 		}
 	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM incident_components WHERE incident = ?`, inc.Number); err != nil {
+		return err
+	}
+	for _, name := range inc.ComponentNames() {
+		if _, err := q.ExecContext(ctx, `INSERT INTO incident_components (incident, name, status) VALUES (?, ?, ?)`,
+			inc.Number, name, string(inc.Components[name])); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func (t *storeTx) AddPublicUpdate(ctx context.Context, u *incident.PublicUpdate) error {
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO public_updates (incident, at, author, status, body, next_update_due) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.Incident, fmtTime(u.At), u.Author, string(u.Status), u.Body, nullTime(u.NextUpdateDue))
+	if err != nil {
+		return err
+	}
+	u.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *storeTx) MarkReminder(ctx context.Context, n int64, due time.Time, kind string, at time.Time, sent bool) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO reminders (incident, due, kind, fired_at, sent) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (incident, due, kind) DO NOTHING`, n, fmtTime(due), kind, fmtTime(at), sent)
+	if err != nil {
+		return false, err
+	}
+	rows, err := res.RowsAffected()
+	return rows == 1, err
+}
+
+// DueForReminder implements incident.Store.
+func (db *DB) DueForReminder(ctx context.Context, before time.Time) ([]*incident.Incident, error) {
+	return listIncidents(ctx, db.reader, `WHERE next_update_due IS NOT NULL AND next_update_due <= ? AND status <> 'resolved' ORDER BY number`, fmtTime(before))
+}
+
+// PublicUpdates implements incident.Store.
+func (db *DB) PublicUpdates(ctx context.Context, n int64) ([]incident.PublicUpdate, error) {
+	rows, err := db.reader.QueryContext(ctx, `
+		SELECT id, incident, at, author, status, body, next_update_due FROM public_updates WHERE incident = ? ORDER BY id`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []incident.PublicUpdate
+	for rows.Next() {
+		var u incident.PublicUpdate
+		var at, status string
+		var next sql.NullString
+		if err := rows.Scan(&u.ID, &u.Incident, &at, &u.Author, &status, &u.Body, &next); err != nil {
+			return nil, err
+		}
+		u.At, u.Status, u.NextUpdateDue = parseTime(at), incident.Status(status), parseTime(next.String)
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }
 
 func (t *storeTx) Append(ctx context.Context, e *incident.Entry) error {
@@ -280,7 +340,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
 	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
-	closed_at, updated_at`
+	closed_at, updated_at, impact, next_update_due`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
 	list, err := listIncidents(ctx, q, where, args...)
@@ -310,12 +370,14 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		var inc incident.Incident
 		var sev int
 		var stage, status, declared, updated string
-		var ack, mit, res, closed sql.NullString
+		var ack, mit, res, closed, next sql.NullString
 		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
 			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
-			&declared, &ack, &mit, &res, &closed, &updated); err != nil {
+			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next); err != nil {
 			return nil, err
 		}
+		inc.NextUpdateDue = parseTime(next.String)
+		inc.Components = map[string]incident.ComponentStatus{}
 		inc.Severity, inc.Stage, inc.Status = incident.Severity(sev), incident.Stage(stage), incident.Status(status)
 		inc.DeclaredAt, inc.UpdatedAt = parseTime(declared), parseTime(updated)
 		inc.AcknowledgedAt, inc.MitigatedAt = parseTime(ack.String), parseTime(mit.String)
@@ -336,18 +398,25 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	for i, inc := range list {
 		ids[i] = inc.Number
 	}
-	rr, err := q.QueryContext(ctx, `SELECT incident, role, user_id FROM incident_roles WHERE incident IN (`+marks+`)`, ids...)
+	rr, err := q.QueryContext(ctx, `
+		SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN (`+marks+`)
+		UNION ALL
+		SELECT incident, 'component', name, status FROM incident_components WHERE incident IN (`+marks+`)`, append(ids, ids...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rr.Close()
 	for rr.Next() {
 		var n int64
-		var role, user string
-		if err := rr.Scan(&n, &role, &user); err != nil {
+		var what, key, value string
+		if err := rr.Scan(&n, &what, &key, &value); err != nil {
 			return nil, err
 		}
-		byNumber[n].Roles[role] = user
+		if what == "role" {
+			byNumber[n].Roles[key] = value
+		} else {
+			byNumber[n].Components[key] = incident.ComponentStatus(value)
+		}
 	}
 	return list, rr.Err()
 }

@@ -127,3 +127,43 @@ func TestTimelinePages(t *testing.T) {
 		t.Fatalf("paged %d entries, first %q", len(all), all[0].Kind)
 	}
 }
+
+// TestRemindersSurviveARestart: a reminder fired before a restart does not
+// fire again after it, and the next one still fires once.
+func TestRemindersSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	db, path := open(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	svc := incident.NewService(db, clock)
+	inc, _ := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "t", Severity: incident.SEV1})
+	if _, err := svc.SetComponents(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "components"}, map[string]incident.ComponentStatus{"Checkout": incident.MajorOutage}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Publish(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "update"}, incident.StatusInvestigating, "Investigating.\nNext update by 10:30 UTC."); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(26 * time.Minute)
+	if got, _ := svc.Sweep(ctx); len(got) != 1 || got[0].Kind != incident.ReminderRemind {
+		t.Fatalf("before the restart: %+v", got)
+	}
+	db.Close()
+
+	db2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	svc2 := incident.NewService(db2, clock)
+	if got, _ := svc2.Sweep(ctx); len(got) != 0 {
+		t.Fatalf("the reminder fired again after the restart: %+v", got)
+	}
+	now = now.Add(5 * time.Minute)
+	if got, _ := svc2.Sweep(ctx); len(got) != 1 || got[0].Kind != incident.ReminderPing || got[0].Incident.Components["Checkout"] != incident.MajorOutage {
+		t.Fatalf("the due-time ping: %+v", got)
+	}
+	ups, err := db2.PublicUpdates(ctx, inc.Number)
+	if err != nil || len(ups) != 1 || ups[0].Body != "Investigating.\nNext update by 10:30 UTC." || !ups[0].NextUpdateDue.Equal(time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)) {
+		t.Fatalf("public updates: %+v %v", ups, err)
+	}
+}

@@ -1,0 +1,264 @@
+package incident
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ComponentStatus is a component's state, as Atlassian Statuspage names it.
+type ComponentStatus string
+
+// Component statuses, best first.
+const (
+	Operational         ComponentStatus = "operational"
+	DegradedPerformance ComponentStatus = "degraded_performance"
+	PartialOutage       ComponentStatus = "partial_outage"
+	MajorOutage         ComponentStatus = "major_outage"
+)
+
+// ComponentStatuses lists the valid component statuses, best first.
+var ComponentStatuses = []ComponentStatus{Operational, DegradedPerformance, PartialOutage, MajorOutage}
+
+// ParseComponentStatus accepts a Statuspage component status.
+func ParseComponentStatus(s string) (ComponentStatus, error) {
+	t := ComponentStatus(strings.ToLower(strings.TrimSpace(s)))
+	for _, c := range ComponentStatuses {
+		if t == c {
+			return c, nil
+		}
+	}
+	return "", Errorf(EInvalid, "%q is not a component status. Use operational, degraded_performance, partial_outage or major_outage.", s)
+}
+
+// ComponentNames returns the incident's component names in order.
+func (inc *Incident) ComponentNames() []string {
+	names := make([]string, 0, len(inc.Components))
+	for k := range inc.Components {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PublicUpdate is one update published to the status page(s), with the
+// exact text the public saw.
+type PublicUpdate struct {
+	ID            int64
+	Incident      int64
+	At            time.Time
+	Author        string
+	Status        Status
+	Body          string
+	NextUpdateDue time.Time // zero when none was promised
+}
+
+// Cadence is how often each severity owes the public an update; zero means
+// no schedule (updates when there is news).
+type Cadence map[Severity]time.Duration
+
+// DefaultCadence: SEV1 every 30 minutes, SEV2 hourly, SEV3 every two hours, SEV4 none.
+var DefaultCadence = Cadence{SEV1: 30 * time.Minute, SEV2: time.Hour, SEV3: 2 * time.Hour, SEV4: 0}
+
+// Next is when the next update is due after one published at now, or zero.
+func (c Cadence) Next(sev Severity, now time.Time) time.Time {
+	if d := c[sev]; d > 0 {
+		return now.Add(d).Truncate(time.Minute)
+	}
+	return time.Time{}
+}
+
+// Reminder timing around a due update.
+const (
+	RemindBefore   = 5 * time.Minute  // remind the communicator
+	EscalateAfter  = 10 * time.Minute // tell the announcements channel
+	MaxComponents  = 20
+	maxComponentNm = 60
+)
+
+// Reminder kinds, in the order they fire.
+const (
+	ReminderRemind   = "remind"   // 5 minutes before: the communicator, with a button
+	ReminderPing     = "ping"     // at the due time: communicator and commander
+	ReminderEscalate = "escalate" // 10 minutes late: the announcements channel
+)
+
+// Reminder is one reminder the bot must send now.
+type Reminder struct {
+	Incident *Incident
+	Kind     string
+	Due      time.Time
+}
+
+// UseCadence sets the update schedule (DefaultCadence until called).
+func (s *Service) UseCadence(c Cadence) { s.cadence = c }
+
+// SetComponents sets the statuses of the affected components, by name.
+// Components not named keep their status.
+func (s *Service) SetComponents(ctx context.Context, n int64, cmd Command, set map[string]ComponentStatus) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		if len(set) == 0 {
+			return nil, Errorf(EInvalid, "Name at least one component, e.g. `/incident components checkout=partial_outage`.")
+		}
+		detail := map[string]string{}
+		for name, st := range set {
+			name = strings.TrimSpace(name)
+			if name == "" || len([]rune(name)) > maxComponentNm {
+				return nil, Errorf(EInvalid, "A component name needs 1 to %d characters.", maxComponentNm)
+			}
+			if _, err := ParseComponentStatus(string(st)); err != nil {
+				return nil, err
+			}
+			if inc.Components == nil {
+				inc.Components = map[string]ComponentStatus{}
+			}
+			inc.Components[name] = st
+			detail[name] = string(st)
+		}
+		if len(inc.Components) > MaxComponents {
+			return nil, Errorf(EInvalid, "An incident can list at most %d components.", MaxComponents)
+		}
+		return detail, nil
+	})
+}
+
+// Publish records a public update with its exact text and sets the status
+// it announces. Only the communicator or the commander may publish. The next
+// update is scheduled by the severity's cadence; resolving schedules none.
+func (s *Service) Publish(ctx context.Context, n int64, cmd Command, st Status, body string) (*Incident, *PublicUpdate, error) {
+	var pub *PublicUpdate
+	inc, err := s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
+		if cmd.Actor != inc.Communicator && cmd.Actor != inc.Commander {
+			return nil, Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
+		}
+		text, err := cleanText("update", body, false)
+		if err != nil {
+			return nil, err
+		}
+		from := inc.Status
+		if err := applyStatus(inc, st, now); err != nil {
+			return nil, err
+		}
+		inc.NextUpdateDue = time.Time{}
+		if st != StatusResolved {
+			inc.NextUpdateDue = s.cadence.Next(inc.Severity, now)
+		}
+		pub = &PublicUpdate{Incident: n, At: now, Author: cmd.Actor, Status: st, Body: text, NextUpdateDue: inc.NextUpdateDue}
+		if err := tx.AddPublicUpdate(ctx, pub); err != nil {
+			return nil, err
+		}
+		d := map[string]string{"from": string(from), "to": string(st), "text": text}
+		if !inc.NextUpdateDue.IsZero() {
+			d["next_update_due"] = inc.NextUpdateDue.Format(time.RFC3339)
+		}
+		return d, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return inc, pub, nil
+}
+
+// Snooze pushes the next update's due time back by d and records it.
+func (s *Service) Snooze(ctx context.Context, n int64, cmd Command, d time.Duration) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if inc.NextUpdateDue.IsZero() || !inc.Open() {
+			return nil, Errorf(EConflict, "%s has no update due, so there is nothing to snooze.", inc.Ref())
+		}
+		if d <= 0 || d > 2*time.Hour {
+			return nil, Errorf(EInvalid, "Snooze for 1 minute to 2 hours.")
+		}
+		from := inc.NextUpdateDue
+		inc.NextUpdateDue = maxTime(from, now).Add(d).Truncate(time.Minute)
+		return map[string]string{"from": from.Format(time.RFC3339), "to": inc.NextUpdateDue.Format(time.RFC3339)}, nil
+	})
+}
+
+// Sweep finds the reminders due now and marks them fired, in the same
+// transaction, so each fires once even across restarts. When the bot was
+// down long enough for several to come due, only the latest is sent; the
+// earlier ones are marked as skipped.
+func (s *Service) Sweep(ctx context.Context) ([]Reminder, error) {
+	now := s.Now()
+	due, err := s.store.DueForReminder(ctx, now.Add(RemindBefore))
+	if err != nil {
+		return nil, err
+	}
+	var out []Reminder
+	for _, inc := range due {
+		kinds := dueKinds(inc.NextUpdateDue, now)
+		if len(kinds) == 0 {
+			continue
+		}
+		var send string
+		err := s.store.Update(ctx, func(tx Tx) error {
+			cur, err := tx.Incident(ctx, inc.Number)
+			if err != nil {
+				return err
+			}
+			if !cur.NextUpdateDue.Equal(inc.NextUpdateDue) || !cur.Open() {
+				return nil // published or snoozed meanwhile
+			}
+			for i, k := range kinds {
+				last := i == len(kinds)-1
+				fresh, err := tx.MarkReminder(ctx, inc.Number, inc.NextUpdateDue, k, now, last)
+				if err != nil {
+					return err
+				}
+				if fresh && last {
+					send = k
+				}
+			}
+			if send != "" {
+				cmd := Command{Actor: SystemActor, Kind: "reminder", Raw: send + " for the update due " + inc.NextUpdateDue.Format("15:04 UTC")}
+				return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"kind": send, "due": inc.NextUpdateDue.Format(time.RFC3339)}))
+			}
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+		if send != "" {
+			out = append(out, Reminder{Incident: inc, Kind: send, Due: inc.NextUpdateDue})
+		}
+	}
+	return out, nil
+}
+
+// dueKinds lists the reminders whose time has come for an update due at due.
+func dueKinds(due, now time.Time) []string {
+	var k []string
+	if !now.Before(due.Add(-RemindBefore)) {
+		k = append(k, ReminderRemind)
+	}
+	if !now.Before(due) {
+		k = append(k, ReminderPing)
+	}
+	if !now.Before(due.Add(EscalateAfter)) {
+		k = append(k, ReminderEscalate)
+	}
+	return k
+}
+
+// PublicUpdates lists incident n's published updates, oldest first.
+func (s *Service) PublicUpdates(ctx context.Context, n int64) ([]PublicUpdate, error) {
+	return s.store.PublicUpdates(ctx, n)
+}
+
+func who(u string) string {
+	if u == "" {
+		return "nobody yet"
+	}
+	return "<@" + u + ">"
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
