@@ -50,6 +50,9 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 		md("*Declared*\n" + declared),
 		md("*Elapsed*\n" + elapsed),
 	}
+	if !inc.NextUpdateDue.IsZero() && inc.Open() {
+		fields = append(fields, md(fmt.Sprintf("*Next public update*\nby <!date^%d^{time}|%s UTC>", inc.NextUpdateDue.Unix(), inc.NextUpdateDue.UTC().Format("15:04"))))
+	}
 	blocks := []slack.Block{header, slack.NewSectionBlock(md("*"+mrkdwn.EscapeUser(inc.Title)+"*"), fields, nil)}
 	if names := inc.RoleNames(); len(names) > 0 {
 		var roles []string
@@ -57,6 +60,13 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 			roles = append(roles, fmt.Sprintf("%s: %s", r, commands.Mention(inc.Roles[r])))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(md("*Other roles* · "+strings.Join(roles, " · ")), nil, nil))
+	}
+	if names := inc.ComponentNames(); len(names) > 0 {
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("%s: %s", mrkdwn.EscapeUser(n), strings.ReplaceAll(string(inc.Components[n]), "_", " ")))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(md("*Components* · "+strings.Join(parts, " · ")), nil, nil))
 	}
 	if inc.Description != "" {
 		blocks = append(blocks, slack.NewSectionBlock(md(mrkdwn.EscapeUser(clipRunes(inc.Description, 2900))), nil, nil))
@@ -121,4 +131,63 @@ var sevHint = map[incident.Severity]string{
 	incident.SEV2: "major, many customers affected",
 	incident.SEV3: "minor, some customers affected",
 	incident.SEV4: "low, little or no impact",
+}
+
+// Update preview: block and action IDs shared by the view and its submission.
+const (
+	updateCallback = "warroom_update"
+	blockUpdStatus = "update_status"
+	blockUpdBody   = "update_body"
+)
+
+type updateMeta struct {
+	Incident int64 `json:"incident"`
+}
+
+// updateView is the preview of a public update: the status, the text drafted
+// from the template for the communicator to edit, and the lint's warnings.
+func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
+	pt := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	md := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	}
+	var opts []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	for _, st := range incident.Statuses {
+		o := slack.NewOptionBlockObject(string(st), pt(commands.TitleCase(string(st))), nil)
+		opts = append(opts, o)
+		if st == p.Status {
+			initial = o
+		}
+	}
+	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, pt("Status"), blockUpdStatus, opts...)
+	status.InitialOption = initial
+	body := slack.NewPlainTextInputBlockElement(pt("The public text"), blockUpdBody)
+	body.Multiline = true
+	body.MaxLength = incident.MaxText
+	body.InitialValue = p.Body
+	blocks := []slack.Block{
+		slack.NewContextBlock("where", md(fmt.Sprintf("*%s* · %s · goes to the status page, the war room and the announcements channel. Internal notes never do.", p.Incident.Ref(), p.Incident.Severity))),
+		slack.NewInputBlock(blockUpdStatus, pt("Status"), nil, status),
+		slack.NewInputBlock(blockUpdBody, pt("Update"), pt("Drafted from the template. Be declarative; no ETAs, no guesses."), body),
+	}
+	if len(p.Warnings) > 0 {
+		var lines []string
+		for _, w := range p.Warnings {
+			quote := ""
+			if w.Quote != "" {
+				quote = " “" + mrkdwn.EscapeUser(w.Quote) + "”"
+			}
+			lines = append(lines, fmt.Sprintf("• *%s*%s — %s", strings.ReplaceAll(w.Rule, "_", " "), quote, w.Reason))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(md(":warning: *Check before publishing* (warnings, not blocks):\n"+strings.Join(lines, "\n")), nil, nil))
+	}
+	meta, _ := json.Marshal(updateMeta{Incident: p.Incident.Number})
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: updateCallback, Title: pt("Public update"),
+		Submit: pt("Publish"), Close: pt("Cancel"), PrivateMetadata: string(meta),
+		Blocks: slack.Blocks{BlockSet: blocks},
+	}
 }

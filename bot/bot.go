@@ -71,6 +71,13 @@ func (b *Bot) Shutdown(ctx context.Context) error { return b.fx.drain(ctx) }
 // for none). Anything slow is queued.
 func (b *Bot) Command(ctx context.Context, sc slack.SlashCommand) string {
 	res := b.disp.Run(ctx, commands.Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text})
+	if res.Preview != nil {
+		if _, err := b.api.OpenViewContext(ctx, sc.TriggerID, updateView(*res.Preview)); err != nil {
+			b.log.WarnContext(ctx, "views.open failed", "err", err)
+			return mrkdwn.Escape(fmt.Sprintf("I couldn't open the update preview (Slack said: %s). Try `/incident update` again.", slackErr(err)))
+		}
+		return ""
+	}
 	if res.Modal != nil {
 		if err := b.openDeclareForm(ctx, sc.TriggerID, *res.Modal); err != nil {
 			b.log.WarnContext(ctx, "views.open failed", "err", err)

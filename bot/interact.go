@@ -28,8 +28,11 @@ type ViewResponse struct {
 func (b *Bot) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == declareCallback {
+		switch cb.View.CallbackID {
+		case declareCallback:
 			return b.submitDeclare(ctx, cb)
+		case updateCallback:
+			return b.submitUpdate(ctx, cb)
 		}
 	}
 	b.log.InfoContext(ctx, "interaction ignored", "type", cb.Type, "callback", cb.View.CallbackID)
@@ -65,5 +68,29 @@ func (b *Bot) submitDeclare(ctx context.Context, cb slack.InteractionCallback) a
 	}
 	from := origin{user: cb.User.ID, channel: meta.Channel}
 	b.carryOut(res, from)
+	return nil
+}
+
+func (b *Bot) submitUpdate(ctx context.Context, cb slack.InteractionCallback) any {
+	vals := cb.View.State.Values
+	var meta updateMeta
+	json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+	st, err := incident.ParseStatus(vals[blockUpdStatus][blockUpdStatus].SelectedOption.Value)
+	if err != nil {
+		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockUpdStatus: incident.ErrorMessage(err)}}
+	}
+	cmd := incident.Command{Actor: cb.User.ID, Raw: "[update preview] " + string(st)}
+	res := b.disp.PublishUpdate(ctx, cmd, meta.Incident, st, vals[blockUpdBody][blockUpdBody].Value)
+	if res.Failed {
+		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockUpdBody: res.Reply}}
+	}
+	from := origin{user: cb.User.ID}
+	if res.Incident != nil {
+		from.channel = res.Incident.ChannelID
+	}
+	b.carryOut(res, from)
+	if res.Reply != "" && from.channel != "" {
+		b.fx.do(meta.Incident, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
+	}
 	return nil
 }

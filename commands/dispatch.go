@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/templates"
 )
 
 // Invocation is one "/incident ..." typed by a user somewhere.
@@ -29,6 +31,7 @@ type Result struct {
 	Announce string             // message for the announcements channel
 	Invite   []string           // people to bring into the war room
 	Modal    *DeclareForm       // open the declare form instead
+	Preview  *UpdatePreview     // open the public update preview instead
 	Failed   bool               // the command was rejected or could not run
 }
 
@@ -38,10 +41,27 @@ type DeclareForm struct {
 	Channel  string // where /incident declare was typed
 }
 
+// UpdatePreview is a public update drafted from the template, for the
+// communicator to edit and publish.
+type UpdatePreview struct {
+	Incident *incident.Incident
+	Status   incident.Status
+	Body     string
+	Warnings []incident.LintWarning
+}
+
 // Dispatcher runs commands against the incident service.
 type Dispatcher struct {
 	Service *incident.Service
 	Log     *slog.Logger
+	// Templates draft public updates; nil means the built-in ones.
+	Templates *templates.Set
+	// Lint checks public updates before they are published.
+	Lint incident.Lint
+	// Location is the time zone public updates show times in; nil means UTC.
+	Location *time.Location
+
+	once sync.Once
 }
 
 // Run parses and runs one command. It never returns an error: every
@@ -155,6 +175,29 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 			announce = fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), user(inc.Title), roomLink(inc))
 			reply = inc.Ref() + " is open again." + nextHint(inc)
 		}
+	case "components":
+		inc, err = d.Service.SetComponents(ctx, n, cmd, c.Components)
+		if err == nil {
+			var parts []string
+			for _, name := range inc.ComponentNames() {
+				parts = append(parts, fmt.Sprintf("%s: %s", user(name), strings.ReplaceAll(string(inc.Components[name]), "_", " ")))
+			}
+			post = fmt.Sprintf(":large_orange_circle: <@%s> set the components of %s — %s", inv.User, inc.Ref(), strings.Join(parts, ", "))
+			reply = "Components set. They go into the next public update: `/incident update`."
+		}
+	case "update":
+		var p *UpdatePreview
+		p, err = d.preview(ctx, n, inv.User, c.Status, c.Text)
+		at := n
+		if incident.ErrorCode(err) == incident.ENotFound {
+			at = 0 // no such incident: the audit log keeps it
+		}
+		if rerr := d.Service.Record(ctx, at, cmd, outcome(err)); rerr != nil {
+			return d.internal(ctx, rerr)
+		}
+		if err == nil {
+			return Result{Preview: p, Incident: p.Incident}
+		}
 	case "close":
 		inc, err = d.Service.Close(ctx, n, cmd)
 		if err == nil {
@@ -189,6 +232,95 @@ func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl inc
 		Declared: true,
 		Changed:  true,
 	}
+}
+
+// preview drafts a public update from the template for status (default:
+// the current status) with the communicator's message, and lints it.
+func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st incident.Status, message string) (*UpdatePreview, error) {
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if actor != inc.Communicator && actor != inc.Commander {
+		return nil, incident.Errorf(incident.EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", Mention(inc.Communicator), Mention(inc.Commander))
+	}
+	if !inc.Open() {
+		return nil, incident.Errorf(incident.EConflict, "%s is resolved; its last update is published. If it came back: `/incident reopen`.", inc.Ref())
+	}
+	if st == "" {
+		st = inc.Status
+	}
+	body, err := d.Draft(inc, st, message)
+	if err != nil {
+		return nil, err
+	}
+	return &UpdatePreview{Incident: inc, Status: st, Body: body, Warnings: d.Lint.Check(body, st != incident.StatusResolved && !d.Service.NextUpdate(inc).IsZero())}, nil
+}
+
+// Draft renders the template for status with the incident's fields.
+func (d *Dispatcher) Draft(inc *incident.Incident, st incident.Status, message string) (string, error) {
+	set, err := d.templates()
+	if err != nil {
+		return "", err
+	}
+	u := templates.Update{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(), Impact: inc.Impact,
+		Message: strings.TrimSpace(message), Started: inc.DeclaredAt, Location: d.Location}
+	for _, name := range inc.ComponentNames() {
+		u.Components = append(u.Components, templates.Component{Name: name, Status: string(inc.Components[name])})
+	}
+	if st == incident.StatusResolved {
+		u.Resolved = d.Service.Now()
+	} else {
+		u.NextUpdate = d.Service.NextUpdate(inc)
+	}
+	return set.Render(string(st), u)
+}
+
+func (d *Dispatcher) templates() (*templates.Set, error) {
+	d.once.Do(func() {
+		if d.Templates == nil {
+			d.Templates, _ = templates.Load("")
+		}
+	})
+	if d.Templates == nil {
+		return nil, incident.Errorf(incident.EInternal, "no templates")
+	}
+	return d.Templates, nil
+}
+
+// PublishUpdate publishes a public update with the text the communicator
+// approved, from the preview.
+func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n int64, st incident.Status, body string) Result {
+	cmd.Kind = "publish"
+	inc, pub, err := d.Service.Publish(ctx, n, cmd, st, body)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.EInternal {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: incident.ErrorMessage(err), Failed: true}
+	}
+	quoted := "> " + strings.ReplaceAll(user(pub.Body), "\n", "\n> ")
+	res := Result{
+		Incident: inc, Changed: true,
+		Post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
+		Announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(inc.Title), roomLink(inc)),
+		Reply:    "Published. " + nextDueText(inc),
+	}
+	return res
+}
+
+func nextDueText(inc *incident.Incident) string {
+	if inc.NextUpdateDue.IsZero() {
+		return "No further update is scheduled."
+	}
+	return "The next update is due by " + inc.NextUpdateDue.UTC().Format("15:04 UTC") + "; I'll remind you 5 minutes before."
+}
+
+func outcome(err error) string {
+	if err == nil {
+		return incident.OutcomeOK
+	}
+	return incident.ErrorMessage(err)
 }
 
 // warRoom returns the incident whose war room channel is, or 0.

@@ -21,7 +21,9 @@ var Help = []Usage{
 	{"communicator", "/incident communicator @user", "Name who writes the status updates.", "/incident communicator @bob"},
 	{"role", "/incident role <name> @user", "Give anyone another role (scribe, ops-lead, ...).", "/incident role scribe @carol"},
 	{"status", "/incident status <investigating|identified|monitoring|resolved> [message]", "Set the status and say what changed.", "/incident status identified Bad deploy of checkout v42"},
-	{"note", "/incident note <text>", "Add an internal note to the timeline.", "/incident note Rolled back checkout to v41"},
+	{"update", "/incident update [investigating|identified|monitoring|resolved] [message]", "Write a public status update from the template, preview it, publish it.", "/incident update identified Failing over to the standby database"},
+	{"components", "/incident components <name>=<operational|degraded_performance|partial_outage|major_outage> ...", "Set the affected components and their status.", "/incident components checkout=partial_outage api=degraded_performance"},
+	{"note", "/incident note <text>", "Add an internal note to the timeline (never public).", "/incident note Rolled back checkout to v41"},
 	{"timeline", "/incident timeline", "Show the timeline (only to you).", "/incident timeline"},
 	{"resolve", "/incident resolve [summary]", "Resolve the incident; the document stage starts.", "/incident resolve Rollback fixed it"},
 	{"reopen", "/incident reopen", "Reopen a resolved incident.", "/incident reopen"},
@@ -32,7 +34,7 @@ var Help = []Usage{
 
 // aliases maps what people type to subcommand names.
 var aliases = func() map[string]string {
-	m := map[string]string{"sev": "severity", "ic": "commander", "comms": "communicator", "ls": "list", "?": "help", "update": "status"}
+	m := map[string]string{"sev": "severity", "ic": "commander", "comms": "communicator", "ls": "list", "?": "help", "component": "components"}
 	for _, h := range Help {
 		m[h.Name] = h.Name
 	}

@@ -23,6 +23,8 @@ type Command struct {
 	User     string            // the Slack user ID a role goes to
 	Text     string            // title, note, message, summary, help topic
 	Modal    bool              // declare with no title: open the form
+	// Components are name=status pairs, for components.
+	Components map[string]incident.ComponentStatus
 }
 
 // ParseError is a command that could not be parsed. Name is the subcommand
@@ -129,6 +131,30 @@ func Parse(text, actor string) (Command, error) {
 			return fail(incident.ErrorMessage(err))
 		}
 		c.Status, c.Text = st, r
+	case "components":
+		if rest == "" {
+			return fail("Name each component and its status, e.g. `/incident components checkout=partial_outage api=degraded_performance`.")
+		}
+		c.Components = map[string]incident.ComponentStatus{}
+		for _, pair := range strings.Fields(rest) {
+			name, st, ok := strings.Cut(pair, "=")
+			if !ok || name == "" {
+				return fail("`" + clip(pair, 40) + "` is not name=status. Example: `checkout=partial_outage`.")
+			}
+			cs, err := incident.ParseComponentStatus(st)
+			if err != nil {
+				return fail(incident.ErrorMessage(err))
+			}
+			c.Components[mrkdwn.Unescape(name)] = cs
+		}
+	case "update":
+		w, r := next(rest)
+		if st, err := incident.ParseStatus(w); err == nil {
+			c.Status, rest = st, r
+		} else if w != "" && isStatusLike(w) {
+			return fail(incident.ErrorMessage(err))
+		}
+		c.Text = rest
 	case "note":
 		if rest == "" {
 			return fail("The note is empty. Type it after the command.")
@@ -151,6 +177,17 @@ func Parse(text, actor string) (Command, error) {
 	// Slack sends &, < and > escaped; store what the person typed.
 	c.Text = mrkdwn.Unescape(c.Text)
 	return c, nil
+}
+
+// isStatusLike is true for a single lowercase word that looks like a
+// misspelt status rather than the start of a message.
+func isStatusLike(w string) bool {
+	for _, st := range incident.Statuses {
+		if distance(strings.ToLower(w), string(st)) <= 3 {
+			return true
+		}
+	}
+	return false
 }
 
 // parseUser reads exactly one user mention, or "me".

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,6 +48,14 @@ func TestParse(t *testing.T) {
 		{"frobnicate", Command{}, "is not a command"},
 		{"INC-7", Command{}, "Say what to do with INC-7"},
 		{strings.Repeat("x", 5000), Command{}, "is not a command"},
+		{"components checkout=partial_outage api=operational", Command{Name: "components", Components: map[string]incident.ComponentStatus{"checkout": "partial_outage", "api": "operational"}}, ""},
+		{"components", Command{}, "Name each component"},
+		{"components checkout", Command{}, "is not name=status"},
+		{"components checkout=down", Command{}, "not a component status"},
+		{"update", Command{Name: "update"}, ""},
+		{"update identified Failing over", Command{Name: "update", Status: "identified", Text: "Failing over"}, ""},
+		{"update We are looking into it", Command{Name: "update", Text: "We are looking into it"}, ""},
+		{"update identifed cause known", Command{}, "not a status"},
 	}
 	for _, tc := range cases {
 		got, err := Parse(tc.in, "UME")
@@ -59,7 +68,7 @@ func TestParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != tc.want {
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}

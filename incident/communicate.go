@@ -91,6 +91,9 @@ type Reminder struct {
 	Due      time.Time
 }
 
+// NextUpdate is when an update published now would promise the next one.
+func (s *Service) NextUpdate(inc *Incident) time.Time { return s.cadence.Next(inc.Severity, s.Now()) }
+
 // UseCadence sets the update schedule (DefaultCadence until called).
 func (s *Service) UseCadence(c Cadence) { s.cadence = c }
 

@@ -6,6 +6,9 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
 )
 
 // Config is every setting warroom reads. Each comes from a flag, or else
@@ -20,6 +23,10 @@ type Config struct {
 	Addr            string // WARROOM_ADDR
 	AnnounceChannel string // WARROOM_ANNOUNCE_CHANNEL
 	LogLevel        string // WARROOM_LOG_LEVEL
+	Templates       string // WARROOM_TEMPLATES: a directory overriding templates file by file
+	TimeZone        string // WARROOM_TIMEZONE: for times in public updates
+	Cadence         string // WARROOM_UPDATE_CADENCE: sev1=30m,sev2=60m,sev3=120m,sev4=0
+	LintDisable     string // WARROOM_LINT_DISABLE: comms lint rules to turn off
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -40,6 +47,10 @@ func (c *Config) settings() []setting {
 		{"addr", "WARROOM_ADDR", ":8080", "HTTP listen address", &c.Addr, false},
 		{"announce-channel", "WARROOM_ANNOUNCE_CHANNEL", "", "channel ID or name for declarations and resolutions", &c.AnnounceChannel, false},
 		{"log-level", "WARROOM_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel, false},
+		{"templates", "WARROOM_TEMPLATES", "", "directory of .tmpl files that override the built-in update templates", &c.Templates, false},
+		{"timezone", "WARROOM_TIMEZONE", "UTC", "time zone for times in public updates (IANA name)", &c.TimeZone, false},
+		{"update-cadence", "WARROOM_UPDATE_CADENCE", "sev1=30m,sev2=60m,sev3=120m,sev4=0", "how often each severity owes a public update (0: none)", &c.Cadence, false},
+		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, next_update", &c.LintDisable, false},
 	}
 }
 
@@ -70,4 +81,50 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// parseCadence reads "sev1=30m,sev2=60m,...": a severity not named keeps
+// its default.
+func parseCadence(s string) (incident.Cadence, error) {
+	c := incident.Cadence{}
+	for k, v := range incident.DefaultCadence {
+		c[k] = v
+	}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(part, "=")
+		sev, err := incident.ParseSeverity(name)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("WARROOM_UPDATE_CADENCE: %q is not sevN=duration (e.g. sev1=30m)", part)
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(val))
+		if val == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("WARROOM_UPDATE_CADENCE: %q: the duration must look like 30m or 2h, or 0 for none", part)
+		}
+		c[sev] = d
+	}
+	return c, nil
+}
+
+// parseLintDisable reads "eta,speculation" into the lint's Disabled set.
+func parseLintDisable(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	known := map[string]bool{incident.LintETA: true, incident.LintSpeculation: true, incident.LintBlame: true, incident.LintNextUpdate: true}
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !known[r] {
+			return nil, fmt.Errorf("WARROOM_LINT_DISABLE: no lint rule %q (there is eta, speculation, blame, next_update)", r)
+		}
+		out[r] = true
+	}
+	return out, nil
 }

@@ -221,7 +221,7 @@ func (w *world) posted(channel string, parts ...string) bool {
 		if m.Ephemeral {
 			continue
 		}
-		text := m.Text + string(m.Blocks)
+		text := mrkdwn.Unescape(m.Text + string(m.Blocks)) // as Slack shows it
 		ok := true
 		for _, p := range parts {
 			ok = ok && strings.Contains(text, p)

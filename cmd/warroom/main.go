@@ -152,7 +152,7 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if *asJSON {
 			out := make([]incidentJSON, 0, len(list))
 			for _, inc := range list {
-				out = append(out, toJSON(inc, nil))
+				out = append(out, toJSON(inc, nil, nil))
 			}
 			return writeJSON(stdout, out)
 		}
@@ -175,8 +175,12 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return err
 	}
+	updates, err := svc.PublicUpdates(ctx, n)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return writeJSON(stdout, toJSON(inc, entries))
+		return writeJSON(stdout, toJSON(inc, entries, updates))
 	}
 	d := inc.Durations()
 	fmt.Fprintf(stdout, "%s %s %s\nstatus %s, stage %s, commander %s, communicator %s\nchannel #%s\n",
@@ -224,10 +228,21 @@ type incidentJSON struct {
 	ResolvedAt     *time.Time        `json:"resolved_at"`
 	ClosedAt       *time.Time        `json:"closed_at"`
 	Durations      map[string]int64  `json:"durations_seconds"`
+	Components     map[string]string `json:"components"`
+	NextUpdateDue  *time.Time        `json:"next_update_due"`
+	PublicUpdates  []publicJSON      `json:"public_updates,omitempty"`
 	Timeline       []entryJSON       `json:"timeline,omitempty"`
 }
 
-func toJSON(inc *incident.Incident, entries []incident.Entry) incidentJSON {
+type publicJSON struct {
+	At            time.Time  `json:"at"`
+	Author        string     `json:"author"`
+	Status        string     `json:"status"`
+	Body          string     `json:"body"`
+	NextUpdateDue *time.Time `json:"next_update_due"`
+}
+
+func toJSON(inc *incident.Incident, entries []incident.Entry, updates []incident.PublicUpdate) incidentJSON {
 	opt := func(t time.Time) *time.Time {
 		if t.IsZero() {
 			return nil
@@ -241,7 +256,15 @@ func toJSON(inc *incident.Incident, entries []incident.Entry) incidentJSON {
 		Communicator: inc.Communicator, Roles: inc.Roles, ChannelID: inc.ChannelID, ChannelName: inc.ChannelName,
 		DeclaredAt: inc.DeclaredAt, AcknowledgedAt: opt(inc.AcknowledgedAt), MitigatedAt: opt(inc.MitigatedAt),
 		ResolvedAt: opt(inc.ResolvedAt), ClosedAt: opt(inc.ClosedAt),
-		Durations: map[string]int64{"to_acknowledge": int64(d.ToAcknowledge.Seconds()), "to_mitigate": int64(d.ToMitigate.Seconds()), "to_resolve": int64(d.ToResolve.Seconds())},
+		Durations:     map[string]int64{"to_acknowledge": int64(d.ToAcknowledge.Seconds()), "to_mitigate": int64(d.ToMitigate.Seconds()), "to_resolve": int64(d.ToResolve.Seconds())},
+		Components:    map[string]string{},
+		NextUpdateDue: opt(inc.NextUpdateDue),
+	}
+	for name, st := range inc.Components {
+		out.Components[name] = string(st)
+	}
+	for _, u := range updates {
+		out.PublicUpdates = append(out.PublicUpdates, publicJSON{At: u.At, Author: u.Author, Status: string(u.Status), Body: u.Body, NextUpdateDue: opt(u.NextUpdateDue)})
 	}
 	for _, e := range entries {
 		out.Timeline = append(out.Timeline, entryJSON{ID: e.ID, At: e.At, Actor: e.Actor, Channel: e.Channel, Kind: e.Kind, Raw: e.Raw, Outcome: e.Outcome, Detail: e.Detail})

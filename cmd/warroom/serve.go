@@ -20,6 +20,7 @@ import (
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/templates"
 )
 
 const noCredentials = "serve needs Slack credentials: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try warroom without Slack, run: go run ./cmd/warroom sandbox"
@@ -34,6 +35,24 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return usageError(noCredentials)
 	}
 	log := newLogger(c.LogLevel, stderr)
+	// Check everything a person configured before touching anything, so a
+	// broken template or setting stops warroom at start, not mid-incident.
+	tmpl, err := templates.Load(c.Templates)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return fmt.Errorf("WARROOM_TIMEZONE: %w", err)
+	}
+	cadence, err := parseCadence(c.Cadence)
+	if err != nil {
+		return err
+	}
+	lintOff, err := parseLintDisable(c.LintDisable)
+	if err != nil {
+		return err
+	}
 
 	db, err := sqlite.Open(ctx, c.DB)
 	if err != nil {
@@ -59,9 +78,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 
 	svc := incident.NewService(db, nil)
+	svc.UseCadence(cadence)
 	b := bot.New(bot.Options{
-		API:             api,
-		Dispatcher:      &commands.Dispatcher{Service: svc, Log: log},
+		API: api,
+		Dispatcher: &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc,
+			Lint: incident.Lint{Disabled: lintOff}},
 		AnnounceChannel: c.AnnounceChannel,
 		Log:             log,
 	})
