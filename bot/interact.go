@@ -27,6 +27,9 @@ type ViewResponse struct {
 // immediate response body (nil for an empty 200).
 func (b *Bot) Interaction(ctx context.Context, cb slack.InteractionCallback) any {
 	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		b.blockAction(ctx, cb)
+		return nil
 	case slack.InteractionTypeViewSubmission:
 		switch cb.View.CallbackID {
 		case declareCallback:

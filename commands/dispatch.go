@@ -257,6 +257,26 @@ func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st inci
 	return &UpdatePreview{Incident: inc, Status: st, Body: body, Warnings: d.Lint.Check(body, st != incident.StatusResolved && !d.Service.NextUpdate(inc).IsZero())}, nil
 }
 
+// PreviewFor drafts the next public update of incident n in its current
+// status, for the "Write the update" button.
+func (d *Dispatcher) PreviewFor(ctx context.Context, n int64, actor string) (*UpdatePreview, error) {
+	return d.preview(ctx, n, actor, "", "")
+}
+
+// Snooze pushes incident n's next update back by dur, from the reminder's button.
+func (d *Dispatcher) Snooze(ctx context.Context, cmd incident.Command, n int64, dur time.Duration) Result {
+	cmd.Kind = "snooze"
+	inc, err := d.Service.Snooze(ctx, n, cmd, dur)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.EInternal {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: incident.ErrorMessage(err), Failed: true}
+	}
+	return Result{Incident: inc, Changed: true,
+		Post: fmt.Sprintf(":zzz: <@%s> snoozed the public update of %s: now due by %s.", cmd.Actor, inc.Ref(), inc.NextUpdateDue.UTC().Format("15:04 UTC"))}
+}
+
 // Draft renders the template for status with the incident's fields.
 func (d *Dispatcher) Draft(inc *incident.Incident, st incident.Status, message string) (string, error) {
 	set, err := d.templates()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/warroom/warroom/slacksim"
 )
 
 // TestPublicUpdateFromTheTemplate: the communicator drafts an update from
@@ -66,5 +68,57 @@ func TestPublicUpdateFromTheTemplate(t *testing.T) {
 				t.Errorf("components: %v", inc.Components)
 			}
 		})
+	}
+}
+
+// TestReminderButtons: with a one-minute cadence the first sweep reminds
+// the communicator in the war room; Snooze pushes the due time back and
+// says so; "Write the update" opens the preview for them.
+func TestReminderButtons(t *testing.T) {
+	w := start(t, "http", "WARROOM_UPDATE_CADENCE=sev2=1m", "WARROOM_SWEEP_EVERY=100ms")
+	w.cmd("alice", w.general, "declare sev2 Search is slow")
+	room := w.room("INC-1")
+	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
+	w.cmd("carol", room.ID, "update investigating")
+	views := w.sim.Views()
+	if _, err := w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
+		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating slow search.\nNext update by 10:01 UTC."},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var reminder slacksim.Message
+	w.eventually("the communicator is reminded in the war room", func() bool {
+		for _, m := range w.sim.Messages(room.ID) {
+			if strings.Contains(m.Text, "the next public update for INC-1 is due by") && strings.Contains(m.Text, "<@"+w.users["carol"]+">") {
+				reminder = m
+				return true
+			}
+		}
+		return false
+	})
+	before := *w.show("INC-1").NextUpdateDue
+	if _, err := w.sim.ClickButton(context.Background(), w.users["carol"], room.ID, reminder.TS, "reminder", "warroom_snooze", "1"); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the snooze is announced in the room", func() bool { return w.posted(room.ID, "snoozed the public update of INC-1") })
+	if after := *w.show("INC-1").NextUpdateDue; after.Sub(before) < 14*60e9 {
+		t.Errorf("snooze moved the due time from %v to %v", before, after)
+	}
+	n := len(w.sim.Views())
+	if _, err := w.sim.ClickButton(context.Background(), w.users["carol"], room.ID, reminder.TS, "reminder", "warroom_open_update", "1"); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the preview opens from the button", func() bool { return len(w.sim.Views()) == n+1 })
+	// A bystander clicking is told who can publish.
+	if _, err := w.sim.ClickButton(context.Background(), w.users["dave"], room.ID, reminder.TS, "reminder", "warroom_open_update", "1"); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the bystander is told who can", func() bool { return w.ephemeral("dave", "Only the communicator") })
+	kinds := ""
+	for _, e := range w.show("INC-1").Timeline {
+		kinds += e.Kind + " "
+	}
+	if !strings.Contains(kinds, "publish reminder") || !strings.Contains(kinds, "snooze") {
+		t.Errorf("timeline: %s", kinds)
 	}
 }

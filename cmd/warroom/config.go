@@ -27,6 +27,7 @@ type Config struct {
 	TimeZone        string // WARROOM_TIMEZONE: for times in public updates
 	Cadence         string // WARROOM_UPDATE_CADENCE: sev1=30m,sev2=60m,sev3=120m,sev4=0
 	LintDisable     string // WARROOM_LINT_DISABLE: comms lint rules to turn off
+	SweepEvery      string // WARROOM_SWEEP_EVERY: how often due reminders are looked for
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -51,6 +52,7 @@ func (c *Config) settings() []setting {
 		{"timezone", "WARROOM_TIMEZONE", "UTC", "time zone for times in public updates (IANA name)", &c.TimeZone, false},
 		{"update-cadence", "WARROOM_UPDATE_CADENCE", "sev1=30m,sev2=60m,sev3=120m,sev4=0", "how often each severity owes a public update (0: none)", &c.Cadence, false},
 		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, next_update", &c.LintDisable, false},
+		{"sweep-every", "WARROOM_SWEEP_EVERY", "30s", "how often due update reminders are looked for", &c.SweepEvery, false},
 	}
 }
 

@@ -55,7 +55,7 @@ type world struct {
 
 // start runs `warroom serve` in this process, exactly as main does, with
 // the Slack API pointed at a fresh simulator. mode is "http" or "socket".
-func start(t *testing.T, mode string) *world {
+func start(t *testing.T, mode string, settings ...string) *world {
 	t.Helper()
 	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret, PingInterval: time.Second})
 	if err != nil {
@@ -76,6 +76,10 @@ func start(t *testing.T, mode string) *world {
 		"WARROOM_ADDR":             w.addr,
 		"WARROOM_ANNOUNCE_CHANNEL": w.announce,
 		"WARROOM_LOG_LEVEL":        "debug",
+	}
+	for _, kv := range settings {
+		k, v, _ := strings.Cut(kv, "=")
+		w.env[k] = v
 	}
 	switch mode {
 	case "http":

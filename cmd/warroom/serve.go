@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/robfig/cron/v3"
 	"github.com/slack-go/slack"
 
 	"github.com/warroom/warroom/bot"
@@ -52,6 +53,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	lintOff, err := parseLintDisable(c.LintDisable)
 	if err != nil {
 		return err
+	}
+	sweepEvery, err := time.ParseDuration(c.SweepEvery)
+	if err != nil || sweepEvery < 100*time.Millisecond {
+		return fmt.Errorf("WARROOM_SWEEP_EVERY: %q is not a duration of at least 100ms (e.g. 30s)", c.SweepEvery)
 	}
 
 	db, err := sqlite.Open(ctx, c.DB)
@@ -121,6 +126,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			}
 		}()
 	}
+	// Due reminders are rows in the database; the schedule only decides how
+	// often they are looked for, so a restart neither loses nor repeats one.
+	sched := cron.New(cron.WithLocation(time.UTC))
+	sched.Schedule(cron.Every(sweepEvery), cron.FuncJob(func() { b.SweepReminders(ctx) }))
+	sched.Start()
+	go b.SweepReminders(ctx) // a due time that passed while warroom was down fires now
+
 	log.Info("warroom serving", "addr", ln.Addr().String(), "mode", mode, "team", auth.Team, "bot_user", auth.UserID, "db", c.DB, "version", version)
 
 	select {
@@ -132,6 +144,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
+	<-sched.Stop().Done() // no new reminders while the queues drain
 	if derr := b.Shutdown(sctx); derr != nil {
 		log.Warn("slack work left unfinished at shutdown", "err", derr)
 	}

@@ -1,0 +1,99 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
+)
+
+// Buttons on reminders.
+const (
+	actionOpenUpdate = "warroom_open_update"
+	actionSnooze     = "warroom_snooze"
+	snoozeFor        = 15 * time.Minute
+)
+
+// SweepReminders sends the reminders that have come due. The due times and
+// what has fired live in the database, so a restart neither loses nor
+// repeats one. serve runs it from a cron schedule.
+func (b *Bot) SweepReminders(ctx context.Context) {
+	rs, err := b.svc.Sweep(ctx)
+	if err != nil {
+		b.log.ErrorContext(ctx, "reminder sweep failed", "err", err)
+	}
+	for _, r := range rs {
+		r := r
+		b.fx.do(r.Incident.Number, func(ctx context.Context) { b.sendReminder(ctx, r) })
+	}
+}
+
+func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
+	inc := r.Incident
+	due := r.Due.UTC().Format("15:04 UTC")
+	owner := commands.Mention(inc.Communicator)
+	if inc.Communicator == "" {
+		owner = commands.Mention(inc.Commander)
+	}
+	var text string
+	switch r.Kind {
+	case incident.ReminderRemind:
+		text = fmt.Sprintf(":alarm_clock: %s the next public update for %s is due by %s, in 5 minutes.", owner, inc.Ref(), due)
+	case incident.ReminderPing:
+		text = fmt.Sprintf(":alarm_clock: %s %s the public update for %s is due now (%s). Customers are waiting for it.", owner, commands.Mention(inc.Commander), inc.Ref(), due)
+	case incident.ReminderEscalate:
+		text = fmt.Sprintf(":warning: %s's public update is 10 minutes late (due %s). Communicator %s, commander %s.", inc.Ref(), due, commands.Mention(inc.Communicator), commands.Mention(inc.Commander))
+		b.postAnnouncement(ctx, inc.Number, text+" War room <#"+inc.ChannelID+">.")
+	}
+	if inc.ChannelID == "" {
+		return
+	}
+	n := strconv.FormatInt(inc.Number, 10)
+	write := slack.NewButtonBlockElement(actionOpenUpdate, n, slack.NewTextBlockObject(slack.PlainTextType, "Write the update", false, false))
+	write.Style = slack.StylePrimary
+	snooze := slack.NewButtonBlockElement(actionSnooze, n, slack.NewTextBlockObject(slack.PlainTextType, "Snooze 15 min", false, false))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn.Escape(text), false, false), nil, nil),
+		slack.NewActionBlock("reminder", write, snooze),
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		b.record(ctx, inc.Number, "chat.postMessage (reminder)", err)
+	}
+}
+
+// blockAction handles the reminder buttons.
+func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
+	for _, a := range cb.ActionCallback.BlockActions {
+		n, err := strconv.ParseInt(a.Value, 10, 64)
+		if err != nil {
+			continue
+		}
+		from := origin{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
+		switch a.ActionID {
+		case actionOpenUpdate:
+			p, err := b.disp.PreviewFor(ctx, n, cb.User.ID)
+			if err != nil {
+				b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, incident.ErrorMessage(err)) })
+				continue
+			}
+			if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, updateView(*p)); err != nil {
+				b.fx.do(n, func(ctx context.Context) {
+					b.tell(ctx, from, fmt.Sprintf("I couldn't open the update preview (Slack said: %s). Type `/incident update` instead.", slackErr(err)))
+				})
+			}
+		case actionSnooze:
+			res := b.disp.Snooze(ctx, incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[snooze button] 15m"}, n, snoozeFor)
+			if res.Failed {
+				b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
+				continue
+			}
+			b.carryOut(res, from)
+		}
+	}
+}
