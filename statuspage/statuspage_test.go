@@ -1,0 +1,225 @@
+package statuspage_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/statuspage"
+)
+
+type fixture struct {
+	svc  *incident.Service
+	page *statuspage.Page
+	now  *time.Time
+}
+
+// setup makes three incidents: one active and published, one resolved and
+// published, one never published (internal only).
+func setup(t testing.TB) fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	svc := incident.NewService(db, clock)
+	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
+
+	old, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Login failures", Severity: incident.SEV2})
+	svc.SetComponents(ctx, old.Number, c("components"), map[string]incident.ComponentStatus{"Login": incident.MajorOutage})
+	svc.Publish(ctx, old.Number, c("update"), incident.StatusInvestigating, "We are investigating failed logins.\n\nNext update by 11:00 UTC.")
+	now = now.Add(40 * time.Minute)
+	svc.Publish(ctx, old.Number, c("update"), incident.StatusResolved, "We're sorry. Logins work again.")
+
+	now = now.Add(2 * time.Hour)
+	active, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Checkout returns 500s", Severity: incident.SEV1})
+	svc.SetComponents(ctx, active.Number, c("components"), map[string]incident.ComponentStatus{"Checkout": incident.PartialOutage})
+	svc.Note(ctx, active.Number, c("note"), "SECRET internal: db password rotated")
+	svc.Publish(ctx, active.Number, c("update"), incident.StatusIdentified, "We have identified the cause of failed payments.\n\nNext update by 13:10 UTC.")
+
+	internal, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "PRIVATE-ONLY drill", Severity: incident.SEV3})
+	svc.Note(ctx, internal.Number, c("note"), "nobody outside should see this")
+	now = now.Add(5 * time.Minute)
+	page := statuspage.New(svc, statuspage.Config{Title: "Acme status", URL: "https://status.example.com", Contact: "Write to support@example.com.",
+		Components: []string{"Checkout", "Login", "API"}, Now: clock})
+	return fixture{svc: svc, page: page, now: &now}
+}
+
+func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Result(), rec.Body.String()
+}
+
+func TestPageShowsOnlyWhatWasPublished(t *testing.T) {
+	f := setup(t)
+	resp, html := get(t, f.page, "/")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{`<html lang="en">`, "Partial System Outage", "Active incidents", "Checkout returns 500s",
+		"We have identified the cause of failed payments.", "Login failures", "We&#39;re sorry. Logins work again.",
+		"Partial outage", "Write to support@example.com.", "5 minutes ago", "Past incidents (90 days)"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, leak := range []string{"SECRET", "PRIVATE-ONLY", "nobody outside", "U1"} {
+		for _, path := range []string{"/", "/api/v2/summary.json", "/api/v2/incidents.json", "/history.atom"} {
+			if _, body := get(t, f.page, path); strings.Contains(body, leak) {
+				t.Errorf("%s leaks %q", path, leak)
+			}
+		}
+	}
+	if strings.Contains(html, "<script") || strings.Contains(html, "http://") || strings.Contains(html, "https://fonts") {
+		t.Error("the page loads scripts or external assets")
+	}
+	if len(html) > 50*1024 {
+		t.Errorf("page weighs %d bytes; the budget is 50 KB", len(html))
+	}
+	if resp, _ := get(t, f.page, "/admin"); resp.StatusCode != 404 {
+		t.Errorf("/admin: %d", resp.StatusCode)
+	}
+}
+
+// The field names of Statuspage's public API v2, from its documentation.
+var statuspageFields = map[string][]string{
+	"page":            {"id", "name", "url", "time_zone", "updated_at"},
+	"status":          {"indicator", "description"},
+	"component":       {"id", "name", "status", "created_at", "updated_at", "position", "description", "showcase", "start_date", "group_id", "page_id", "group", "only_show_if_degraded"},
+	"incident":        {"id", "name", "status", "created_at", "updated_at", "monitoring_at", "resolved_at", "impact", "shortlink", "started_at", "page_id", "incident_updates", "components"},
+	"incident_update": {"id", "status", "body", "incident_id", "created_at", "updated_at", "display_at", "affected_components", "deliver_notifications", "custom_tweet", "tweet_id"},
+	"summary":         {"page", "components", "incidents", "scheduled_maintenances", "status"},
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sameFields(t *testing.T, what string, m map[string]any) {
+	t.Helper()
+	want := append([]string(nil), statuspageFields[what]...)
+	sort.Strings(want)
+	if got := keys(m); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s fields:\n got %v\nwant %v", what, got, want)
+	}
+}
+
+func TestSummaryHasStatuspagesShape(t *testing.T) {
+	f := setup(t)
+	_, body := get(t, f.page, "/api/v2/summary.json")
+	var s map[string]any
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatal(err)
+	}
+	sameFields(t, "summary", s)
+	sameFields(t, "page", s["page"].(map[string]any))
+	sameFields(t, "status", s["status"].(map[string]any))
+	comps := s["components"].([]any)
+	if len(comps) != 3 {
+		t.Fatalf("components: %v", comps)
+	}
+	for _, c := range comps {
+		sameFields(t, "component", c.(map[string]any))
+	}
+	incs := s["incidents"].([]any)
+	if len(incs) != 1 {
+		t.Fatalf("summary lists unresolved incidents only: %d", len(incs))
+	}
+	inc := incs[0].(map[string]any)
+	sameFields(t, "incident", inc)
+	ups := inc["incident_updates"].([]any)
+	sameFields(t, "incident_update", ups[0].(map[string]any))
+	if inc["status"] != "identified" || inc["impact"] != "critical" || ups[0].(map[string]any)["body"] != "We have identified the cause of failed payments.\n\nNext update by 13:10 UTC." {
+		t.Errorf("incident: %v", inc)
+	}
+	st := s["status"].(map[string]any)
+	if st["indicator"] != "major" || st["description"] != "Partial System Outage" {
+		t.Errorf("status: %v", st)
+	}
+	byName := map[string]string{}
+	for _, c := range comps {
+		byName[c.(map[string]any)["name"].(string)] = c.(map[string]any)["status"].(string)
+	}
+	if byName["Checkout"] != "partial_outage" || byName["Login"] != "operational" || byName["API"] != "operational" {
+		t.Errorf("component statuses: %v", byName)
+	}
+	_, body = get(t, f.page, "/api/v2/incidents.json")
+	var all statuspage.Incidents
+	json.Unmarshal([]byte(body), &all)
+	if len(all.Incidents) != 2 {
+		t.Errorf("incidents.json lists %d; want the active and the resolved one", len(all.Incidents))
+	}
+}
+
+func TestAtomFeedParses(t *testing.T) {
+	f := setup(t)
+	_, body := get(t, f.page, "/history.atom")
+	feed, err := gofeed.NewParser().ParseString(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if feed.FeedType != "atom" || len(feed.Items) != 3 {
+		t.Fatalf("feed %s with %d items", feed.FeedType, len(feed.Items))
+	}
+	first := feed.Items[0]
+	if first.Title != "Checkout returns 500s: identified" || !strings.Contains(first.Content, "We have identified the cause") {
+		t.Errorf("newest item: %q %q", first.Title, first.Content)
+	}
+}
+
+func TestExport(t *testing.T) {
+	f := setup(t)
+	dir := t.TempDir()
+	if err := f.page.Export(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"index.html", "history.atom", "api/v2/summary.json", "api/v2/incidents.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func TestEmptyPage(t *testing.T) {
+	db, _ := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"))
+	defer db.Close()
+	page := statuspage.New(incident.NewService(db, nil), statuspage.Config{})
+	_, html := get(t, page, "/")
+	if !strings.Contains(html, "All Systems Operational") || !strings.Contains(html, "No incidents in the last 90 days.") {
+		t.Errorf("empty page: %s", html)
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	f := setup(b)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		f.page.ServeHTTP(rec, req)
+	}
+}
