@@ -18,7 +18,8 @@ type Scenario struct {
 	Teammates   []string // who takes part; the first is on call
 	Integration string   // the alerting system that posts
 	Channels    []string
-	Brief       string // pinned in #general at the start
+	Components  []string // listed on the status page
+	Brief       string   // pinned in #general at the start
 	Script      []Step
 }
 
@@ -38,12 +39,13 @@ var Scenarios = map[string]Scenario{
 		Teammates:   []string{"alice", "bob", "carol"},
 		Integration: "alertmanager",
 		Channels:    []string{"alerts"},
+		Components:  []string{"Checkout", "Payments", "Login", "API"},
 		Brief: ":rotating_light: *Rehearsal: SEV1 database outage.* @alice is on call, @bob leads the database team, @carol leads support.\n" +
 			"Play it in order, switching teammates with the picker:\n" +
 			"1. alice, in #alerts: `/incident declare sev1 Primary database down`\n" +
 			"2. bob, in the war room: `/incident commander me`\n" +
 			"3. alice: `/incident communicator @carol`\n" +
-			"4. carol: `/incident status investigating Checkout, payments and login are failing`\n" +
+			"4. carol: `/incident components checkout=major_outage payments=major_outage login=major_outage`, then `/incident update investigating` and publish\n" +
 			"5. bob: `/incident status identified db-main-1 ran out of disk; failing over to db-main-2`\n" +
 			"6. bob: `/incident status monitoring Failover done; error rates back to normal`\n" +
 			"7. alice: `/incident resolve Failover to db-main-2` — then read `/incident timeline`",

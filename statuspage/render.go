@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -77,26 +78,41 @@ func (p *Page) Atom(s *Snapshot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// files renders everything the page serves, by path.
+// JSON is everything published, as one document: what --watch compares to
+// see whether anything changed.
+func (p *Page) JSON(s *Snapshot) ([]byte, error) { return p.render(s, "api/v2/incidents.json") }
+
+// Paths lists what the page serves.
+var Paths = []string{"index.html", "history.atom", "api/v2/summary.json", "api/v2/incidents.json"}
+
+// render renders one path of the snapshot.
+func (p *Page) render(s *Snapshot, path string) ([]byte, error) {
+	switch path {
+	case "index.html":
+		return p.HTML(s)
+	case "history.atom":
+		return p.Atom(s)
+	case "api/v2/summary.json":
+		return json.MarshalIndent(s.Summary(), "", "  ")
+	case "api/v2/incidents.json":
+		return json.MarshalIndent(s.Incidents(), "", "  ")
+	}
+	return nil, fmt.Errorf("statuspage: no page %q", path)
+}
+
+// files renders everything the page serves, by path, from one snapshot.
 func (p *Page) files(ctx context.Context) (map[string][]byte, error) {
 	s, err := p.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	html, err := p.HTML(s)
-	if err != nil {
-		return nil, err
+	out := map[string][]byte{}
+	for _, path := range Paths {
+		if out[path], err = p.render(s, path); err != nil {
+			return nil, err
+		}
 	}
-	atom, err := p.Atom(s)
-	if err != nil {
-		return nil, err
-	}
-	summary, _ := json.MarshalIndent(s.Summary(), "", "  ")
-	incidents, _ := json.MarshalIndent(s.Incidents(), "", "  ")
-	return map[string][]byte{
-		"index.html": html, "history.atom": atom,
-		"api/v2/summary.json": summary, "api/v2/incidents.json": incidents,
-	}, nil
+	return out, nil
 }
 
 var contentTypes = map[string]string{
@@ -113,11 +129,15 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if path == "" {
 		path = "index.html"
 	}
-	if _, ok := contentTypes[filepath.Ext(path)]; !ok || !known(path) {
+	if !slices.Contains(Paths, path) {
 		http.NotFound(w, r)
 		return
 	}
-	files, err := p.files(r.Context())
+	s, err := p.Snapshot(r.Context())
+	var body []byte
+	if err == nil {
+		body, err = p.render(s, path)
+	}
 	if err != nil {
 		http.Error(w, "status temporarily unavailable", http.StatusServiceUnavailable)
 		return
@@ -126,15 +146,7 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=30")
 	w.Header().Set("Access-Control-Allow-Origin", "*") // widgets on other sites read the JSON
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Write(files[path])
-}
-
-func known(path string) bool {
-	switch path {
-	case "index.html", "history.atom", "api/v2/summary.json", "api/v2/incidents.json":
-		return true
-	}
-	return false
+	w.Write(body)
 }
 
 // Export writes the page as static files under dir, for hosting away from

@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/warroom/warroom/incident"
@@ -102,6 +103,17 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 		return nil, err
 	}
 	s := &Snapshot{Config: p.cfg, Now: now, UpdatedAt: now.Add(-365 * 24 * time.Hour)}
+	// An incident's "checkout" is the page's "Checkout".
+	canonical := map[string]string{}
+	for _, n := range p.cfg.Components {
+		canonical[strings.ToLower(n)] = n
+	}
+	name := func(n string) string {
+		if c, ok := canonical[strings.ToLower(n)]; ok {
+			return c
+		}
+		return n
+	}
 	worst := map[string]incident.ComponentStatus{}
 	changed := map[string]time.Time{}
 	for _, inc := range list {
@@ -131,12 +143,13 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 		if pi.Status != incident.StatusResolved {
 			s.Active = append(s.Active, pi)
-			for name, st := range inc.Components {
-				if rank(st) > rank(worst[name]) {
-					worst[name] = st
+			for n, st := range inc.Components {
+				n = name(n)
+				if rank(st) > rank(worst[n]) {
+					worst[n] = st
 				}
-				if pi.UpdatedAt.After(changed[name]) {
-					changed[name] = pi.UpdatedAt
+				if pi.UpdatedAt.After(changed[n]) {
+					changed[n] = pi.UpdatedAt
 				}
 			}
 			continue
@@ -144,10 +157,11 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if now.Sub(pi.ResolvedAt) <= HistoryDays*24*time.Hour {
 			s.History = append(s.History, pi)
 		}
-		for name := range inc.Components {
-			worst[name] = maxStatus(worst[name], incident.Operational)
-			if pi.UpdatedAt.After(changed[name]) {
-				changed[name] = pi.UpdatedAt
+		for n := range inc.Components {
+			n = name(n)
+			worst[n] = maxStatus(worst[n], incident.Operational)
+			if pi.UpdatedAt.After(changed[n]) {
+				changed[n] = pi.UpdatedAt
 			}
 		}
 	}

@@ -49,7 +49,7 @@ func setup(t testing.TB) fixture {
 
 	now = now.Add(2 * time.Hour)
 	active, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Checkout returns 500s", Severity: incident.SEV1})
-	svc.SetComponents(ctx, active.Number, c("components"), map[string]incident.ComponentStatus{"Checkout": incident.PartialOutage})
+	svc.SetComponents(ctx, active.Number, c("components"), map[string]incident.ComponentStatus{"checkout": incident.PartialOutage})
 	svc.Note(ctx, active.Number, c("note"), "SECRET internal: db password rotated")
 	svc.Publish(ctx, active.Number, c("update"), incident.StatusIdentified, "We have identified the cause of failed payments.\n\nNext update by 13:10 UTC.")
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/statuspage"
 )
 
 // Config is every setting warroom reads. Each comes from a flag, or else
@@ -28,6 +29,11 @@ type Config struct {
 	Cadence         string // WARROOM_UPDATE_CADENCE: sev1=30m,sev2=60m,sev3=120m,sev4=0
 	LintDisable     string // WARROOM_LINT_DISABLE: comms lint rules to turn off
 	SweepEvery      string // WARROOM_SWEEP_EVERY: how often due reminders are looked for
+	StatusAddr      string // WARROOM_STATUS_ADDR: the public status page's own listener
+	StatusTitle     string // WARROOM_STATUS_TITLE
+	StatusURL       string // WARROOM_STATUS_URL: where the public reaches the page
+	StatusContact   string // WARROOM_STATUS_CONTACT
+	StatusComps     string // WARROOM_STATUS_COMPONENTS: components always listed
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -53,6 +59,11 @@ func (c *Config) settings() []setting {
 		{"update-cadence", "WARROOM_UPDATE_CADENCE", "sev1=30m,sev2=60m,sev3=120m,sev4=0", "how often each severity owes a public update (0: none)", &c.Cadence, false},
 		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, next_update", &c.LintDisable, false},
 		{"sweep-every", "WARROOM_SWEEP_EVERY", "30s", "how often due update reminders are looked for", &c.SweepEvery, false},
+		{"status-addr", "WARROOM_STATUS_ADDR", ":8081", "listen address of the public status page (\"off\" to not serve it)", &c.StatusAddr, false},
+		{"status-title", "WARROOM_STATUS_TITLE", "Service status", "the status page's title", &c.StatusTitle, false},
+		{"status-url", "WARROOM_STATUS_URL", "http://localhost:8081", "where the public reaches the status page (links, feed)", &c.StatusURL, false},
+		{"status-contact", "WARROOM_STATUS_CONTACT", "Questions? Contact our support team.", "how to get in touch, shown on the status page", &c.StatusContact, false},
+		{"status-components", "WARROOM_STATUS_COMPONENTS", "", "comma-separated components the status page always lists", &c.StatusComps, false},
 	}
 }
 
@@ -129,4 +140,15 @@ func parseLintDisable(s string) (map[string]bool, error) {
 		out[r] = true
 	}
 	return out, nil
+}
+
+// statusPage builds the public status page from the settings.
+func (c *Config) statusPage(src statuspage.Source, loc *time.Location) *statuspage.Page {
+	var comps []string
+	for _, name := range strings.Split(c.StatusComps, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			comps = append(comps, name)
+		}
+	}
+	return statuspage.New(src, statuspage.Config{Title: c.StatusTitle, URL: c.StatusURL, Contact: c.StatusContact, Components: comps, Location: loc})
 }

@@ -76,6 +76,7 @@ func start(t *testing.T, mode string, settings ...string) *world {
 		"WARROOM_ADDR":             w.addr,
 		"WARROOM_ANNOUNCE_CHANNEL": w.announce,
 		"WARROOM_LOG_LEVEL":        "debug",
+		"WARROOM_STATUS_ADDR":      freeAddr(t),
 	}
 	for _, kv := range settings {
 		k, v, _ := strings.Cut(kv, "=")

@@ -45,6 +45,7 @@ Usage:
   warroom migrate [--db FILE]             apply database migrations
   warroom incidents list [--all] [--json] list open (or all) incidents
   warroom incidents show INC-7 [--json]   show one incident and its timeline
+  warroom statuspage export DIR [--watch] write the status page as static files
   warroom version                         print the version
 `
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "incidents":
 		err = incidentsCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "statuspage":
+		err = statuspageCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "warroom", version)
 	case "help", "-h", "--help":

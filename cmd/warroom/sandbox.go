@@ -93,6 +93,10 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
+	statusAddr, err := freeLoopback()
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "warroom-sandbox")
 	if err != nil {
 		return err
@@ -101,6 +105,10 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	env := map[string]string{
 		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB,
 		"WARROOM_ADDR": botAddr, "WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
+		"WARROOM_STATUS_ADDR": statusAddr, "WARROOM_STATUS_URL": "http://" + statusAddr, "WARROOM_STATUS_TITLE": "Sandbox status",
+	}
+	if scenario != nil {
+		env["WARROOM_STATUS_COMPONENTS"] = strings.Join(scenario.Components, ",")
 	}
 	if *transport == "http" {
 		env["SLACK_SIGNING_SECRET"] = hex.EncodeToString(secret)
@@ -144,7 +152,11 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fmt.Errorf("sandbox: %w (choose another with --addr localhost:8090)", err)
 	}
-	links := []sandbox.Link{{Title: "Bot health (/healthz)", URL: "http://" + botAddr + "/healthz"}}
+	links := []sandbox.Link{
+		{Title: "Public status page", URL: "http://" + statusAddr + "/"},
+		{Title: "Status JSON (summary.json)", URL: "http://" + statusAddr + "/api/v2/summary.json"},
+		{Title: "Bot health (/healthz)", URL: "http://" + botAddr + "/healthz"},
+	}
 	console := &http.Server{Handler: sandbox.NewConsole(sim, links, log), ReadHeaderTimeout: 5 * time.Second}
 	go console.Serve(ln)
 	defer console.Close()

@@ -110,12 +110,27 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
+	// The public status page has its own listener, apart from the Slack
+	// endpoints, so it can be exposed without them.
+	status := &http.Server{Handler: c.statusPage(svc, loc), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	if c.StatusAddr != "off" {
+		sln, err := net.Listen("tcp", c.StatusAddr)
+		if err != nil {
+			return fmt.Errorf("WARROOM_STATUS_ADDR: %w", err)
+		}
+		go func() {
+			if err := status.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		log.Info("status page serving", "addr", sln.Addr().String(), "url", c.StatusURL)
+	}
 	mode := "http"
 	if c.AppToken != "" {
 		mode = "socket"
@@ -144,6 +159,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
+	status.Shutdown(sctx)
 	<-sched.Stop().Done() // no new reminders while the queues drain
 	if derr := b.Shutdown(sctx); derr != nil {
 		log.Warn("slack work left unfinished at shutdown", "err", derr)

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// publishOne runs an incident to a published update and returns the world.
+func publishOne(t *testing.T) (*world, string) {
+	w := start(t, "http", "WARROOM_STATUS_COMPONENTS=Checkout,Payments,Login")
+	w.cmd("alice", w.general, "declare sev1 Checkout returns 500s")
+	room := w.room("INC-1")
+	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
+	w.cmd("carol", room.ID, "components checkout=partial_outage")
+	w.cmd("carol", room.ID, "note internal-only: suspect the 14:00 deploy by bob")
+	w.cmd("carol", room.ID, "update investigating")
+	views := w.sim.Views()
+	text := "We are investigating failed payments on checkout.\n\nNext update by 10:30 UTC."
+	if _, err := w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
+		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": text},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return w, "http://" + w.env["WARROOM_STATUS_ADDR"]
+}
+
+func fetch(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return string(b)
+}
+
+// TestStatusPageShowsPublishedUpdates: what the communicator publishes in
+// Slack appears on the status page, its JSON and its feed; internal notes
+// never do; the static export writes the same page.
+func TestStatusPageShowsPublishedUpdates(t *testing.T) {
+	w, base := publishOne(t)
+	var html string
+	w.eventually("the page shows the update", func() bool {
+		html = fetch(t, base+"/")
+		return strings.Contains(html, "We are investigating failed payments on checkout.")
+	})
+	for _, want := range []string{"Partial System Outage", "Checkout returns 500s", "Partial outage", "Payments", "Login"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, path := range []string{"/", "/api/v2/summary.json", "/api/v2/incidents.json", "/history.atom"} {
+		if body := fetch(t, base+path); strings.Contains(body, "internal-only") || strings.Contains(body, "bob") {
+			t.Errorf("%s leaks the internal note", path)
+		}
+	}
+	if s := fetch(t, base+"/api/v2/summary.json"); !strings.Contains(s, `"indicator": "major"`) || !strings.Contains(s, `"status": "investigating"`) {
+		t.Errorf("summary.json: %s", s)
+	}
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"statuspage", "export", dir}, nil, &out, &errb, w.getenv); code != 0 {
+		t.Fatalf("export: %d %s", code, errb.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil || !strings.Contains(string(b), "We are investigating failed payments on checkout.") {
+		t.Fatalf("exported page: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "api", "v2", "summary.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestStatusPageInBrowser opens the status page in headless Chromium and
+// checks the active incident and its update are visible.
+func TestStatusPageInBrowser(t *testing.T) {
+	exe := chromium(t)
+	_, base := publishOne(t)
+	dir := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1000, 900),
+		chromedp.UserDataDir(filepath.Join(dir, "chrome")),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	tctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	var text string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err := chromedp.Do(tctx, chromedp.Navigate(base+"/")); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if text, err = chromedp.Run(tctx, chromedp.Evaluate[string](`document.body.innerText`)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(text, "We are investigating failed payments on checkout.") {
+			break
+		}
+	}
+	for _, want := range []string{"Partial System Outage", "Active incidents", "Checkout returns 500s", "We are investigating failed payments on checkout.", "Checkout", "Partial outage"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the status page does not show %q:\n%s", want, text)
+		}
+	}
+	shot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "statuspage.png")
+	if *updateScreenshot {
+		path = filepath.Join("..", "..", "docs", "statuspage.png")
+	}
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
