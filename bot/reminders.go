@@ -47,6 +47,12 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
 		text = fmt.Sprintf(":alarm_clock: %s the next public update for %s is due by %s, in 5 minutes.", owner, inc.Ref(), due)
 	case incident.ReminderPing:
 		text = fmt.Sprintf(":alarm_clock: %s %s the public update for %s is due now (%s). Customers are waiting for it.", owner, commands.Mention(inc.Commander), inc.Ref(), due)
+	case incident.ReminderHelp:
+		text = fmt.Sprintf(":sos: %s (%s) has had nobody but its declarer on it for %s. Everyone who can help: join the war room. To lead it: `/incident commander me`.",
+			inc.Ref(), inc.Severity, commands.FormatDuration(r.Due.Sub(inc.DeclaredAt)))
+		b.postAnnouncement(ctx, inc.Number, text+" War room <#"+inc.ChannelID+">.")
+		b.postToRoom(ctx, inc.Number, text)
+		return
 	case incident.ReminderEscalate:
 		text = fmt.Sprintf(":warning: %s's public update is 10 minutes late (due %s). Communicator %s, commander %s.", inc.Ref(), due, commands.Mention(inc.Communicator), commands.Mention(inc.Commander))
 		b.postAnnouncement(ctx, inc.Number, text+" War room <#"+inc.ChannelID+">.")

@@ -82,7 +82,18 @@ const (
 	ReminderRemind   = "remind"   // 5 minutes before: the communicator, with a button
 	ReminderPing     = "ping"     // at the due time: communicator and commander
 	ReminderEscalate = "escalate" // 10 minutes late: the announcements channel
+	// ReminderHelp: a SEV1 or SEV2 that nobody but its declarer has picked up
+	// (no command by anyone else, no commander named) after HelpAfter calls
+	// everyone in.
+	ReminderHelp = "help"
 )
+
+// DefaultHelpAfter is how long a SEV1 or SEV2 may go unacknowledged before
+// warroom asks everyone in: "more than 10 minutes, everyone in".
+const DefaultHelpAfter = 10 * time.Minute
+
+// UseHelpAfter sets the threshold for calling everyone in (0: never).
+func (s *Service) UseHelpAfter(d time.Duration) { s.helpAfter = d }
 
 // Reminder is one reminder the bot must send now.
 type Reminder struct {
@@ -191,7 +202,10 @@ func (s *Service) Sweep(ctx context.Context) ([]Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Reminder
+	out, err := s.sweepHelp(ctx, now)
+	if err != nil {
+		return out, err
+	}
 	for _, inc := range due {
 		kinds := dueKinds(inc.NextUpdateDue, now)
 		if len(kinds) == 0 {
@@ -227,6 +241,37 @@ func (s *Service) Sweep(ctx context.Context) ([]Reminder, error) {
 		}
 		if send != "" {
 			out = append(out, Reminder{Incident: inc, Kind: send, Due: inc.NextUpdateDue})
+		}
+	}
+	return out, nil
+}
+
+// sweepHelp calls everyone in for SEV1 and SEV2 incidents nobody has picked
+// up within the threshold, once each.
+func (s *Service) sweepHelp(ctx context.Context, now time.Time) ([]Reminder, error) {
+	if s.helpAfter <= 0 {
+		return nil, nil
+	}
+	lonely, err := s.store.Unacknowledged(ctx, SEV2, now.Add(-s.helpAfter))
+	if err != nil {
+		return nil, err
+	}
+	var out []Reminder
+	for _, inc := range lonely {
+		fresh := false
+		err := s.store.Update(ctx, func(tx Tx) error {
+			var err error
+			if fresh, err = tx.MarkReminder(ctx, inc.Number, inc.DeclaredAt, ReminderHelp, now, true); err != nil || !fresh {
+				return err
+			}
+			cmd := Command{Actor: SystemActor, Kind: "reminder", Raw: "help: nobody but the declarer after " + s.helpAfter.String()}
+			return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"kind": ReminderHelp}))
+		})
+		if err != nil {
+			return out, err
+		}
+		if fresh {
+			out = append(out, Reminder{Incident: inc, Kind: ReminderHelp, Due: inc.DeclaredAt.Add(s.helpAfter)})
 		}
 	}
 	return out, nil

@@ -103,6 +103,7 @@ func TestPublishScheduleAndReminders(t *testing.T) {
 func TestSweepAfterDowntimeSendsOnlyTheLatest(t *testing.T) {
 	ctx := context.Background()
 	svc, _, c, inc := setup(t)
+	svc.UseHelpAfter(0) // only the update reminders here
 	svc.Publish(ctx, inc.Number, cmd("alice", "update"), incident.StatusInvestigating, "Investigating.\nNext update by 11:00 UTC.")
 	c.step(3 * time.Hour) // the bot was down past the due time and the escalation
 	got, _ := svc.Sweep(ctx)
@@ -140,5 +141,32 @@ func TestComponents(t *testing.T) {
 	}
 	if _, err := incident.ParseComponentStatus("major_outage"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestHelpWhenNobodyPicksUpASEV1(t *testing.T) {
+	ctx := context.Background()
+	svc, _, c, inc := setup(t) // SEV2 declared by alice, nobody else yet
+	quiet, _ := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "minor", Severity: incident.SEV3})
+	picked, _ := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "picked up", Severity: incident.SEV1})
+	svc.Note(ctx, picked.Number, cmd("bob", "note"), "on it")
+	c.step(9 * time.Minute)
+	if got, _ := svc.Sweep(ctx); len(got) != 0 {
+		t.Fatalf("before 10 minutes: %q", kinds(got))
+	}
+	c.step(time.Minute)
+	got, _ := svc.Sweep(ctx)
+	if kinds(got) != "help" || got[0].Incident.Number != inc.Number {
+		t.Fatalf("at 10 minutes: %q (want help for %s only, not %s or %s)", kinds(got), inc.Ref(), quiet.Ref(), picked.Ref())
+	}
+	c.step(time.Minute)
+	if again, _ := svc.Sweep(ctx); len(again) != 0 {
+		t.Fatalf("called twice: %q", kinds(again))
+	}
+	svc.UseHelpAfter(0)
+	late, _ := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "off", Severity: incident.SEV1})
+	c.step(time.Hour)
+	if got, _ := svc.Sweep(ctx); len(got) != 0 {
+		t.Fatalf("disabled, yet %q for %s", kinds(got), late.Ref())
 	}
 }

@@ -157,3 +157,16 @@ func (s *memStore) PublicUpdates(ctx context.Context, n int64) ([]incident.Publi
 	}
 	return out, nil
 }
+
+func (s *memStore) Unacknowledged(ctx context.Context, worst incident.Severity, before time.Time) ([]*incident.Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*incident.Incident
+	for _, inc := range s.incidents {
+		if inc.Open() && inc.Severity <= worst && inc.AcknowledgedAt.IsZero() && !inc.DeclaredAt.After(before) {
+			out = append(out, inc.Clone())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}

@@ -20,9 +20,10 @@ const (
 // appends exactly one timeline entry, in the same transaction as the change
 // it makes, whether the command succeeds or is rejected.
 type Service struct {
-	store   Store
-	now     Clock
-	cadence Cadence
+	store     Store
+	now       Clock
+	cadence   Cadence
+	helpAfter time.Duration
 }
 
 // NewService returns a Service over store; now may be nil for time.Now.
@@ -30,7 +31,7 @@ func NewService(store Store, now Clock) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, cadence: DefaultCadence}
+	return &Service{store: store, now: now, cadence: DefaultCadence, helpAfter: DefaultHelpAfter}
 }
 
 // Now returns the service's current time in UTC.

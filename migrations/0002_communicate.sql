@@ -27,10 +27,12 @@ CREATE TABLE public_updates (
 CREATE INDEX public_updates_incident ON public_updates (incident, id);
 
 -- One row per reminder fired, so a reminder fires once even across restarts.
+-- 'help' is the call for everyone when a SEV1/SEV2 goes unacknowledged; its
+-- due time is the declaration time.
 CREATE TABLE reminders (
     incident INTEGER NOT NULL REFERENCES incidents (number),
     due      TEXT    NOT NULL,
-    kind     TEXT    NOT NULL CHECK (kind IN ('remind','ping','escalate')),
+    kind     TEXT    NOT NULL CHECK (kind IN ('remind','ping','escalate','help')),
     fired_at TEXT    NOT NULL,
     sent     INTEGER NOT NULL CHECK (sent IN (0, 1)),
     PRIMARY KEY (incident, due, kind)

@@ -261,6 +261,11 @@ func (db *DB) DueForReminder(ctx context.Context, before time.Time) ([]*incident
 	return listIncidents(ctx, db.reader, `WHERE next_update_due IS NOT NULL AND next_update_due <= ? AND status <> 'resolved' ORDER BY number`, fmtTime(before))
 }
 
+// Unacknowledged implements incident.Store.
+func (db *DB) Unacknowledged(ctx context.Context, worst incident.Severity, before time.Time) ([]*incident.Incident, error) {
+	return listIncidents(ctx, db.reader, `WHERE status <> 'resolved' AND severity <= ? AND acknowledged_at IS NULL AND declared_at <= ? ORDER BY number`, int(worst), fmtTime(before))
+}
+
 // PublicUpdates implements incident.Store.
 func (db *DB) PublicUpdates(ctx context.Context, n int64) ([]incident.PublicUpdate, error) {
 	rows, err := db.reader.QueryContext(ctx, `

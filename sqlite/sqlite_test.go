@@ -136,6 +136,7 @@ func TestRemindersSurviveARestart(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	svc := incident.NewService(db, clock)
+	svc.UseHelpAfter(0) // only the update reminders here
 	inc, _ := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "t", Severity: incident.SEV1})
 	if _, err := svc.SetComponents(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "components"}, map[string]incident.ComponentStatus{"Checkout": incident.MajorOutage}); err != nil {
 		t.Fatal(err)
@@ -155,6 +156,7 @@ func TestRemindersSurviveARestart(t *testing.T) {
 	}
 	defer db2.Close()
 	svc2 := incident.NewService(db2, clock)
+	svc2.UseHelpAfter(0)
 	if got, _ := svc2.Sweep(ctx); len(got) != 0 {
 		t.Fatalf("the reminder fired again after the restart: %+v", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/slacksim"
 )
@@ -120,5 +121,27 @@ func TestReminderButtons(t *testing.T) {
 	}
 	if !strings.Contains(kinds, "publish reminder") || !strings.Contains(kinds, "snooze") {
 		t.Errorf("timeline: %s", kinds)
+	}
+}
+
+// TestEveryoneInWhenNobodyPicksUp: a SEV1 that only its declarer has
+// touched is announced as needing everyone, once.
+func TestEveryoneInWhenNobodyPicksUp(t *testing.T) {
+	w := start(t, "http", "WARROOM_HELP_AFTER=1s", "WARROOM_SWEEP_EVERY=100ms")
+	w.cmd("alice", w.general, "declare sev1 Everything is down")
+	room := w.room("INC-1")
+	w.eventually("everyone is called in", func() bool {
+		return w.posted(w.announce, ":sos: INC-1 (SEV1) has had nobody but its declarer on it", "<#"+room.ID+">")
+	})
+	w.eventually("the war room hears it too", func() bool { return w.posted(room.ID, ":sos: INC-1") })
+	time.Sleep(400 * time.Millisecond)
+	n := 0
+	for _, m := range w.sim.Messages(w.announce) {
+		if strings.Contains(m.Text, ":sos:") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("called in %d times", n)
 	}
 }

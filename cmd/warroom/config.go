@@ -34,6 +34,7 @@ type Config struct {
 	StatusURL       string // WARROOM_STATUS_URL: where the public reaches the page
 	StatusContact   string // WARROOM_STATUS_CONTACT
 	StatusComps     string // WARROOM_STATUS_COMPONENTS: components always listed
+	HelpAfter       string // WARROOM_HELP_AFTER: call everyone in for an unacknowledged SEV1/SEV2
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -59,6 +60,7 @@ func (c *Config) settings() []setting {
 		{"update-cadence", "WARROOM_UPDATE_CADENCE", "sev1=30m,sev2=60m,sev3=120m,sev4=0", "how often each severity owes a public update (0: none)", &c.Cadence, false},
 		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, next_update", &c.LintDisable, false},
 		{"sweep-every", "WARROOM_SWEEP_EVERY", "30s", "how often due update reminders are looked for", &c.SweepEvery, false},
+		{"help-after", "WARROOM_HELP_AFTER", "10m", "call everyone in when a SEV1 or SEV2 has nobody but its declarer for this long (0: never)", &c.HelpAfter, false},
 		{"status-addr", "WARROOM_STATUS_ADDR", ":8081", "listen address of the public status page (\"off\" to not serve it)", &c.StatusAddr, false},
 		{"status-title", "WARROOM_STATUS_TITLE", "Service status", "the status page's title", &c.StatusTitle, false},
 		{"status-url", "WARROOM_STATUS_URL", "http://localhost:8081", "where the public reaches the status page (links, feed)", &c.StatusURL, false},

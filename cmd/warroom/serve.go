@@ -54,6 +54,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
+	helpAfter, err := time.ParseDuration(c.HelpAfter)
+	if c.HelpAfter == "0" {
+		helpAfter, err = 0, nil
+	}
+	if err != nil || helpAfter < 0 {
+		return fmt.Errorf("WARROOM_HELP_AFTER: %q is not a duration (e.g. 10m, or 0 for never)", c.HelpAfter)
+	}
 	sweepEvery, err := time.ParseDuration(c.SweepEvery)
 	if err != nil || sweepEvery < 100*time.Millisecond {
 		return fmt.Errorf("WARROOM_SWEEP_EVERY: %q is not a duration of at least 100ms (e.g. 30s)", c.SweepEvery)
@@ -84,6 +91,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	svc := incident.NewService(db, nil)
 	svc.UseCadence(cadence)
+	svc.UseHelpAfter(helpAfter)
 	b := bot.New(bot.Options{
 		API: api,
 		Dispatcher: &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc,
