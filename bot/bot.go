@@ -32,6 +32,9 @@ type Options struct {
 	// AnnounceChannel gets declarations, escalations and resolutions; "" for none.
 	AnnounceChannel string
 	Log             *slog.Logger
+	// OnPublish, if set, hears of every public update as it is published
+	// (the Atlassian Statuspage publisher).
+	OnPublish func(*incident.Incident, incident.PublicUpdate)
 }
 
 // Bot connects Slack to the dispatcher.
@@ -43,6 +46,7 @@ type Bot struct {
 	log      *slog.Logger
 	fx       *effects
 	http     httpPoster
+	publish  func(*incident.Incident, incident.PublicUpdate)
 
 	mu     sync.Mutex
 	topics map[int64]string // the last topic set per war room, to skip no-op updates
@@ -60,6 +64,7 @@ func New(o Options) *Bot {
 		log: log, topics: map[int64]string{}, events: newSeen(10 * time.Minute),
 	}
 	b.fx = newEffects(log)
+	b.publish = o.OnPublish
 	b.http = defaultPoster()
 	return b
 }
@@ -100,6 +105,9 @@ func (b *Bot) carryOut(res commands.Result, from origin) {
 		return
 	}
 	n := res.Incident.Number
+	if res.Published != nil && b.publish != nil {
+		b.publish(res.Incident, *res.Published)
+	}
 	if res.Declared {
 		b.fx.do(n, func(ctx context.Context) { b.openWarRoom(ctx, n, from) })
 		return

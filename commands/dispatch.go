@@ -32,7 +32,9 @@ type Result struct {
 	Invite   []string           // people to bring into the war room
 	Modal    *DeclareForm       // open the declare form instead
 	Preview  *UpdatePreview     // open the public update preview instead
-	Failed   bool               // the command was rejected or could not run
+	// Published is the public update just published, for the status pages.
+	Published *incident.PublicUpdate
+	Failed    bool // the command was rejected or could not run
 }
 
 // DeclareForm is the declare modal's starting values.
@@ -321,7 +323,7 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 	}
 	quoted := "> " + strings.ReplaceAll(user(pub.Body), "\n", "\n> ")
 	res := Result{
-		Incident: inc, Changed: true,
+		Incident: inc, Changed: true, Published: pub,
 		Post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
 		Announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(inc.Title), roomLink(inc)),
 		Reply:    "Published. " + nextDueText(inc),

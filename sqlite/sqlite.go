@@ -483,3 +483,21 @@ func parseTime(s string) time.Time {
 	}
 	return t.UTC()
 }
+
+// ExternalRef returns what incident n is called in system, or "".
+func (db *DB) ExternalRef(ctx context.Context, n int64, system string) (string, error) {
+	var ref string
+	err := db.reader.QueryRowContext(ctx, `SELECT ref FROM external_refs WHERE incident = ? AND system = ?`, n, system).Scan(&ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return ref, err
+}
+
+// SetExternalRef records what incident n is called in system.
+func (db *DB) SetExternalRef(ctx context.Context, n int64, system, ref string) error {
+	_, err := db.writer.ExecContext(ctx, `
+		INSERT INTO external_refs (incident, system, ref) VALUES (?, ?, ?)
+		ON CONFLICT (incident, system) DO UPDATE SET ref = excluded.ref`, n, system, ref)
+	return err
+}

@@ -188,6 +188,9 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	return s, nil
 }
 
+// Impact maps severity to Statuspage's incident impact.
+func Impact(inc *incident.Incident) string { return impact(inc) }
+
 // impact maps severity to Statuspage's incident impact.
 func impact(inc *incident.Incident) string {
 	switch inc.Severity {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ type Config struct {
 	StatusContact   string // WARROOM_STATUS_CONTACT
 	StatusComps     string // WARROOM_STATUS_COMPONENTS: components always listed
 	HelpAfter       string // WARROOM_HELP_AFTER: call everyone in for an unacknowledged SEV1/SEV2
+	SPKey           string // STATUSPAGE_API_KEY: turns on publishing to Atlassian Statuspage
+	SPPage          string // STATUSPAGE_PAGE_ID
+	SPURL           string // STATUSPAGE_API_URL
+	SPComponents    string // STATUSPAGE_COMPONENTS: name=componentID,...
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -65,6 +70,10 @@ func (c *Config) settings() []setting {
 		{"status-title", "WARROOM_STATUS_TITLE", "Service status", "the status page's title", &c.StatusTitle, false},
 		{"status-url", "WARROOM_STATUS_URL", "http://localhost:8081", "where the public reaches the status page (links, feed)", &c.StatusURL, false},
 		{"status-contact", "WARROOM_STATUS_CONTACT", "Questions? Contact our support team.", "how to get in touch, shown on the status page", &c.StatusContact, false},
+		{"statuspage-api-key", "STATUSPAGE_API_KEY", "", "Atlassian Statuspage API key; with the page ID, publishes there too", &c.SPKey, true},
+		{"statuspage-page-id", "STATUSPAGE_PAGE_ID", "", "Atlassian Statuspage page ID", &c.SPPage, false},
+		{"statuspage-api-url", "STATUSPAGE_API_URL", "https://api.statuspage.io", "Atlassian Statuspage API base URL", &c.SPURL, false},
+		{"statuspage-components", "STATUSPAGE_COMPONENTS", "", "name=componentID,... for components whose names differ on Statuspage", &c.SPComponents, false},
 		{"status-components", "WARROOM_STATUS_COMPONENTS", "", "comma-separated components the status page always lists", &c.StatusComps, false},
 	}
 }
@@ -153,4 +162,26 @@ func (c *Config) statusPage(src statuspage.Source, loc *time.Location) *statuspa
 		}
 	}
 	return statuspage.New(src, statuspage.Config{Title: c.StatusTitle, URL: c.StatusURL, Contact: c.StatusContact, Components: comps, Location: loc})
+}
+
+// atlassian returns the Statuspage publisher, or nil when not configured.
+func (c *Config) atlassian(refs statuspage.Refs, log *slog.Logger) (*statuspage.Atlassian, error) {
+	if c.SPKey == "" && c.SPPage == "" {
+		return nil, nil
+	}
+	if c.SPKey == "" || c.SPPage == "" {
+		return nil, fmt.Errorf("to publish to Atlassian Statuspage set both STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID")
+	}
+	comps := map[string]string{}
+	for _, pair := range strings.Split(c.SPComponents, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, id, ok := strings.Cut(pair, "=")
+		if !ok || name == "" || id == "" {
+			return nil, fmt.Errorf("STATUSPAGE_COMPONENTS: %q is not name=componentID", pair)
+		}
+		comps[strings.TrimSpace(name)] = strings.TrimSpace(id)
+	}
+	return statuspage.NewAtlassian(statuspage.AtlassianConfig{BaseURL: c.SPURL, PageID: c.SPPage, APIKey: c.SPKey, Components: comps, Log: log}, refs), nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/statuspage"
 	"github.com/warroom/warroom/templates"
 )
 
@@ -92,8 +93,24 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc := incident.NewService(db, nil)
 	svc.UseCadence(cadence)
 	svc.UseHelpAfter(helpAfter)
+	atl, err := c.atlassian(db, log)
+	if err != nil {
+		return err
+	}
+	var onPublish func(*incident.Incident, incident.PublicUpdate)
+	// The publisher outlives ctx at shutdown, to send what is queued.
+	atlCtx, atlStop := context.WithCancel(context.Background())
+	defer atlStop()
+	if atl != nil {
+		go atl.Run(atlCtx)
+		onPublish = func(inc *incident.Incident, u incident.PublicUpdate) {
+			atl.Enqueue(statuspage.Publication{Number: inc.Number, Name: inc.Title, Impact: statuspage.Impact(inc), Components: inc.Components, Update: u})
+		}
+		log.Info("publishing to Atlassian Statuspage", "page", c.SPPage)
+	}
 	b := bot.New(bot.Options{
-		API: api,
+		OnPublish: onPublish,
+		API:       api,
 		Dispatcher: &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc,
 			Lint: incident.Lint{Disabled: lintOff}},
 		AnnounceChannel: c.AnnounceChannel,
@@ -171,6 +188,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	<-sched.Stop().Done() // no new reminders while the queues drain
 	if derr := b.Shutdown(sctx); derr != nil {
 		log.Warn("slack work left unfinished at shutdown", "err", derr)
+	}
+	for atl != nil && atl.Pending() > 0 && sctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond) // let queued Statuspage updates go out
+	}
+	if atl != nil && atl.Pending() > 0 {
+		log.Warn("Statuspage updates not yet sent at shutdown; they are on the status page here and in the timeline", "pending", atl.Pending())
 	}
 	return err
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +134,58 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPublishesToAtlassianStatuspage: with STATUSPAGE_* set, a published
+// update also creates the incident on Statuspage, with the API key as an
+// OAuth header and the exact text.
+func TestPublishesToAtlassianStatuspage(t *testing.T) {
+	type req struct {
+		method, path, auth string
+		body               map[string]map[string]any
+	}
+	got := make(chan req, 10)
+	sp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		got <- req{r.Method, r.URL.Path, r.Header.Get("Authorization"), body}
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `[{"id":"cmp1","name":"Checkout"}]`)
+			return
+		}
+		io.WriteString(w, `{"id":"sp9"}`)
+	}))
+	defer sp.Close()
+	w := start(t, "http", "STATUSPAGE_API_KEY=sekret", "STATUSPAGE_PAGE_ID=page1", "STATUSPAGE_API_URL="+sp.URL)
+	w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
+	room := w.room("INC-1")
+	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
+	w.cmd("carol", room.ID, "components checkout=partial_outage")
+	w.cmd("carol", room.ID, "update investigating")
+	views := w.sim.Views()
+	if _, err := w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
+		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating.\nNext update by 11:00 UTC."},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var create req
+	for create.method != http.MethodPost {
+		select {
+		case create = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("nothing reached Statuspage")
+		}
+	}
+	inc := create.body["incident"]
+	if create.path != "/v1/pages/page1/incidents" || create.auth != "OAuth sekret" || inc["name"] != "Checkout returns 500s" ||
+		inc["body"] != "We are investigating.\nNext update by 11:00 UTC." || inc["status"] != "investigating" {
+		t.Errorf("create: %+v", create)
+	}
+	if comps, _ := inc["components"].(map[string]any); comps["cmp1"] != "partial_outage" {
+		t.Errorf("components: %v", inc["components"])
+	}
+	if strings.Contains(w.log.String(), "sekret") {
+		t.Error("the Statuspage API key was logged")
 	}
 }
