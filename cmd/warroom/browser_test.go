@@ -156,8 +156,35 @@ func TestSandboxInBrowser(t *testing.T) {
 		actAs("bob"),
 		typeLine("/incident commander @bob"),
 		waitText("#messages", "@bob is now the commander of INC-1"))
-	step("status, note and resolve",
+	step("carol publishes a public update from the template preview",
 		typeLine("/incident communicator @carol"),
+		actAs("carol"),
+		typeLine("/incident components payments=major_outage"),
+		typeLine("/incident update investigating We think it should be fixed soon"),
+		chromedp.WaitVisible(css("#modal-form")),
+		waitText("#modal", "Check before publishing"),
+		waitText("#modal", "eta"))
+	if preview, err := chromedp.Run(tctx, chromedp.CaptureScreenshot()); err == nil && *updateScreenshot {
+		os.WriteFile(filepath.Join("..", "..", "docs", "sandbox-update.png"), preview, 0o644)
+	}
+	step("carol edits and publishes",
+		chromedp.SetValue(css("#f-update_body"), "We are investigating failed card payments.\n\nNext update by 10:30 UTC."),
+		chromedp.Click(css("#modal-submit")),
+		waitText("#messages", "published a public update for INC-1"),
+		waitText("#pinned", "Next public update"))
+	statusURL, err := chromedp.Run(tctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#links a")].find(a => a.textContent === "Public status page").href`))
+	if err != nil || statusURL == "" {
+		t.Fatalf("no status page link in the console: %v", err)
+	}
+	step("the status page shows the update and not the note",
+		chromedp.Navigate(statusURL),
+		waitText("body", "We are investigating failed card payments."),
+		waitText("body", "Major System Outage"))
+	step("back to the war room",
+		chromedp.Navigate(url+"/#user=bob&channel=inc-1-payments-down"),
+		waitText("#channel-name", "inc-1-payments-down"),
+		actAs("bob"))
+	step("status, note and resolve",
 		typeLine("/incident status identified Card processor timing out"),
 		waitText("#pinned", "Respond (3/4)"),
 		typeLine("/incident note Failing over to the backup processor"),

@@ -8,7 +8,8 @@ const state = { user: "", channel: "", names: {}, users: [], channels: [], views
 
 const emoji = {
   rotating_light: "🚨", white_check_mark: "✅", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
-  large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴", rotating_light_: "🚨",
+  large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴", large_orange_circle: "🟠",
+  alarm_clock: "⏰", sos: "🆘", mega: "📣", zzz: "💤",
 };
 
 function esc(s) {
@@ -164,23 +165,26 @@ function renderModal() {
   if (!view) { box.hidden = true; box.innerHTML = ""; box.dataset.view = ""; return; }
   if (box.dataset.view === view.id) return; // keep what the person is typing
   const v = view.body;
-  const inputs = (v.blocks || []).filter((b) => b.type === "input").map((b) => {
+  const inputs = (v.blocks || []).map((b) => {
+    if (b.type !== "input") return `<div class="blocks">${renderBlocks([b], {})}</div>`;
     const el = b.element, id = `f-${b.block_id}`;
+    const initial = esc(el.initial_value || "");
     let control = "";
-    if (el.type === "plain_text_input" && el.multiline) control = `<textarea id="${id}" maxlength="${el.max_length || ""}" placeholder="${esc(el.placeholder ? el.placeholder.text : "")}"></textarea>`;
-    else if (el.type === "plain_text_input") control = `<input id="${id}" maxlength="${el.max_length || ""}" placeholder="${esc(el.placeholder ? el.placeholder.text : "")}">`;
+    if (el.type === "plain_text_input" && el.multiline) control = `<textarea id="${id}" rows="9" maxlength="${el.max_length || ""}" placeholder="${esc(el.placeholder ? el.placeholder.text : "")}">${initial}</textarea>`;
+    else if (el.type === "plain_text_input") control = `<input id="${id}" value="${initial}" maxlength="${el.max_length || ""}" placeholder="${esc(el.placeholder ? el.placeholder.text : "")}">`;
     else if (el.type === "static_select") {
       const init = el.initial_option ? el.initial_option.value : "";
       control = `<select id="${id}"><option value="">Choose…</option>${(el.options || []).map((o) => `<option value="${esc(o.value)}"${o.value === init ? " selected" : ""}>${esc(o.text.text)}</option>`).join("")}</select>`;
     }
-    return `<label for="${id}">${esc(b.label.text)}${b.optional ? ' <span class="optional">(optional)</span>' : ""}</label>${control}<div class="error" data-error="${esc(b.block_id)}"></div>`;
+    const hint = b.hint ? `<div class="hint-text">${esc(b.hint.text)}</div>` : "";
+    return `<label for="${id}">${esc(b.label.text)}${b.optional ? ' <span class="optional">(optional)</span>' : ""}</label>${control}${hint}<div class="error" data-error="${esc(b.block_id)}"></div>`;
   }).join("");
   box.innerHTML = `<form class="box" id="modal-form"><h2>${esc(v.title.text)}</h2>${inputs}
     <div class="buttons"><button type="button" id="modal-cancel">${esc(v.close ? v.close.text : "Cancel")}</button>
     <button type="submit" class="primary" id="modal-submit">${esc(v.submit ? v.submit.text : "Submit")}</button></div></form>`;
   box.dataset.view = view.id;
   box.hidden = false;
-  const first = box.querySelector("input, textarea, select");
+  const first = box.querySelector("input:not([value]), input[value=''], textarea, select");
   if (first) first.focus();
 }
 
