@@ -189,3 +189,27 @@ func TestPublishesToAtlassianStatuspage(t *testing.T) {
 		t.Error("the Statuspage API key was logged")
 	}
 }
+
+// TestStatuspageExportWatch: --watch exports again when an update is published.
+func TestStatuspageExportWatch(t *testing.T) {
+	w, _ := publishOne(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"statuspage", "export", dir, "--watch", "--every", "50ms"}, nil, &syncBuffer{}, &syncBuffer{}, w.getenv)
+	}()
+	read := func() string { b, _ := os.ReadFile(filepath.Join(dir, "index.html")); return string(b) }
+	w.eventually("the first export", func() bool { return strings.Contains(read(), "We are investigating failed payments") })
+	room := w.show("INC-1").ChannelID
+	w.cmd("carol", room, "update identified")
+	views := w.sim.Views()
+	w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
+		"update_status": {"update_status": "identified"}, "update_body": {"update_body": "We have identified the cause.\nNext update by 11:00 UTC."},
+	})
+	w.eventually("the export follows the new update", func() bool { return strings.Contains(read(), "We have identified the cause.") })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("export --watch exited %d", code)
+	}
+}
