@@ -23,13 +23,7 @@ var ComponentStatuses = []ComponentStatus{Operational, DegradedPerformance, Part
 
 // ParseComponentStatus accepts a Statuspage component status.
 func ParseComponentStatus(s string) (ComponentStatus, error) {
-	t := ComponentStatus(strings.ToLower(strings.TrimSpace(s)))
-	for _, c := range ComponentStatuses {
-		if t == c {
-			return c, nil
-		}
-	}
-	return "", Errorf(EInvalid, "%q is not a component status. Use operational, degraded_performance, partial_outage or major_outage.", s)
+	return parseWord(s, ComponentStatuses, "%q is not a component status. Use operational, degraded_performance, partial_outage or major_outage.")
 }
 
 // ComponentNames returns the incident's component names in order.

@@ -82,13 +82,18 @@ var Statuses = []Status{StatusInvestigating, StatusIdentified, StatusMonitoring,
 
 // ParseStatus accepts one of the public statuses, in any case.
 func ParseStatus(s string) (Status, error) {
-	t := Status(strings.ToLower(strings.TrimSpace(s)))
-	for _, st := range Statuses {
-		if t == st {
-			return st, nil
+	return parseWord(s, Statuses, "%q is not a status. Use investigating, identified, monitoring or resolved.")
+}
+
+// parseWord finds s, in any case, among the values of a string type.
+func parseWord[T ~string](s string, values []T, msg string) (T, error) {
+	t := T(strings.ToLower(strings.TrimSpace(s)))
+	for _, v := range values {
+		if t == v {
+			return v, nil
 		}
 	}
-	return "", Errorf(EInvalid, "%q is not a status. Use investigating, identified, monitoring or resolved.", s)
+	return "", Errorf(EInvalid, msg, s)
 }
 
 // Role names with a special meaning. Other roles are free-form names.

@@ -37,6 +37,29 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browser starts headless Chromium with the flags this machine needs (no
+// sandbox as root, no background networking) and returns a context for its
+// tab that ends after 90 s.
+func browser(t *testing.T, exe, dir string, width, height int) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(width, height),
+		chromedp.UserDataDir(filepath.Join(dir, "chrome")),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	// The first run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	tctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(tcancel)
+	return tctx
+}
+
 // TestSandboxInBrowser runs `warroom sandbox` and uses its console in
 // headless Chromium as a newcomer would: declare from the composer, watch
 // the war room appear, take command as a second teammate, post a status,
@@ -70,21 +93,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		t.Fatalf("no ready line; stdout %q stderr %q", out.String(), errb.String())
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 860),
-		chromedp.UserDataDir(filepath.Join(dir, "chrome")),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	// The first run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	tctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
-	defer tcancel()
+	tctx := browser(t, exe, dir, 1280, 860)
 
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	// waitText waits until the element's text contains want.

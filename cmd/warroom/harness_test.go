@@ -251,3 +251,23 @@ func (w *world) ephemeral(user string, parts ...string) bool {
 	}
 	return false
 }
+
+// publish has user open the update preview in room and publish body as
+// status, as the communicator does; it returns the bot's answer to the
+// submission (empty when the preview closed).
+func (w *world) publish(user, room, status, body string) string {
+	w.t.Helper()
+	n := len(w.sim.Views())
+	w.cmd(user, room, "update "+status)
+	views := w.sim.Views()
+	if len(views) != n+1 {
+		w.t.Fatalf("/incident update %s by %s opened no preview", status, user)
+	}
+	r, err := w.sim.SubmitView(context.Background(), views[n].ID, map[string]map[string]string{
+		"update_status": {"update_status": status}, "update_body": {"update_body": body},
+	})
+	if err != nil {
+		w.t.Fatalf("publishing: %v", err)
+	}
+	return strings.TrimSpace(string(r.Payload))
+}

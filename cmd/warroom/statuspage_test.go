@@ -24,14 +24,7 @@ func publishOne(t *testing.T) (*world, string) {
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
 	w.cmd("carol", room.ID, "components checkout=partial_outage")
 	w.cmd("carol", room.ID, "note internal-only: suspect the 14:00 deploy by bob")
-	w.cmd("carol", room.ID, "update investigating")
-	views := w.sim.Views()
-	text := "We are investigating failed payments on checkout.\n\nNext update by 10:30 UTC."
-	if _, err := w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
-		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": text},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	w.publish("carol", room.ID, "investigating", "We are investigating failed payments on checkout.\n\nNext update by 10:30 UTC.")
 	return w, "http://" + w.env["WARROOM_STATUS_ADDR"]
 }
 
@@ -92,20 +85,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	exe := chromium(t)
 	_, base := publishOne(t)
 	dir := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1000, 900),
-		chromedp.UserDataDir(filepath.Join(dir, "chrome")),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	tctx, cancel := context.WithTimeout(bctx, 30*time.Second)
-	defer cancel()
+	tctx := browser(t, exe, dir, 1000, 900)
 	var text string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if err := chromedp.Do(tctx, chromedp.Navigate(base+"/")); err != nil {
@@ -162,13 +142,7 @@ func TestPublishesToAtlassianStatuspage(t *testing.T) {
 	room := w.room("INC-1")
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
 	w.cmd("carol", room.ID, "components checkout=partial_outage")
-	w.cmd("carol", room.ID, "update investigating")
-	views := w.sim.Views()
-	if _, err := w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
-		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating.\nNext update by 11:00 UTC."},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	w.publish("carol", room.ID, "investigating", "We are investigating.\nNext update by 11:00 UTC.")
 	var create req
 	for create.method != http.MethodPost {
 		select {
@@ -202,11 +176,7 @@ func TestStatuspageExportWatch(t *testing.T) {
 	read := func() string { b, _ := os.ReadFile(filepath.Join(dir, "index.html")); return string(b) }
 	w.eventually("the first export", func() bool { return strings.Contains(read(), "We are investigating failed payments") })
 	room := w.show("INC-1").ChannelID
-	w.cmd("carol", room, "update identified")
-	views := w.sim.Views()
-	w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
-		"update_status": {"update_status": "identified"}, "update_body": {"update_body": "We have identified the cause.\nNext update by 11:00 UTC."},
-	})
+	w.publish("carol", room, "identified", "We have identified the cause.\nNext update by 11:00 UTC.")
 	w.eventually("the export follows the new update", func() bool { return strings.Contains(read(), "We have identified the cause.") })
 	cancel()
 	if code := <-done; code != 0 {
