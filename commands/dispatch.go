@@ -177,6 +177,12 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 			announce = fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), user(inc.Title), roomLink(inc))
 			reply = inc.Ref() + " is open again." + nextHint(inc)
 		}
+	case "impact":
+		inc, err = d.Service.SetImpact(ctx, n, cmd, c.Text)
+		if err == nil {
+			post = fmt.Sprintf(":busts_in_silhouette: <@%s> described the impact of %s: %s", inv.User, inc.Ref(), user(inc.Impact))
+			reply = "Impact set. It goes into the next public update: `/incident update`."
+		}
 	case "components":
 		inc, err = d.Service.SetComponents(ctx, n, cmd, c.Components)
 		if err == nil {

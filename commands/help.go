@@ -22,6 +22,7 @@ var Help = []Usage{
 	{"role", "/incident role <name> @user", "Give anyone another role (scribe, ops-lead, ...).", "/incident role scribe @carol"},
 	{"status", "/incident status <investigating|identified|monitoring|resolved> [message]", "Set the status and say what changed.", "/incident status identified Bad deploy of checkout v42"},
 	{"update", "/incident update [investigating|identified|monitoring|resolved] [message]", "Write a public status update from the template, preview it, publish it.", "/incident update identified Failing over to the standby database"},
+	{"impact", "/incident impact <who is affected and how>", "Describe the impact in customers' words, for public updates.", "/incident impact failed card payments for some customers"},
 	{"components", "/incident components <name>=<operational|degraded_performance|partial_outage|major_outage> ...", "Set the affected components and their status.", "/incident components checkout=partial_outage api=degraded_performance"},
 	{"note", "/incident note <text>", "Add an internal note to the timeline (never public).", "/incident note Rolled back checkout to v41"},
 	{"timeline", "/incident timeline", "Show the timeline (only to you).", "/incident timeline"},

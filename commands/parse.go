@@ -155,6 +155,11 @@ func Parse(text, actor string) (Command, error) {
 			return fail(incident.ErrorMessage(err))
 		}
 		c.Text = rest
+	case "impact":
+		if rest == "" {
+			return fail("Say who is affected and how, in customers' words, e.g. `/incident impact failed card payments for some customers`.")
+		}
+		c.Text = rest
 	case "note":
 		if rest == "" {
 			return fail("The note is empty. Type it after the command.")

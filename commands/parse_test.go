@@ -50,6 +50,8 @@ func TestParse(t *testing.T) {
 		{strings.Repeat("x", 5000), Command{}, "is not a command"},
 		{"components checkout=partial_outage api=operational", Command{Name: "components", Components: map[string]incident.ComponentStatus{"checkout": "partial_outage", "api": "operational"}}, ""},
 		{"components", Command{}, "Name each component"},
+		{"impact failed logins for EU customers", Command{Name: "impact", Text: "failed logins for EU customers"}, ""},
+		{"impact", Command{}, "Say who is affected"},
 		{"components checkout", Command{}, "is not name=status"},
 		{"components checkout=down", Command{}, "not a component status"},
 		{"update", Command{Name: "update"}, ""},

@@ -134,6 +134,26 @@ func (s *Service) SetComponents(ctx context.Context, n int64, cmd Command, set m
 	})
 }
 
+// SetImpact says, in customers' words, who is affected and how; the
+// templates use it ("We are investigating <impact>").
+func (s *Service) SetImpact(ctx context.Context, n int64, cmd Command, text string) (*Incident, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		t, err := cleanText("impact", text, false)
+		if err != nil {
+			return nil, err
+		}
+		if n := len([]rune(t)); n > MaxTitle {
+			return nil, Errorf(EInvalid, "The impact is %d characters; keep it to %d, e.g. `failed card payments for some customers`.", n, MaxTitle)
+		}
+		d := map[string]string{"from": inc.Impact, "to": t}
+		inc.Impact = t
+		return d, nil
+	})
+}
+
 // Publish records a public update with its exact text and sets the status
 // it announces. Only the communicator or the commander may publish. The next
 // update is scheduled by the severity's cadence; resolving schedules none.

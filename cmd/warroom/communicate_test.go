@@ -23,6 +23,9 @@ func TestPublicUpdateFromTheTemplate(t *testing.T) {
 			if r := w.cmd("carol", room.ID, "components checkout=partial_outage payments=degraded_performance"); !strings.Contains(r, "Components set") {
 				t.Fatalf("components: %q", r)
 			}
+			if r := w.cmd("carol", room.ID, "impact failed card payments for some customers"); !strings.Contains(r, "Impact set") {
+				t.Fatalf("impact: %q", r)
+			}
 			if r := w.cmd("dave", room.ID, "update"); !strings.Contains(r, "Only the communicator (@") && !strings.Contains(r, "Only the communicator (<@") {
 				t.Fatalf("a bystander: %q", r)
 			}
@@ -31,7 +34,7 @@ func TestPublicUpdateFromTheTemplate(t *testing.T) {
 			}
 			views := w.sim.Views()
 			body := string(views[len(views)-1].Body)
-			for _, want := range []string{`"callback_id":"warroom_update"`, "Checkout returns 500s: investigating",
+			for _, want := range []string{`"callback_id":"warroom_update"`, "Checkout returns 500s: investigating", "We are investigating failed card payments for some customers.",
 				"Affected: checkout (partial outage), payments (degraded performance).", "Next update by ", "*eta*", "*speculation*"} {
 				if !strings.Contains(body, want) {
 					t.Errorf("preview lacks %q:\n%s", want, body)
