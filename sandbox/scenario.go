@@ -46,9 +46,9 @@ var Scenarios = map[string]Scenario{
 			"2. bob, in the war room: `/incident commander me`\n" +
 			"3. alice: `/incident communicator @carol`\n" +
 			"4. carol: `/incident components checkout=major_outage payments=major_outage login=major_outage`, then `/incident update investigating` and publish\n" +
-			"5. bob: `/incident status identified db-main-1 ran out of disk; failing over to db-main-2`\n" +
-			"6. bob: `/incident status monitoring Failover done; error rates back to normal`\n" +
-			"7. alice: `/incident resolve Failover to db-main-2` — then read `/incident timeline`",
+			"5. bob: `/incident status identified db-main-1 ran out of disk; failing over to db-main-2`; carol: `/incident update identified` and publish\n" +
+			"6. bob: `/incident status monitoring Failover done; error rates back to normal`; carol publishes again\n" +
+			"7. carol: `/incident update resolved` and publish (the apology template), then read `/incident timeline` and the status page",
 		Script: []Step{
 			{0, "alerts", "alertmanager", ":red_circle: *[FIRING:1] PostgresPrimaryDown* — db-main-1 is not accepting connections. Affected: checkout, payments, login."},
 			{20 * time.Second, "general", "carol", "Support here: customers report they can't log in or pay. 40 tickets in 5 minutes."},
