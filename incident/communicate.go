@@ -311,6 +311,11 @@ func (s *Service) PublicUpdates(ctx context.Context, n int64) ([]PublicUpdate, e
 	return s.store.PublicUpdates(ctx, n)
 }
 
+// PublicUpdatesOf lists the published updates of several incidents, by incident.
+func (s *Service) PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]PublicUpdate, error) {
+	return s.store.PublicUpdatesOf(ctx, ns)
+}
+
 func who(u string) string {
 	if u == "" {
 		return "nobody yet"

@@ -170,3 +170,12 @@ func (s *memStore) Unacknowledged(ctx context.Context, worst incident.Severity, 
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
 	return out, nil
 }
+
+func (s *memStore) PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]incident.PublicUpdate, error) {
+	out := map[int64][]incident.PublicUpdate{}
+	for _, n := range ns {
+		ups, _ := s.PublicUpdates(ctx, n)
+		out[n] = ups
+	}
+	return out, nil
+}

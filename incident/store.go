@@ -22,6 +22,9 @@ type Store interface {
 	DueForReminder(ctx context.Context, before time.Time) ([]*Incident, error)
 	// PublicUpdates lists incident n's published updates, oldest first.
 	PublicUpdates(ctx context.Context, n int64) ([]PublicUpdate, error)
+	// PublicUpdatesOf lists the published updates of several incidents in
+	// one read, by incident, oldest first.
+	PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]PublicUpdate, error)
 	// Unacknowledged lists open incidents of severity worst..SEV1 declared
 	// before the cutoff that nobody has acknowledged.
 	Unacknowledged(ctx context.Context, worst Severity, declaredBefore time.Time) ([]*Incident, error)

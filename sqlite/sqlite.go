@@ -268,13 +268,27 @@ func (db *DB) Unacknowledged(ctx context.Context, worst incident.Severity, befor
 
 // PublicUpdates implements incident.Store.
 func (db *DB) PublicUpdates(ctx context.Context, n int64) ([]incident.PublicUpdate, error) {
+	m, err := db.PublicUpdatesOf(ctx, []int64{n})
+	return m[n], err
+}
+
+// PublicUpdatesOf implements incident.Store.
+func (db *DB) PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]incident.PublicUpdate, error) {
+	out := map[int64][]incident.PublicUpdate{}
+	if len(ns) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ns))
+	for i, n := range ns {
+		args[i] = n
+	}
 	rows, err := db.reader.QueryContext(ctx, `
-		SELECT id, incident, at, author, status, body, next_update_due FROM public_updates WHERE incident = ? ORDER BY id`, n)
+		SELECT id, incident, at, author, status, body, next_update_due FROM public_updates
+		WHERE incident IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ns)), ",")+`) ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []incident.PublicUpdate
 	for rows.Next() {
 		var u incident.PublicUpdate
 		var at, status string
@@ -283,7 +297,7 @@ func (db *DB) PublicUpdates(ctx context.Context, n int64) ([]incident.PublicUpda
 			return nil, err
 		}
 		u.At, u.Status, u.NextUpdateDue = parseTime(at), incident.Status(status), parseTime(next.String)
-		out = append(out, u)
+		out[u.Incident] = append(out[u.Incident], u)
 	}
 	return out, rows.Err()
 }

@@ -37,6 +37,8 @@ func (p *Page) template() *template.Template {
 		"ago":         Ago,
 		"tz":          func() string { return tzName(loc) },
 		"historyDays": func() int { return HistoryDays },
+		"shown":       func(h []Incident) []Incident { return h[:min(len(h), HistoryShown)] },
+		"more":        func(h []Incident) int { return max(len(h)-HistoryShown, 0) },
 		"statusText":  func(s incident.ComponentStatus) string { return statusText[s] },
 	}).Parse(pageSource))
 }

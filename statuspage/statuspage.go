@@ -22,7 +22,7 @@ import (
 // Source is what the page reads; incident.Service provides it.
 type Source interface {
 	List(ctx context.Context, f incident.Filter) ([]*incident.Incident, error)
-	PublicUpdates(ctx context.Context, n int64) ([]incident.PublicUpdate, error)
+	PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]incident.PublicUpdate, error)
 }
 
 // Config describes the page.
@@ -37,6 +37,10 @@ type Config struct {
 
 // HistoryDays is how far back resolved incidents are listed.
 const HistoryDays = 90
+
+// HistoryShown is how many past incidents the HTML page shows, each with its
+// final update only, to keep the page small; the feed and JSON have all.
+const HistoryShown = 40
 
 // maxIncidents bounds how many recent incidents one render reads.
 const maxIncidents = 200
@@ -116,11 +120,16 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	worst := map[string]incident.ComponentStatus{}
 	changed := map[string]time.Time{}
+	ns := make([]int64, len(list))
+	for i, inc := range list {
+		ns[i] = inc.Number
+	}
+	all, err := p.src.PublicUpdatesOf(ctx, ns) // one read for the whole page
+	if err != nil {
+		return nil, err
+	}
 	for _, inc := range list {
-		ups, err := p.src.PublicUpdates(ctx, inc.Number)
-		if err != nil {
-			return nil, err
-		}
+		ups := all[inc.Number]
 		if len(ups) == 0 {
 			continue // never published: not public
 		}

@@ -223,3 +223,56 @@ func BenchmarkRender(b *testing.B) {
 		f.page.ServeHTTP(rec, req)
 	}
 }
+
+// many makes a page whose history holds n published, resolved incidents.
+func many(b testing.TB, n int) *statuspage.Page {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "w.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	svc := incident.NewService(db, func() time.Time { return now })
+	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
+	for i := 0; i < n; i++ {
+		inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Incident number " + strings.Repeat("x", i%20), Severity: incident.SEV3})
+		svc.Publish(ctx, inc.Number, c("update"), incident.StatusInvestigating, "We are investigating.\nNext update by 12:00 UTC.")
+		svc.Publish(ctx, inc.Number, c("update"), incident.StatusResolved, "We're sorry. Resolved.")
+	}
+	return statuspage.New(svc, statuspage.Config{Now: func() time.Time { return now }})
+}
+
+// TestPageStaysSmall: 200 past incidents (the most one render reads) keep
+// the HTML under the 50 KB budget; the JSON still lists them all.
+func TestPageStaysSmall(t *testing.T) {
+	page := many(t, 200)
+	_, html := get(t, page, "/")
+	if len(html) > 50*1024 {
+		t.Errorf("the page weighs %d KB", len(html)/1024)
+	}
+	if !strings.Contains(html, "160 older incidents are in the") {
+		t.Error("the page does not say where the older incidents are")
+	}
+	_, body := get(t, page, "/api/v2/incidents.json")
+	var all statuspage.Incidents
+	json.Unmarshal([]byte(body), &all)
+	if len(all.Incidents) != 200 {
+		t.Errorf("incidents.json lists %d of 200", len(all.Incidents))
+	}
+}
+
+// BenchmarkRender200 renders a page whose history holds 200 published
+// incidents: the most one render reads.
+func BenchmarkRender200(b *testing.B) {
+	page := many(b, 200)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	rec := httptest.NewRecorder()
+	page.ServeHTTP(rec, req)
+	size := rec.Body.Len()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		page.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	b.ReportMetric(float64(size)/1024, "page-KB")
+}
