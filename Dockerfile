@@ -1,5 +1,5 @@
 # Build: docker build -t warroom .
-# Run:   docker run -e SLACK_BOT_TOKEN=... -e SLACK_APP_TOKEN=... -v warroom:/data warroom
+# Run:   docker run -e SLACK_BOT_TOKEN=... -e SLACK_APP_TOKEN=... -p 8081:8081 -v warroom:/data warroom
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -16,6 +16,6 @@ COPY --from=build --chown=nonroot:nonroot /out/data /data
 USER nonroot:nonroot
 ENV WARROOM_DB=/data/warroom.db WARROOM_ADDR=:8080
 VOLUME /data
-EXPOSE 8080
+EXPOSE 8080 8081
 ENTRYPOINT ["/usr/local/bin/warroom"]
 CMD ["serve"]

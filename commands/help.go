@@ -20,7 +20,7 @@ var Help = []Usage{
 	{"commander", "/incident commander @user", "Name the incident commander (`me` for yourself).", "/incident commander @alice"},
 	{"communicator", "/incident communicator @user", "Name who writes the status updates.", "/incident communicator @bob"},
 	{"role", "/incident role <name> @user", "Give anyone another role (scribe, ops-lead, ...).", "/incident role scribe @carol"},
-	{"status", "/incident status <investigating|identified|monitoring|resolved> [message]", "Set the status and say what changed.", "/incident status identified Bad deploy of checkout v42"},
+	{"status", "/incident status <investigating|identified|monitoring|resolved> [message]", "Set the incident's status and tell the room (internal; `update` is public).", "/incident status identified Bad deploy of checkout v42"},
 	{"update", "/incident update [investigating|identified|monitoring|resolved] [message]", "Write a public status update from the template, preview it, publish it.", "/incident update identified Failing over to the standby database"},
 	{"impact", "/incident impact <who is affected and how>", "Describe the impact in customers' words, for public updates.", "/incident impact failed card payments for some customers"},
 	{"components", "/incident components <name>=<operational|degraded_performance|partial_outage|major_outage> ...", "Set the affected components and their status.", "/incident components checkout=partial_outage api=degraded_performance"},
