@@ -94,6 +94,18 @@ func (b *Bot) Command(ctx context.Context, sc slack.SlashCommand) string {
 	return mrkdwn.Escape(res.Reply)
 }
 
+// Alert handles an alert from monitoring and carries out its Slack effects.
+func (b *Bot) Alert(ctx context.Context, a incident.Alert, c incident.Correlation) error {
+	res, err := b.disp.Alert(ctx, a, c)
+	if err != nil {
+		return err
+	}
+	// An alert grouped before its war room exists is posted once the room
+	// is made: the incident's queue runs in order.
+	b.carryOut(res, origin{})
+	return nil
+}
+
 // origin is where a command came from, for replies sent later.
 type origin struct {
 	user, channel, responseURL string
@@ -151,7 +163,7 @@ func (b *Bot) openWarRoom(ctx context.Context, n int64, from origin) {
 	}
 	var invite []string
 	for _, u := range []string{inc.DeclaredBy, inc.Commander} {
-		if u != "" && !slices.Contains(invite, u) {
+		if u != "" && u != incident.AlertActor && !slices.Contains(invite, u) {
 			invite = append(invite, u)
 		}
 	}
@@ -171,7 +183,11 @@ func (b *Bot) openWarRoom(ctx context.Context, n int64, from origin) {
 			b.record(ctx, n, "pins.add", err)
 		}
 	}
-	b.postAnnouncement(ctx, n, fmt.Sprintf(":rotating_light: *%s* declared (%s): %s — join <#%s>. Commander: <@%s>.", inc.Ref(), inc.Severity, inc.Title, ch.ID, inc.Commander))
+	by := ""
+	if inc.DeclaredBy == incident.AlertActor {
+		by = " from a PagerDuty alert"
+	}
+	b.postAnnouncement(ctx, n, fmt.Sprintf(":rotating_light: *%s* declared%s (%s): %s — join <#%s>. Commander: %s.", inc.Ref(), by, inc.Severity, mrkdwn.EscapeUser(inc.Title), ch.ID, commands.Mention(inc.Commander)))
 	b.tell(ctx, from, fmt.Sprintf("War room for %s is ready: <#%s>. Next: %s", inc.Ref(), ch.ID, inc.NextStep()))
 	b.log.InfoContext(ctx, "war room opened", "incident", inc.Ref(), "channel", ch.ID)
 }
@@ -229,6 +245,9 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident) {
 
 // invite brings people into the war room; being there already is fine.
 func (b *Bot) invite(ctx context.Context, n int64, users []string) {
+	if len(users) == 0 {
+		return
+	}
 	inc, err := b.svc.Get(ctx, n)
 	if err != nil || inc.ChannelID == "" || inc.Stage == incident.StageClosed {
 		return

@@ -265,6 +265,36 @@ func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st inci
 	return &UpdatePreview{Incident: inc, Status: st, Body: body, Warnings: d.Lint.Check(body, st != incident.StatusResolved && !d.Service.NextUpdate(inc).IsZero())}, nil
 }
 
+// Alert records an alert from monitoring: a new incident, an alert grouped
+// into an open one, or an acknowledgement or resolution.
+func (d *Dispatcher) Alert(ctx context.Context, a incident.Alert, c incident.Correlation) (Result, error) {
+	out, err := d.Service.Alert(ctx, a, c)
+	if err != nil {
+		return Result{}, err
+	}
+	link := ""
+	if a.URL != "" {
+		link = " <" + a.URL + "|open in PagerDuty>"
+	}
+	switch {
+	case out.Declared != nil:
+		return Result{Incident: out.Declared, Declared: true, Changed: true}, nil
+	case out.Grouped != nil:
+		return Result{Incident: out.Grouped, Changed: true,
+			Post: fmt.Sprintf(":bell: Another alert was grouped into %s: %s (%s).%s Same service or group within the correlation window.", out.Grouped.Ref(), user(a.Title), user(firstOf(a.ServiceName, a.Service)), link)}, nil
+	case out.Updated != nil:
+		return Result{Incident: out.Updated, Post: fmt.Sprintf(":bell: PagerDuty: alert %s was %s.%s", user(a.ExternalID), a.Event, link)}, nil
+	}
+	return Result{}, nil
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // PreviewFor drafts the next public update of incident n in its current
 // status, for the "Write the update" button.
 func (d *Dispatcher) PreviewFor(ctx context.Context, n int64, actor string) (*UpdatePreview, error) {

@@ -43,6 +43,17 @@ type Tx interface {
 	// MarkReminder records that the reminder of kind for the update due at
 	// due has fired (sent=false: skipped); it reports false if it already had.
 	MarkReminder(ctx context.Context, n int64, due time.Time, kind string, at time.Time, sent bool) (bool, error)
+	// MarkDelivery records a webhook delivery; it reports false if it was seen before.
+	MarkDelivery(ctx context.Context, source, eventID string, at time.Time) (bool, error)
+	// AddAlert attaches an alert to incident n under a group key.
+	AddAlert(ctx context.Context, n int64, a Alert, group string) error
+	// AlertIncident returns the incident an alert belongs to, or 0.
+	AlertIncident(ctx context.Context, source, externalID string) (int64, error)
+	// SetAlertStatus records an alert's latest event.
+	SetAlertStatus(ctx context.Context, source, externalID, status string) error
+	// OpenIncidentForGroup returns the newest open incident declared since
+	// with an alert in group, or 0.
+	OpenIncidentForGroup(ctx context.Context, group string, since time.Time) (int64, error)
 }
 
 // Filter selects incidents to list.

@@ -515,3 +515,51 @@ func (db *DB) SetExternalRef(ctx context.Context, n int64, system, ref string) e
 		ON CONFLICT (incident, system) DO UPDATE SET ref = excluded.ref`, n, system, ref)
 	return err
 }
+
+func (t *storeTx) MarkDelivery(ctx context.Context, source, eventID string, at time.Time) (bool, error) {
+	if eventID == "" {
+		return true, nil // nothing to deduplicate by
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_events (source, event_id, received_at) VALUES (?, ?, ?)
+		ON CONFLICT (source, event_id) DO NOTHING`, source, eventID, fmtTime(at))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *storeTx) AddAlert(ctx context.Context, n int64, a incident.Alert, group string) error {
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO alerts (incident, source, external_id, service, group_key, title, url, status, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'triggered', ?)
+		ON CONFLICT (source, external_id) DO NOTHING`,
+		n, a.Source, a.ExternalID, a.Service, group, a.Title, a.URL, fmtTime(a.At))
+	return err
+}
+
+func (t *storeTx) AlertIncident(ctx context.Context, source, externalID string) (int64, error) {
+	var n int64
+	err := t.tx.QueryRowContext(ctx, `SELECT incident FROM alerts WHERE source = ? AND external_id = ?`, source, externalID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+func (t *storeTx) SetAlertStatus(ctx context.Context, source, externalID, status string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE alerts SET status = ? WHERE source = ? AND external_id = ?`, status, source, externalID)
+	return err
+}
+
+func (t *storeTx) OpenIncidentForGroup(ctx context.Context, group string, since time.Time) (int64, error) {
+	var n int64
+	err := t.tx.QueryRowContext(ctx, `
+		SELECT i.number FROM incidents i JOIN alerts a ON a.incident = i.number
+		WHERE a.group_key = ? AND i.status <> 'resolved' AND i.declared_at >= ?
+		ORDER BY i.number DESC LIMIT 1`, group, fmtTime(since)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}

@@ -169,3 +169,57 @@ func TestRemindersSurviveARestart(t *testing.T) {
 		t.Fatalf("public updates: %+v %v", ups, err)
 	}
 }
+
+// TestAlertCorrelation: alerts for the same service or group within the
+// window join one incident; outside it they open another; redeliveries and
+// unconfigured services do nothing; acknowledgements are recorded.
+func TestAlertCorrelation(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	svc := incident.NewService(db, func() time.Time { return now })
+	c := incident.Correlation{Window: 30 * time.Minute, Rules: map[string]incident.AlertRule{
+		"PAY": {Severity: incident.SEV1, Group: "payments"}, "CARD": {Severity: incident.SEV2, Group: "payments"}, "SEARCH": {Severity: incident.SEV3},
+	}}
+	alert := func(ev, id, service string) incident.AlertOutcome {
+		t.Helper()
+		out, err := svc.Alert(ctx, incident.Alert{Source: "pagerduty", EventID: ev, Event: "triggered", ExternalID: id, Service: service, ServiceName: service + " service", Title: "Error rate high"}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := alert("e1", "P1", "PAY")
+	if first.Declared == nil || first.Declared.Severity != incident.SEV1 || first.Declared.Commander != "" || first.Declared.Title != "PAY service: Error rate high" {
+		t.Fatalf("first alert: %+v", first)
+	}
+	if again := alert("e1", "P1", "PAY"); !again.Duplicate {
+		t.Fatalf("a redelivery: %+v", again)
+	}
+	now = now.Add(10 * time.Minute)
+	if g := alert("e2", "P2", "CARD"); g.Grouped == nil || g.Grouped.Number != first.Declared.Number {
+		t.Fatalf("same group within the window: %+v", g)
+	}
+	if s := alert("e3", "P3", "SEARCH"); s.Declared == nil {
+		t.Fatalf("another service opens its own: %+v", s)
+	}
+	if u := alert("e4", "P4", "UNKNOWN"); u.Ignored == "" {
+		t.Fatalf("unconfigured service: %+v", u)
+	}
+	now = now.Add(25 * time.Minute) // 35 minutes after the first declaration
+	if late := alert("e5", "P5", "PAY"); late.Declared == nil {
+		t.Fatalf("outside the window opens a new incident: %+v", late)
+	}
+	ack, err := svc.Alert(ctx, incident.Alert{Source: "pagerduty", EventID: "e6", Event: "acknowledged", ExternalID: "P2"}, c)
+	if err != nil || ack.Updated == nil || ack.Updated.Number != first.Declared.Number {
+		t.Fatalf("acknowledgement: %+v %v", ack, err)
+	}
+	tl, _ := db.Timeline(ctx, first.Declared.Number, incident.Page{})
+	var kinds []string
+	for _, e := range tl {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, " ") != "declare alert_grouped alert_acknowledged" {
+		t.Errorf("timeline: %v", kinds)
+	}
+}

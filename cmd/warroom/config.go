@@ -40,6 +40,9 @@ type Config struct {
 	SPPage          string // STATUSPAGE_PAGE_ID
 	SPURL           string // STATUSPAGE_API_URL
 	SPComponents    string // STATUSPAGE_COMPONENTS: name=componentID,...
+	PDSecret        string // PAGERDUTY_WEBHOOK_SECRET: turns on /webhooks/pagerduty
+	PDServices      string // PAGERDUTY_SERVICES: serviceID=sevN[:group],...
+	PDWindow        string // PAGERDUTY_CORRELATION_WINDOW
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -74,6 +77,9 @@ func (c *Config) settings() []setting {
 		{"statuspage-page-id", "STATUSPAGE_PAGE_ID", "", "Atlassian Statuspage page ID", &c.SPPage, false},
 		{"statuspage-api-url", "STATUSPAGE_API_URL", "https://api.statuspage.io", "Atlassian Statuspage API base URL", &c.SPURL, false},
 		{"statuspage-components", "STATUSPAGE_COMPONENTS", "", "name=componentID,... for components whose names differ on Statuspage", &c.SPComponents, false},
+		{"pagerduty-webhook-secret", "PAGERDUTY_WEBHOOK_SECRET", "", "PagerDuty v3 webhook signing secret; turns on POST /webhooks/pagerduty", &c.PDSecret, true},
+		{"pagerduty-services", "PAGERDUTY_SERVICES", "", "which PagerDuty services declare incidents: serviceID=sevN[:group],...", &c.PDServices, false},
+		{"pagerduty-correlation-window", "PAGERDUTY_CORRELATION_WINDOW", "30m", "an alert joins an open incident of its service or group declared this recently", &c.PDWindow, false},
 		{"status-components", "WARROOM_STATUS_COMPONENTS", "", "comma-separated components the status page always lists", &c.StatusComps, false},
 	}
 }
@@ -184,4 +190,26 @@ func (c *Config) atlassian(refs statuspage.Refs, log *slog.Logger) (*statuspage.
 		comps[strings.TrimSpace(name)] = strings.TrimSpace(id)
 	}
 	return statuspage.NewAtlassian(statuspage.AtlassianConfig{BaseURL: c.SPURL, PageID: c.SPPage, APIKey: c.SPKey, Components: comps, Log: log}, refs), nil
+}
+
+// correlation reads PAGERDUTY_SERVICES and the window into the alert rules.
+func (c *Config) correlation() (incident.Correlation, error) {
+	window, err := time.ParseDuration(c.PDWindow)
+	if err != nil || window <= 0 {
+		return incident.Correlation{}, fmt.Errorf("PAGERDUTY_CORRELATION_WINDOW: %q is not a duration such as 30m", c.PDWindow)
+	}
+	rules := map[string]incident.AlertRule{}
+	for _, part := range strings.Split(c.PDServices, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		id, spec, ok := strings.Cut(part, "=")
+		sevText, group, _ := strings.Cut(spec, ":")
+		sev, serr := incident.ParseSeverity(sevText)
+		if !ok || id == "" || serr != nil {
+			return incident.Correlation{}, fmt.Errorf("PAGERDUTY_SERVICES: %q is not serviceID=sevN[:group], e.g. PF9KMXH=sev1:payments", part)
+		}
+		rules[strings.TrimSpace(id)] = incident.AlertRule{Severity: sev, Group: strings.TrimSpace(group)}
+	}
+	return incident.Correlation{Rules: rules, Window: window}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/sqlite"
 	"github.com/warroom/warroom/statuspage"
 	"github.com/warroom/warroom/templates"
@@ -129,6 +130,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	})
 	if c.SigningSecret != "" {
 		mux.Handle("/slack/", bot.NewHTTPHandler(b, c.SigningSecret))
+	}
+	if c.PDSecret != "" {
+		corr, err := c.correlation()
+		if err != nil {
+			return err
+		}
+		mux.Handle("/webhooks/pagerduty", &pagerduty.WebhookHandler{Secret: c.PDSecret, Log: log,
+			OnAlert: func(ctx context.Context, a incident.Alert) error { return b.Alert(ctx, a, corr) }})
+		log.Info("taking PagerDuty webhooks", "services", len(corr.Rules), "window", corr.Window)
 	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+const pdSecret = "pd-webhook-secret"
+
+// pdWebhook sends a PagerDuty v3 webhook, signed with secret, and returns the status.
+func (w *world) pdWebhook(secret, eventID, eventType, pdIncident, service, title string) int {
+	w.t.Helper()
+	body := fmt.Sprintf(`{"event":{"id":%q,"event_type":%q,"resource_type":"incident","occurred_at":%q,"agent":null,"client":null,
+		"data":{"id":%q,"type":"incident","number":1,"status":"triggered","title":%q,"html_url":"https://acme.pagerduty.com/incidents/%s",
+		"service":{"id":%q,"summary":%q,"type":"service_reference"}}}}`,
+		eventID, eventType, time.Now().UTC().Format(time.RFC3339), pdIncident, title, pdIncident, service, service+" API")
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks/pagerduty", bytes.NewReader([]byte(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-PagerDuty-Signature", "v1="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestPagerDutyAlertsOpenAndJoinIncidents: an alert declares an incident and
+// opens its war room; a second alert for the same group within the window
+// joins it; a redelivery is handled once; a forged webhook is refused; an
+// alert after the window opens a new incident; an acknowledgement is recorded.
+func TestPagerDutyAlertsOpenAndJoinIncidents(t *testing.T) {
+	w := start(t, "http", "PAGERDUTY_WEBHOOK_SECRET="+pdSecret, "PAGERDUTY_SERVICES=PPAY=sev1:payments,PCARD=sev2:payments",
+		"PAGERDUTY_CORRELATION_WINDOW=2s")
+	if code := w.pdWebhook(pdSecret, "ev1", "incident.triggered", "Q1", "PPAY", "Error rate above 5%"); code != 204 {
+		t.Fatalf("first alert: %d", code)
+	}
+	room := w.room("INC-1")
+	if room.Name != "inc-1-ppay-api-error-rate-above-5" {
+		t.Errorf("war room #%s", room.Name)
+	}
+	inc := w.show("INC-1")
+	if inc.Severity != "SEV1" || inc.DeclaredBy != "pagerduty" || inc.Commander != "" {
+		t.Errorf("declared from the alert: %+v", inc)
+	}
+	w.eventually("the announcement says it came from an alert", func() bool {
+		return w.posted(w.announce, "INC-1* declared from a PagerDuty alert", "Commander: nobody yet")
+	})
+	if code := w.pdWebhook(pdSecret, "ev2", "incident.triggered", "Q2", "PCARD", "Card declines"); code != 204 {
+		t.Fatalf("second alert: %d", code)
+	}
+	w.eventually("the second alert is grouped into INC-1", func() bool {
+		return w.posted(room.ID, "Another alert was grouped into INC-1: Card declines")
+	})
+	if code := w.pdWebhook(pdSecret, "ev2", "incident.triggered", "Q2", "PCARD", "Card declines"); code != 204 {
+		t.Fatalf("redelivery: %d", code)
+	}
+	if code := w.pdWebhook("not-the-secret", "ev9", "incident.triggered", "Q9", "PPAY", "forged"); code != 401 {
+		t.Errorf("a forged webhook: %d", code)
+	}
+	if code := w.pdWebhook(pdSecret, "ev3", "incident.acknowledged", "Q1", "PPAY", "Error rate above 5%"); code != 204 {
+		t.Fatalf("ack: %d", code)
+	}
+	time.Sleep(2100 * time.Millisecond) // past the correlation window
+	w.pdWebhook(pdSecret, "ev4", "incident.triggered", "Q4", "PPAY", "Error rate above 5% again")
+	w.room("INC-2")
+	if n := len(w.listJSON(true)); n != 2 {
+		t.Errorf("%d incidents; want 2 (the forged and redelivered webhooks declared nothing)", n)
+	}
+	grouped := 0
+	for _, m := range w.sim.Messages(room.ID) {
+		if strings.Contains(m.Text, "grouped into INC-1") {
+			grouped++
+		}
+	}
+	if grouped != 1 {
+		t.Errorf("the grouping was posted %d times", grouped)
+	}
+	var kinds []string
+	for _, e := range w.show("INC-1").Timeline {
+		kinds = append(kinds, e.Kind)
+	}
+	if got := strings.Join(kinds, " "); got != "declare war_room alert_grouped alert_acknowledged" {
+		t.Errorf("timeline: %s", got)
+	}
+}

@@ -1,0 +1,141 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AlertActor is the actor of entries recorded from monitoring.
+const AlertActor = "pagerduty"
+
+// Alert is one event from monitoring about one of its incidents.
+type Alert struct {
+	Source      string // "pagerduty"
+	EventID     string // the delivery's id, for processing it once
+	Event       string // triggered, acknowledged, resolved
+	ExternalID  string // the source's incident id
+	Service     string // the source's service id
+	ServiceName string
+	Title       string
+	URL         string
+	At          time.Time
+}
+
+// AlertRule says what a service's alerts become.
+type AlertRule struct {
+	Severity Severity
+	Group    string // services sharing a group are grouped together; "" means the service alone
+}
+
+// Correlation decides which alerts open incidents and which join one.
+type Correlation struct {
+	Rules  map[string]AlertRule // by service id
+	Window time.Duration        // an alert joins an incident declared this recently
+}
+
+// DefaultWindow is the default correlation window.
+const DefaultWindow = 30 * time.Minute
+
+// AlertOutcome is what an alert did.
+type AlertOutcome struct {
+	Duplicate bool      // a redelivery, already handled
+	Ignored   string    // why nothing happened, e.g. an unconfigured service
+	Declared  *Incident // a new incident was declared
+	Grouped   *Incident // the alert joined this incident
+	Updated   *Incident // an acknowledgement or resolution was recorded
+}
+
+// Alert records an alert: it declares an incident, groups the alert into
+// an open one declared for the same service or group within the window, or
+// records an acknowledgement or resolution. A redelivered event is handled
+// once. All of it happens in one transaction.
+func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutcome, error) {
+	now := s.Now()
+	if a.At.IsZero() {
+		a.At = now
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	var out AlertOutcome
+	err := s.store.Update(ctx, func(tx Tx) error {
+		fresh, err := tx.MarkDelivery(ctx, a.Source, a.EventID, now)
+		if err != nil || !fresh {
+			out.Duplicate = !fresh
+			return err
+		}
+		cmd := Command{Actor: AlertActor, Kind: "alert_" + a.Event, Raw: fmt.Sprintf("%s %s: %s (%s)", a.Source, a.Event, a.Title, a.ServiceName)}
+		if a.Event != "triggered" {
+			n, err := tx.AlertIncident(ctx, a.Source, a.ExternalID)
+			if err != nil || n == 0 {
+				out.Ignored = "no incident has this alert"
+				return err
+			}
+			if err := tx.SetAlertStatus(ctx, a.Source, a.ExternalID, a.Event); err != nil {
+				return err
+			}
+			inc, err := tx.Incident(ctx, n)
+			if err != nil {
+				return err
+			}
+			out.Updated = inc
+			return tx.Append(ctx, entry(n, cmd, now, OutcomeOK, map[string]string{"alert": a.ExternalID, "url": a.URL}))
+		}
+		rule, ok := c.Rules[a.Service]
+		if !ok {
+			out.Ignored = "service " + a.Service + " is not configured"
+			return tx.Append(ctx, entry(0, cmd, now, "ignored: "+out.Ignored, nil))
+		}
+		group := rule.Group
+		if group == "" {
+			group = a.Service
+		}
+		if n, err := tx.OpenIncidentForGroup(ctx, group, now.Add(-c.Window)); err != nil {
+			return err
+		} else if n != 0 {
+			inc, err := tx.Incident(ctx, n)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddAlert(ctx, n, a, group); err != nil {
+				return err
+			}
+			cmd.Kind = "alert_grouped"
+			out.Grouped = inc
+			return tx.Append(ctx, entry(n, cmd, now, OutcomeOK, map[string]string{"alert": a.ExternalID, "service": a.Service, "group": group, "url": a.URL}))
+		}
+		title, err := CleanTitle(clipTitle(fmt.Sprintf("%s: %s", firstNonEmpty(a.ServiceName, a.Service), a.Title)))
+		if err != nil {
+			title = "Alert from " + a.Source
+		}
+		inc := &Incident{Title: title, Severity: rule.Severity, Stage: StageAssess, Status: StatusInvestigating,
+			DeclaredBy: AlertActor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now}
+		if err := tx.CreateIncident(ctx, inc); err != nil {
+			return err
+		}
+		if err := tx.AddAlert(ctx, inc.Number, a, group); err != nil {
+			return err
+		}
+		cmd.Kind = "declare"
+		out.Declared = inc
+		return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"title": title, "severity": inc.Severity.String(), "alert": a.ExternalID, "url": a.URL}))
+	})
+	return out, err
+}
+
+func clipTitle(s string) string {
+	r := []rune(strings.Join(strings.Fields(s), " "))
+	if len(r) > MaxTitle {
+		return string(r[:MaxTitle-1]) + "…"
+	}
+	return string(r)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
