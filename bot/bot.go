@@ -127,7 +127,9 @@ func (b *Bot) carryOut(res commands.Result, from origin) {
 	if len(res.Invite) > 0 {
 		b.fx.do(n, func(ctx context.Context) { b.invite(ctx, n, res.Invite) })
 	}
-	if res.Post != "" {
+	if res.Post != "" && res.Split != "" {
+		b.fx.do(n, func(ctx context.Context) { b.postWithSplit(ctx, n, res.Post, res.Split) })
+	} else if res.Post != "" {
 		b.fx.do(n, func(ctx context.Context) { b.postToRoom(ctx, n, res.Post) })
 	}
 	if res.Changed {

@@ -73,14 +73,43 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
 	}
 }
 
-// blockAction handles the reminder buttons.
+const actionSplit = "warroom_split_alert"
+
+// postWithSplit posts a grouped alert with a button that splits it out.
+func (b *Bot) postWithSplit(ctx context.Context, n int64, text, split string) {
+	inc, err := b.svc.Get(ctx, n)
+	if err != nil || inc.ChannelID == "" {
+		return
+	}
+	btn := slack.NewButtonBlockElement(actionSplit, split, slack.NewTextBlockObject(slack.PlainTextType, "Split into its own incident", false, false))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn.Escape(text), false, false), nil, nil),
+		slack.NewActionBlock("alert", btn),
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		b.record(ctx, n, "chat.postMessage (grouped alert)", err)
+	}
+}
+
+// blockAction handles the reminder and alert buttons.
 func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
+		from := origin{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
+		if a.ActionID == actionSplit {
+			cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[split button] " + a.Value}
+			res, old, note := b.disp.SplitAlert(ctx, cmd, a.Value)
+			if res.Failed {
+				b.fx.do(0, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
+				continue
+			}
+			b.carryOut(res, from)
+			b.fx.do(old.Number, func(ctx context.Context) { b.postToRoom(ctx, old.Number, note) })
+			continue
+		}
 		n, err := strconv.ParseInt(a.Value, 10, 64)
 		if err != nil {
 			continue
 		}
-		from := origin{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
 		switch a.ActionID {
 		case actionOpenUpdate:
 			p, err := b.disp.PreviewFor(ctx, n, cb.User.ID)

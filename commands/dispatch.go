@@ -34,7 +34,10 @@ type Result struct {
 	Preview  *UpdatePreview     // open the public update preview instead
 	// Published is the public update just published, for the status pages.
 	Published *incident.PublicUpdate
-	Failed    bool // the command was rejected or could not run
+	// Split, when set ("source:id"), adds a button to Post that splits that
+	// grouped alert into its own incident.
+	Split  string
+	Failed bool // the command was rejected or could not run
 }
 
 // DeclareForm is the declare modal's starting values.
@@ -280,12 +283,27 @@ func (d *Dispatcher) Alert(ctx context.Context, a incident.Alert, c incident.Cor
 	case out.Declared != nil:
 		return Result{Incident: out.Declared, Declared: true, Changed: true}, nil
 	case out.Grouped != nil:
-		return Result{Incident: out.Grouped, Changed: true,
+		return Result{Incident: out.Grouped, Changed: true, Split: a.Source + ":" + a.ExternalID,
 			Post: fmt.Sprintf(":bell: Another alert was grouped into %s: %s (%s).%s Same service or group within the correlation window.", out.Grouped.Ref(), user(a.Title), user(firstOf(a.ServiceName, a.Service)), link)}, nil
 	case out.Updated != nil:
 		return Result{Incident: out.Updated, Post: fmt.Sprintf(":bell: PagerDuty: alert %s was %s.%s", user(a.ExternalID), a.Event, link)}, nil
 	}
 	return Result{}, nil
+}
+
+// SplitAlert makes a grouped alert its own incident, from the button. The
+// Result declares the new incident; note goes to the old incident's room.
+func (d *Dispatcher) SplitAlert(ctx context.Context, cmd incident.Command, split string) (res Result, from *incident.Incident, note string) {
+	source, id, _ := strings.Cut(split, ":")
+	from, to, err := d.Service.SplitAlert(ctx, cmd, source, id)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.EInternal {
+			return d.internal(ctx, err), nil, ""
+		}
+		return Result{Reply: incident.ErrorMessage(err), Failed: true}, nil, ""
+	}
+	note = fmt.Sprintf(":scissors: <@%s> split the alert %q out into its own incident, %s.", cmd.Actor, to.Title, to.Ref())
+	return Result{Incident: to, Declared: true, Changed: true}, from, note
 }
 
 func firstOf(a, b string) string {

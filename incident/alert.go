@@ -125,6 +125,43 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 	return out, err
 }
 
+// SplitAlert takes a grouped alert out of its incident and declares a new
+// incident for it, at the same severity; both timelines say so.
+func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalID string) (from, to *Incident, err error) {
+	now := s.Now()
+	cmd.Kind = "alert_split"
+	err = s.store.Update(ctx, func(tx Tx) error {
+		a, n, err := tx.StoredAlert(ctx, source, externalID)
+		if err != nil {
+			return err
+		}
+		if from, err = tx.Incident(ctx, n); err != nil {
+			return err
+		}
+		title, err := CleanTitle(clipTitle(fmt.Sprintf("%s: %s", firstNonEmpty(a.ServiceName, a.Service), a.Title)))
+		if err != nil {
+			title = "Alert from " + source
+		}
+		to = &Incident{Title: title, Severity: from.Severity, Stage: StageAssess, Status: StatusInvestigating,
+			DeclaredBy: cmd.Actor, Commander: cmd.Actor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now}
+		if err := tx.CreateIncident(ctx, to); err != nil {
+			return err
+		}
+		if err := tx.MoveAlert(ctx, source, externalID, to.Number); err != nil {
+			return err
+		}
+		if err := tx.Append(ctx, entry(from.Number, cmd, now, OutcomeOK, map[string]string{"alert": externalID, "to": to.Ref()})); err != nil {
+			return err
+		}
+		declare := Command{Actor: cmd.Actor, Channel: cmd.Channel, Kind: "declare", Raw: "split from " + from.Ref() + ": " + a.Title}
+		return tx.Append(ctx, entry(to.Number, declare, now, OutcomeOK, map[string]string{"title": title, "severity": to.Severity.String(), "alert": externalID, "from": from.Ref()}))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return from, to, nil
+}
+
 func clipTitle(s string) string {
 	r := []rune(strings.Join(strings.Fields(s), " "))
 	if len(r) > MaxTitle {

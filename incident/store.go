@@ -54,6 +54,10 @@ type Tx interface {
 	// OpenIncidentForGroup returns the newest open incident declared since
 	// with an alert in group, or 0.
 	OpenIncidentForGroup(ctx context.Context, group string, since time.Time) (int64, error)
+	// StoredAlert returns an alert as recorded, with its incident, or a not_found Error.
+	StoredAlert(ctx context.Context, source, externalID string) (Alert, int64, error)
+	// MoveAlert attaches an alert to another incident.
+	MoveAlert(ctx context.Context, source, externalID string, n int64) error
 }
 
 // Filter selects incidents to list.

@@ -7,6 +7,7 @@ CREATE TABLE alerts (
     source      TEXT    NOT NULL,              -- pagerduty
     external_id TEXT    NOT NULL,              -- the source's incident or alert id
     service     TEXT    NOT NULL,
+    service_name TEXT   NOT NULL DEFAULT '',
     group_key   TEXT    NOT NULL,              -- the service, or its configured group
     title       TEXT    NOT NULL,
     url         TEXT    NOT NULL DEFAULT '',

@@ -531,10 +531,10 @@ func (t *storeTx) MarkDelivery(ctx context.Context, source, eventID string, at t
 
 func (t *storeTx) AddAlert(ctx context.Context, n int64, a incident.Alert, group string) error {
 	_, err := t.tx.ExecContext(ctx, `
-		INSERT INTO alerts (incident, source, external_id, service, group_key, title, url, status, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'triggered', ?)
+		INSERT INTO alerts (incident, source, external_id, service, service_name, group_key, title, url, status, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'triggered', ?)
 		ON CONFLICT (source, external_id) DO NOTHING`,
-		n, a.Source, a.ExternalID, a.Service, group, a.Title, a.URL, fmtTime(a.At))
+		n, a.Source, a.ExternalID, a.Service, a.ServiceName, group, a.Title, a.URL, fmtTime(a.At))
 	return err
 }
 
@@ -562,4 +562,22 @@ func (t *storeTx) OpenIncidentForGroup(ctx context.Context, group string, since 
 		return 0, nil
 	}
 	return n, err
+}
+
+func (t *storeTx) StoredAlert(ctx context.Context, source, externalID string) (incident.Alert, int64, error) {
+	a := incident.Alert{Source: source, ExternalID: externalID}
+	var n int64
+	var at string
+	err := t.tx.QueryRowContext(ctx, `SELECT incident, service, service_name, title, url, status, at FROM alerts WHERE source = ? AND external_id = ?`,
+		source, externalID).Scan(&n, &a.Service, &a.ServiceName, &a.Title, &a.URL, &a.Event, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, 0, incident.Errorf(incident.ENotFound, "That alert is no longer on record.")
+	}
+	a.At = parseTime(at)
+	return a, n, err
+}
+
+func (t *storeTx) MoveAlert(ctx context.Context, source, externalID string, n int64) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident = ? WHERE source = ? AND external_id = ?`, n, source, externalID)
+	return err
 }

@@ -93,3 +93,50 @@ func TestPagerDutyAlertsOpenAndJoinIncidents(t *testing.T) {
 		t.Errorf("timeline: %s", got)
 	}
 }
+
+// TestSplitAGroupedAlert: the button on a grouped alert declares a new
+// incident for it, with its own war room, and both timelines say so.
+func TestSplitAGroupedAlert(t *testing.T) {
+	w := start(t, "http", "PAGERDUTY_WEBHOOK_SECRET="+pdSecret, "PAGERDUTY_SERVICES=PPAY=sev1:payments,PCARD=sev2:payments")
+	w.pdWebhook(pdSecret, "ev1", "incident.triggered", "Q1", "PPAY", "Error rate above 5%")
+	room := w.room("INC-1")
+	w.pdWebhook(pdSecret, "ev2", "incident.triggered", "Q2", "PCARD", "Card declines")
+	var grouped string
+	w.eventually("the grouped alert has a split button", func() bool {
+		for _, m := range w.sim.Messages(room.ID) {
+			if strings.Contains(string(m.Blocks), "warroom_split_alert") {
+				grouped = m.TS
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := w.sim.ClickButton(t.Context(), w.users["bob"], room.ID, grouped, "alert", "warroom_split_alert", "pagerduty:Q2"); err != nil {
+		t.Fatal(err)
+	}
+	newRoom := w.room("INC-2")
+	if newRoom.Name != "inc-2-pcard-api-card-declines" {
+		t.Errorf("the split incident's room is #%s", newRoom.Name)
+	}
+	w.eventually("the old room hears of the split", func() bool { return w.posted(room.ID, "out into its own incident, INC-2") })
+	if inc := w.show("INC-2"); inc.Commander != w.users["bob"] || inc.Severity != "SEV1" {
+		t.Errorf("split incident: commander %q severity %s", inc.Commander, inc.Severity)
+	}
+	kinds := ""
+	for _, e := range w.show("INC-1").Timeline {
+		kinds += e.Kind + " "
+	}
+	if !strings.Contains(kinds, "alert_split") {
+		t.Errorf("INC-1 timeline: %s", kinds)
+	}
+	// Later events of the split alert land on the new incident.
+	w.pdWebhook(pdSecret, "ev3", "incident.resolved", "Q2", "PCARD", "Card declines")
+	w.eventually("the resolution of the split alert lands on INC-2", func() bool {
+		for _, e := range w.show("INC-2").Timeline {
+			if e.Kind == "alert_resolved" {
+				return true
+			}
+		}
+		return false
+	})
+}
