@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/warroom/warroom/slacksim"
 )
 
 func (w *world) listJSON(all bool) []incidentJSON {
@@ -94,5 +96,33 @@ func TestMigrateAndEmptyList(t *testing.T) {
 	out.Reset()
 	if code := run(context.Background(), []string{"version"}, nil, &out, &errb, getenv); code != 0 || !strings.HasPrefix(out.String(), "warroom ") {
 		t.Fatalf("version: %q", out.String())
+	}
+}
+
+func TestCheck(t *testing.T) {
+	sim, err := slacksim.New(slacksim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	env := map[string]string{"WARROOM_DB": t.TempDir() + "/c.db", "SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_APP_TOKEN": slacksim.AppToken, "SLACK_API_URL": sim.APIURL()}
+	getenv := func(k string) string { return env[k] }
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"check"}, nil, &out, &errb, getenv); code != 0 || !strings.Contains(out.String(), "ok    Slack at") || !strings.Contains(out.String(), "all checks passed") {
+		t.Fatalf("good config: %d\n%s%s", code, out.String(), errb.String())
+	}
+	env["WARROOM_UPDATE_CADENCE"] = "sev1=soon"
+	env["WARROOM_TIMEZONE"] = "Mars/Olympus"
+	env["SLACK_BOT_TOKEN"] = "xoxb-wrong"
+	env["STATUSPAGE_PAGE_ID"] = "only-half"
+	out.Reset()
+	code := run(context.Background(), []string{"check"}, nil, &out, &errb, getenv)
+	for _, want := range []string{"WARROOM_UPDATE_CADENCE", "WARROOM_TIMEZONE", "invalid_auth", "STATUSPAGE_API_KEY", "ok    database"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code == 0 {
+		t.Error("a broken config passed the check")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/statuspage"
+	"github.com/warroom/warroom/templates"
 )
 
 // Config is every setting warroom reads. Each comes from a flag, or else
@@ -212,4 +213,52 @@ func (c *Config) correlation() (incident.Correlation, error) {
 		rules[strings.TrimSpace(id)] = incident.AlertRule{Severity: sev, Group: strings.TrimSpace(group)}
 	}
 	return incident.Correlation{Rules: rules, Window: window}, nil
+}
+
+// checked is the configuration, parsed and validated.
+type checked struct {
+	templates   *templates.Set
+	loc         *time.Location
+	cadence     incident.Cadence
+	lintOff     map[string]bool
+	helpAfter   time.Duration
+	sweepEvery  time.Duration
+	correlation incident.Correlation
+}
+
+// check parses every setting that can be wrong and returns all the problems,
+// each naming the setting and what a good value looks like.
+func (c *Config) check() (checked, []error) {
+	var s checked
+	var problems []error
+	var err error
+	if s.templates, err = templates.Load(c.Templates); err != nil {
+		problems = append(problems, err)
+	}
+	if s.loc, err = time.LoadLocation(c.TimeZone); err != nil {
+		problems = append(problems, fmt.Errorf("WARROOM_TIMEZONE: %w", err))
+	}
+	if s.cadence, err = parseCadence(c.Cadence); err != nil {
+		problems = append(problems, err)
+	}
+	if s.lintOff, err = parseLintDisable(c.LintDisable); err != nil {
+		problems = append(problems, err)
+	}
+	s.helpAfter, err = time.ParseDuration(c.HelpAfter)
+	if c.HelpAfter == "0" {
+		s.helpAfter, err = 0, nil
+	}
+	if err != nil || s.helpAfter < 0 {
+		problems = append(problems, fmt.Errorf("WARROOM_HELP_AFTER: %q is not a duration (e.g. 10m, or 0 for never)", c.HelpAfter))
+	}
+	if s.sweepEvery, err = time.ParseDuration(c.SweepEvery); err != nil || s.sweepEvery < 100*time.Millisecond {
+		problems = append(problems, fmt.Errorf("WARROOM_SWEEP_EVERY: %q is not a duration of at least 100ms (e.g. 30s)", c.SweepEvery))
+	}
+	if s.correlation, err = c.correlation(); err != nil {
+		problems = append(problems, err)
+	}
+	if (c.SPKey == "") != (c.SPPage == "") {
+		problems = append(problems, fmt.Errorf("to publish to Atlassian Statuspage set both STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID"))
+	}
+	return s, problems
 }

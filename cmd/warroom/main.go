@@ -42,6 +42,7 @@ const usage = `warroom runs incident response from Slack.
 Usage:
   warroom sandbox [--reset]               try warroom here, with a simulated Slack
   warroom serve [flags]                   run the bot (see: warroom serve -h)
+  warroom check                           validate the settings and test each connection
   warroom migrate [--db FILE]             apply database migrations
   warroom incidents list [--all] [--json] list open (or all) incidents
   warroom incidents show INC-7 [--json]   show one incident and its timeline
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "incidents":
 		err = incidentsCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "check":
+		err = checkCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "statuspage":
 		err = statuspageCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version":

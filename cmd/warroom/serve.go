@@ -23,7 +23,6 @@ import (
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/sqlite"
 	"github.com/warroom/warroom/statuspage"
-	"github.com/warroom/warroom/templates"
 )
 
 const noCredentials = "serve needs Slack credentials: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try warroom without Slack, run: go run ./cmd/warroom sandbox"
@@ -40,33 +39,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	log := newLogger(c.LogLevel, stderr)
 	// Check everything a person configured before touching anything, so a
 	// broken template or setting stops warroom at start, not mid-incident.
-	tmpl, err := templates.Load(c.Templates)
-	if err != nil {
-		return err
+	s, problems := c.check()
+	if len(problems) > 0 {
+		return problems[0]
 	}
-	loc, err := time.LoadLocation(c.TimeZone)
-	if err != nil {
-		return fmt.Errorf("WARROOM_TIMEZONE: %w", err)
-	}
-	cadence, err := parseCadence(c.Cadence)
-	if err != nil {
-		return err
-	}
-	lintOff, err := parseLintDisable(c.LintDisable)
-	if err != nil {
-		return err
-	}
-	helpAfter, err := time.ParseDuration(c.HelpAfter)
-	if c.HelpAfter == "0" {
-		helpAfter, err = 0, nil
-	}
-	if err != nil || helpAfter < 0 {
-		return fmt.Errorf("WARROOM_HELP_AFTER: %q is not a duration (e.g. 10m, or 0 for never)", c.HelpAfter)
-	}
-	sweepEvery, err := time.ParseDuration(c.SweepEvery)
-	if err != nil || sweepEvery < 100*time.Millisecond {
-		return fmt.Errorf("WARROOM_SWEEP_EVERY: %q is not a duration of at least 100ms (e.g. 30s)", c.SweepEvery)
-	}
+	tmpl, loc, cadence, lintOff, helpAfter, sweepEvery := s.templates, s.loc, s.cadence, s.lintOff, s.helpAfter, s.sweepEvery
 
 	db, err := sqlite.Open(ctx, c.DB)
 	if err != nil {
@@ -132,10 +109,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		mux.Handle("/slack/", bot.NewHTTPHandler(b, c.SigningSecret))
 	}
 	if c.PDSecret != "" {
-		corr, err := c.correlation()
-		if err != nil {
-			return err
-		}
+		corr := s.correlation
 		mux.Handle("/webhooks/pagerduty", &pagerduty.WebhookHandler{Secret: c.PDSecret, Log: log,
 			OnAlert: func(ctx context.Context, a incident.Alert) error { return b.Alert(ctx, a, corr) }})
 		log.Info("taking PagerDuty webhooks", "services", len(corr.Rules), "window", corr.Window)

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/sqlite"
+)
+
+// checkCmd is `warroom check`: it validates every setting and tries each
+// configured connection, saying what is wrong and how to fix it.
+func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("check", &c, getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	failed := 0
+	report := func(what string, err error) {
+		if err != nil {
+			failed++
+			fmt.Fprintf(stdout, "FAIL  %s: %v\n", what, err)
+			return
+		}
+		fmt.Fprintf(stdout, "ok    %s\n", what)
+	}
+	_, problems := c.check()
+	for _, p := range problems {
+		report("settings", p)
+	}
+	if len(problems) == 0 {
+		report("settings (templates, time zone, cadence, lint, reminders, PagerDuty services)", nil)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	db, err := sqlite.Open(ctx, c.DB)
+	if err == nil {
+		err = db.Ping(ctx)
+		db.Close()
+	}
+	report("database "+c.DB, err)
+
+	switch {
+	case c.BotToken == "":
+		report("Slack", fmt.Errorf("SLACK_BOT_TOKEN is not set (or try warroom without Slack: go run ./cmd/warroom sandbox)"))
+	case c.AppToken == "" && c.SigningSecret == "":
+		report("Slack", fmt.Errorf("set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"))
+	default:
+		tlsConf, err := slackTLS(c.CAFile)
+		if err == nil {
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, Proxy: http.ProxyFromEnvironment}}
+			var auth *slack.AuthTestResponse
+			auth, err = slack.New(c.BotToken, slack.OptionAPIURL(c.APIURL), slack.OptionHTTPClient(client)).AuthTestContext(ctx)
+			if err == nil {
+				report(fmt.Sprintf("Slack at %s: bot %s in %s", c.APIURL, auth.User, auth.Team), nil)
+				break
+			}
+		}
+		report("Slack at "+c.APIURL, fmt.Errorf("%v (check SLACK_BOT_TOKEN and SLACK_API_URL)", err))
+	}
+
+	if c.SPKey != "" && c.SPPage != "" {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.SPURL+"/v1/pages/"+c.SPPage+"/components", nil)
+		req.Header.Set("Authorization", "OAuth "+c.SPKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("answered %s (check STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID)", resp.Status)
+			}
+		}
+		report("Atlassian Statuspage page "+c.SPPage, err)
+	}
+	if c.PDSecret != "" {
+		report("PagerDuty webhooks (POST /webhooks/pagerduty)", nil)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	fmt.Fprintln(stdout, "all checks passed")
+	return nil
+}
