@@ -18,6 +18,15 @@ var stageNumber = map[incident.Stage]string{
 	incident.StageDocument: "4/4", incident.StageClosed: "done",
 }
 
+// plain and markdown make Block Kit text objects.
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func markdown(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
 // topicText is the war room's topic: severity, status and commander.
 func topicText(inc *incident.Incident) string {
 	return fmt.Sprintf("%s | %s | commander %s | %s", inc.Severity, strings.ToUpper(string(inc.Status)), commands.Mention(inc.Commander), inc.Ref())
@@ -31,9 +40,6 @@ func summaryText(inc *incident.Incident) string {
 // summaryBlocks is the pinned summary: title, severity, stage, status,
 // roles, elapsed time and the next step.
 func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
-	md := func(s string) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
-	}
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clipRunes(fmt.Sprintf("%s · %s · %s", inc.Ref(), inc.Severity, inc.Title), 150), true, false))
 	declared := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s UTC> by %s", inc.DeclaredAt.Unix(), inc.DeclaredAt.UTC().Format("2006-01-02 15:04"), commands.Mention(inc.DeclaredBy))
 	elapsed := commands.FormatDuration(inc.Elapsed(now))
@@ -43,35 +49,35 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 		elapsed += " to resolve"
 	}
 	fields := []*slack.TextBlockObject{
-		md("*Stage*\n" + commands.TitleCase(string(inc.Stage)) + " (" + stageNumber[inc.Stage] + ")"),
-		md("*Status*\n" + commands.TitleCase(string(inc.Status))),
-		md("*Commander*\n" + commands.Mention(inc.Commander)),
-		md("*Communicator*\n" + commands.Mention(inc.Communicator)),
-		md("*Declared*\n" + declared),
-		md("*Elapsed*\n" + elapsed),
+		markdown("*Stage*\n" + commands.TitleCase(string(inc.Stage)) + " (" + stageNumber[inc.Stage] + ")"),
+		markdown("*Status*\n" + commands.TitleCase(string(inc.Status))),
+		markdown("*Commander*\n" + commands.Mention(inc.Commander)),
+		markdown("*Communicator*\n" + commands.Mention(inc.Communicator)),
+		markdown("*Declared*\n" + declared),
+		markdown("*Elapsed*\n" + elapsed),
 	}
 	if !inc.NextUpdateDue.IsZero() && inc.Open() {
-		fields = append(fields, md(fmt.Sprintf("*Next public update*\nby <!date^%d^{time}|%s UTC>", inc.NextUpdateDue.Unix(), inc.NextUpdateDue.UTC().Format("15:04"))))
+		fields = append(fields, markdown(fmt.Sprintf("*Next public update*\nby <!date^%d^{time}|%s UTC>", inc.NextUpdateDue.Unix(), inc.NextUpdateDue.UTC().Format("15:04"))))
 	}
-	blocks := []slack.Block{header, slack.NewSectionBlock(md("*"+mrkdwn.EscapeUser(inc.Title)+"*"), fields, nil)}
+	blocks := []slack.Block{header, slack.NewSectionBlock(markdown("*"+mrkdwn.EscapeUser(inc.Title)+"*"), fields, nil)}
 	if names := inc.RoleNames(); len(names) > 0 {
 		var roles []string
 		for _, r := range names {
 			roles = append(roles, fmt.Sprintf("%s: %s", r, commands.Mention(inc.Roles[r])))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(md("*Other roles* · "+strings.Join(roles, " · ")), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(markdown("*Other roles* · "+strings.Join(roles, " · ")), nil, nil))
 	}
 	if names := inc.ComponentNames(); len(names) > 0 {
 		var parts []string
 		for _, n := range names {
 			parts = append(parts, fmt.Sprintf("%s: %s", mrkdwn.EscapeUser(n), strings.ReplaceAll(string(inc.Components[n]), "_", " ")))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(md("*Components* · "+strings.Join(parts, " · ")), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(markdown("*Components* · "+strings.Join(parts, " · ")), nil, nil))
 	}
 	if inc.Description != "" {
-		blocks = append(blocks, slack.NewSectionBlock(md(mrkdwn.EscapeUser(clipRunes(inc.Description, 2900))), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(markdown(mrkdwn.EscapeUser(clipRunes(inc.Description, 2900))), nil, nil))
 	}
-	blocks = append(blocks, slack.NewContextBlock("next", md(":point_right: *Next:* "+mrkdwn.Escape(inc.NextStep()))))
+	blocks = append(blocks, slack.NewContextBlock("next", markdown(":point_right: *Next:* "+mrkdwn.Escape(inc.NextStep()))))
 	return blocks
 }
 
@@ -89,38 +95,35 @@ type formMeta struct {
 
 // declareView is the modal /incident declare opens with no title.
 func declareView(f commands.DeclareForm) slack.ModalViewRequest {
-	pt := func(s string) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
-	}
-	title := slack.NewPlainTextInputBlockElement(pt("e.g. Checkout returns 500s"), blockTitle)
+	title := slack.NewPlainTextInputBlockElement(plain("e.g. Checkout returns 500s"), blockTitle)
 	title.MaxLength = incident.MaxTitle
 	var opts []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
 	for s := incident.SEV1; s <= incident.SEV4; s++ {
-		o := slack.NewOptionBlockObject(strings.ToLower(s.String()), pt(s.String()+" — "+sevHint[s]), nil)
+		o := slack.NewOptionBlockObject(strings.ToLower(s.String()), plain(s.String()+" — "+sevHint[s]), nil)
 		opts = append(opts, o)
 		if s == f.Severity {
 			initial = o
 		}
 	}
-	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, pt("Severity"), blockSeverity, opts...)
+	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Severity"), blockSeverity, opts...)
 	sev.InitialOption = initial
-	desc := slack.NewPlainTextInputBlockElement(pt("What do you see? Who is affected?"), blockDesc)
+	desc := slack.NewPlainTextInputBlockElement(plain("What do you see? Who is affected?"), blockDesc)
 	desc.Multiline = true
 	desc.MaxLength = incident.MaxText
-	descBlock := slack.NewInputBlock(blockDesc, pt("Description"), nil, desc)
+	descBlock := slack.NewInputBlock(blockDesc, plain("Description"), nil, desc)
 	descBlock.Optional = true
 	meta, _ := json.Marshal(formMeta{Channel: f.Channel})
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      declareCallback,
-		Title:           pt("Declare an incident"),
-		Submit:          pt("Declare"),
-		Close:           pt("Cancel"),
+		Title:           plain("Declare an incident"),
+		Submit:          plain("Declare"),
+		Close:           plain("Cancel"),
 		PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockTitle, pt("Title"), nil, title),
-			slack.NewInputBlock(blockSeverity, pt("Severity"), nil, sev),
+			slack.NewInputBlock(blockTitle, plain("Title"), nil, title),
+			slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
 			descBlock,
 		}},
 	}
@@ -147,31 +150,25 @@ type updateMeta struct {
 // updateView is the preview of a public update: the status, the text drafted
 // from the template for the communicator to edit, and the lint's warnings.
 func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
-	pt := func(s string) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
-	}
-	md := func(s string) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
-	}
 	var opts []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
 	for _, st := range incident.Statuses {
-		o := slack.NewOptionBlockObject(string(st), pt(commands.TitleCase(string(st))), nil)
+		o := slack.NewOptionBlockObject(string(st), plain(commands.TitleCase(string(st))), nil)
 		opts = append(opts, o)
 		if st == p.Status {
 			initial = o
 		}
 	}
-	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, pt("Status"), blockUpdStatus, opts...)
+	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Status"), blockUpdStatus, opts...)
 	status.InitialOption = initial
-	body := slack.NewPlainTextInputBlockElement(pt("The public text"), blockUpdBody)
+	body := slack.NewPlainTextInputBlockElement(plain("The public text"), blockUpdBody)
 	body.Multiline = true
 	body.MaxLength = incident.MaxText
 	body.InitialValue = p.Body
 	blocks := []slack.Block{
-		slack.NewContextBlock("where", md(fmt.Sprintf("*%s* · %s · goes to the status page, the war room and the announcements channel. Internal notes never do.", p.Incident.Ref(), p.Incident.Severity))),
-		slack.NewInputBlock(blockUpdStatus, pt("Status"), nil, status),
-		slack.NewInputBlock(blockUpdBody, pt("Update"), pt("Drafted from the template. Be declarative; no ETAs, no guesses."), body),
+		slack.NewContextBlock("where", markdown(fmt.Sprintf("*%s* · %s · goes to the status page, the war room and the announcements channel. Internal notes never do.", p.Incident.Ref(), p.Incident.Severity))),
+		slack.NewInputBlock(blockUpdStatus, plain("Status"), nil, status),
+		slack.NewInputBlock(blockUpdBody, plain("Update"), plain("Drafted from the template. Be declarative; no ETAs, no guesses."), body),
 	}
 	if len(p.Warnings) > 0 {
 		var lines []string
@@ -182,12 +179,12 @@ func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
 			}
 			lines = append(lines, fmt.Sprintf("• *%s*%s — %s", strings.ReplaceAll(w.Rule, "_", " "), quote, w.Reason))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(md(":warning: *Check before publishing* (warnings, not blocks):\n"+strings.Join(lines, "\n")), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(markdown(":warning: *Check before publishing* (warnings, not blocks):\n"+strings.Join(lines, "\n")), nil, nil))
 	}
 	meta, _ := json.Marshal(updateMeta{Incident: p.Incident.Number})
 	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: updateCallback, Title: pt("Public update"),
-		Submit: pt("Publish"), Close: pt("Cancel"), PrivateMetadata: string(meta),
+		Type: slack.VTModal, CallbackID: updateCallback, Title: plain("Public update"),
+		Submit: plain("Publish"), Close: plain("Cancel"), PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 }

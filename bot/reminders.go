@@ -61,11 +61,11 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
 		return
 	}
 	n := strconv.FormatInt(inc.Number, 10)
-	write := slack.NewButtonBlockElement(actionOpenUpdate, n, slack.NewTextBlockObject(slack.PlainTextType, "Write the update", false, false))
+	write := slack.NewButtonBlockElement(actionOpenUpdate, n, plain("Write the update"))
 	write.Style = slack.StylePrimary
-	snooze := slack.NewButtonBlockElement(actionSnooze, n, slack.NewTextBlockObject(slack.PlainTextType, "Snooze 15 min", false, false))
+	snooze := slack.NewButtonBlockElement(actionSnooze, n, plain("Snooze 15 min"))
 	blocks := []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn.Escape(text), false, false), nil, nil),
+		slack.NewSectionBlock(markdown(mrkdwn.Escape(text)), nil, nil),
 		slack.NewActionBlock("reminder", write, snooze),
 	}
 	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...)); err != nil {
@@ -81,9 +81,9 @@ func (b *Bot) postWithSplit(ctx context.Context, n int64, text, split string) {
 	if err != nil || inc.ChannelID == "" {
 		return
 	}
-	btn := slack.NewButtonBlockElement(actionSplit, split, slack.NewTextBlockObject(slack.PlainTextType, "Split into its own incident", false, false))
+	btn := slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident"))
 	blocks := []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn.Escape(text), false, false), nil, nil),
+		slack.NewSectionBlock(markdown(mrkdwn.Escape(text)), nil, nil),
 		slack.NewActionBlock("alert", btn),
 	}
 	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...)); err != nil {
