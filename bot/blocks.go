@@ -37,9 +37,13 @@ func summaryText(inc *incident.Incident) string {
 	return fmt.Sprintf("%s %s %s — %s, stage %s", inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage)
 }
 
+// linkNames are how systems are called in the summary.
+var linkNames = map[string]string{"jira": "Jira", "statuspage": "Statuspage", "pagerduty": "PagerDuty"}
+
 // summaryBlocks is the pinned summary: title, severity, stage, status,
-// roles, elapsed time and the next step.
-func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
+// roles, elapsed time, the service and the incident's Jira issue and other
+// links, and the next step.
+func summaryBlocks(inc *incident.Incident, links []incident.Link, now time.Time) []slack.Block {
 	header := slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clipRunes(fmt.Sprintf("%s · %s · %s", inc.Ref(), inc.Severity, inc.Title), 150), true, false))
 	declared := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s UTC> by %s", inc.DeclaredAt.Unix(), inc.DeclaredAt.UTC().Format("2006-01-02 15:04"), commands.Mention(inc.DeclaredBy))
 	elapsed := commands.FormatDuration(inc.Elapsed(now))
@@ -76,6 +80,24 @@ func summaryBlocks(inc *incident.Incident, now time.Time) []slack.Block {
 	}
 	if inc.Description != "" {
 		blocks = append(blocks, slack.NewSectionBlock(markdown(mrkdwn.EscapeUser(clipRunes(inc.Description, 2900))), nil, nil))
+	}
+	var ext []string
+	if inc.Service != "" {
+		ext = append(ext, "Service: "+mrkdwn.EscapeUser(inc.Service))
+	}
+	for _, l := range links {
+		name := linkNames[l.System]
+		if name == "" {
+			name = commands.TitleCase(l.System)
+		}
+		ref := mrkdwn.EscapeUser(l.Ref)
+		if strings.HasPrefix(l.URL, "https://") || strings.HasPrefix(l.URL, "http://") {
+			ref = "<" + l.URL + "|" + ref + ">"
+		}
+		ext = append(ext, name+": "+ref)
+	}
+	if len(ext) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("links", markdown(strings.Join(ext, " · "))))
 	}
 	blocks = append(blocks, slack.NewContextBlock("next", markdown(":point_right: *Next:* "+mrkdwn.Escape(inc.NextStep()))))
 	return blocks

@@ -57,7 +57,7 @@ func (b *Bot) submitDeclare(ctx context.Context, cb slack.InteractionCallback) a
 	var meta formMeta
 	json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
 	cmd := incident.Command{Actor: cb.User.ID, Channel: meta.Channel, Raw: "[declare form] " + strings.TrimSpace(title)}
-	res := b.disp.Declare(ctx, cmd, incident.Declaration{Title: title, Description: desc, Severity: sev})
+	res := b.disp.Declare(ctx, cmd, incident.Declaration{Title: title, Description: desc, Severity: sev}, "")
 	if res.Failed {
 		field := blockTitle
 		if strings.Contains(res.Reply, "description") {
@@ -69,8 +69,6 @@ func (b *Bot) submitDeclare(ctx context.Context, cb slack.InteractionCallback) a
 		}
 		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{field: msg}}
 	}
-	from := origin{user: cb.User.ID, channel: meta.Channel}
-	b.carryOut(res, from)
 	return nil
 }
 
@@ -91,7 +89,6 @@ func (b *Bot) submitUpdate(ctx context.Context, cb slack.InteractionCallback) an
 	if res.Incident != nil {
 		from.channel = res.Incident.ChannelID
 	}
-	b.carryOut(res, from)
 	if res.Reply != "" && from.channel != "" {
 		b.fx.do(meta.Incident, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
 	}

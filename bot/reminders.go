@@ -11,6 +11,7 @@ import (
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/outbox"
 )
 
 // Buttons on reminders.
@@ -20,21 +21,17 @@ const (
 	snoozeFor        = 15 * time.Minute
 )
 
-// SweepReminders sends the reminders that have come due. The due times and
-// what has fired live in the database, so a restart neither loses nor
-// repeats one. serve runs it from a cron schedule.
+// SweepReminders finds the reminders that have come due and queues them in
+// the outbox with their timeline entries. The due times and what has fired
+// live in the database, so a restart neither loses nor repeats one. serve
+// runs it from a cron schedule.
 func (b *Bot) SweepReminders(ctx context.Context) {
-	rs, err := b.svc.Sweep(ctx)
-	if err != nil {
+	if _, err := b.svc.Sweep(ctx); err != nil {
 		b.log.ErrorContext(ctx, "reminder sweep failed", "err", err)
-	}
-	for _, r := range rs {
-		r := r
-		b.fx.do(r.Incident.Number, func(ctx context.Context) { b.sendReminder(ctx, r) })
 	}
 }
 
-func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
+func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) error {
 	inc := r.Incident
 	due := r.Due.UTC().Format("15:04 UTC")
 	owner := commands.Mention(inc.Communicator)
@@ -50,15 +47,28 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
 	case incident.ReminderHelp:
 		text = fmt.Sprintf(":sos: %s (%s) has had nobody but its declarer on it for %s. Everyone who can help: join the war room. To lead it: `/incident commander me`.",
 			inc.Ref(), inc.Severity, commands.FormatDuration(r.Due.Sub(inc.DeclaredAt)))
-		b.postAnnouncement(ctx, inc.Number, text+" War room <#"+inc.ChannelID+">.")
-		b.postToRoom(ctx, inc.Number, text)
-		return
+		if b.announce != "" {
+			if _, _, err := b.api.PostMessageContext(ctx, b.announce, slack.MsgOptionText(mrkdwn.Escape(text+" War room <#"+inc.ChannelID+">."), false)); err != nil {
+				return classify(err)
+			}
+		}
+		if inc.ChannelID == "" {
+			return nil
+		}
+		_, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false))
+		return classify(err)
 	case incident.ReminderEscalate:
 		text = fmt.Sprintf(":warning: %s's public update is 10 minutes late (due %s). Communicator %s, commander %s.", inc.Ref(), due, commands.Mention(inc.Communicator), commands.Mention(inc.Commander))
-		b.postAnnouncement(ctx, inc.Number, text+" War room <#"+inc.ChannelID+">.")
+		if b.announce != "" {
+			if _, _, err := b.api.PostMessageContext(ctx, b.announce, slack.MsgOptionText(mrkdwn.Escape(text+" War room <#"+inc.ChannelID+">."), false)); err != nil {
+				return classify(err)
+			}
+		}
+	default:
+		return outbox.Permanent(fmt.Errorf("unknown reminder %q", r.Kind))
 	}
 	if inc.ChannelID == "" {
-		return
+		return nil
 	}
 	n := strconv.FormatInt(inc.Number, 10)
 	write := slack.NewButtonBlockElement(actionOpenUpdate, n, plain("Write the update"))
@@ -68,28 +78,11 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) {
 		slack.NewSectionBlock(markdown(mrkdwn.Escape(text)), nil, nil),
 		slack.NewActionBlock("reminder", write, snooze),
 	}
-	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		b.record(ctx, inc.Number, "chat.postMessage (reminder)", err)
-	}
+	_, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...))
+	return classify(err)
 }
 
 const actionSplit = "warroom_split_alert"
-
-// postWithSplit posts a grouped alert with a button that splits it out.
-func (b *Bot) postWithSplit(ctx context.Context, n int64, text, split string) {
-	inc, err := b.svc.Get(ctx, n)
-	if err != nil || inc.ChannelID == "" {
-		return
-	}
-	btn := slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident"))
-	blocks := []slack.Block{
-		slack.NewSectionBlock(markdown(mrkdwn.Escape(text)), nil, nil),
-		slack.NewActionBlock("alert", btn),
-	}
-	if _, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		b.record(ctx, n, "chat.postMessage (grouped alert)", err)
-	}
-}
 
 // blockAction handles the reminder and alert buttons.
 func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
@@ -97,13 +90,10 @@ func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 		from := origin{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
 		if a.ActionID == actionSplit {
 			cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[split button] " + a.Value}
-			res, old, note := b.disp.SplitAlert(ctx, cmd, a.Value)
+			res := b.disp.SplitAlert(ctx, cmd, a.Value, cb.ResponseURL)
 			if res.Failed {
 				b.fx.do(0, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
-				continue
 			}
-			b.carryOut(res, from)
-			b.fx.do(old.Number, func(ctx context.Context) { b.postToRoom(ctx, old.Number, note) })
 			continue
 		}
 		n, err := strconv.ParseInt(a.Value, 10, 64)
@@ -126,9 +116,7 @@ func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 			res := b.disp.Snooze(ctx, incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[snooze button] 15m"}, n, snoozeFor)
 			if res.Failed {
 				b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
-				continue
 			}
-			b.carryOut(res, from)
 		}
 	}
 }

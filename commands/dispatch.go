@@ -18,26 +18,18 @@ type Invocation struct {
 	User    string // Slack user ID
 	Channel string // where it was typed
 	Text    string // everything after "/incident"
+	// ResponseURL answers the command later (the war room is ready).
+	ResponseURL string
 }
 
-// Result is what the bot must do after a command ran. Reply always goes
-// back to the user, only to them; the rest are effects on Slack.
+// Result is what the person who ran a command sees. Everything else a
+// command does on Slack was planned into the outbox with its timeline entry.
 type Result struct {
 	Reply    string             // ephemeral reply to the user
 	Incident *incident.Incident // the incident acted on, as it now is
-	Changed  bool               // state changed: refresh the summary and topic
-	Declared bool               // a new incident: open its war room
-	Post     string             // message for everyone in the war room
-	Announce string             // message for the announcements channel
-	Invite   []string           // people to bring into the war room
 	Modal    *DeclareForm       // open the declare form instead
 	Preview  *UpdatePreview     // open the public update preview instead
-	// Published is the public update just published, for the status pages.
-	Published *incident.PublicUpdate
-	// Split, when set ("source:id"), adds a button to Post that splits that
-	// grouped alert into its own incident.
-	Split  string
-	Failed bool // the command was rejected or could not run
+	Failed   bool               // the command was rejected or could not run
 }
 
 // DeclareForm is the declare modal's starting values.
@@ -65,6 +57,9 @@ type Dispatcher struct {
 	Lint incident.Lint
 	// Location is the time zone public updates show times in; nil means UTC.
 	Location *time.Location
+	// Services are the service names people may declare for and page
+	// (/incident declare sev1 payments: ..., /incident page payments).
+	Services []string
 
 	once sync.Once
 }
@@ -106,7 +101,11 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 			}
 			return Result{Modal: &DeclareForm{Severity: c.Severity, Channel: inv.Channel}}
 		}
-		return d.Declare(ctx, cmd, incident.Declaration{Title: c.Text, Severity: c.Severity})
+		decl := incident.Declaration{Title: c.Text, Severity: c.Severity}
+		if svc, rest, ok := strings.Cut(c.Text, ":"); ok && d.knownService(svc) != "" {
+			decl.Service, decl.Title = d.knownService(svc), rest
+		}
+		return d.Declare(ctx, cmd, decl, inv.ResponseURL)
 	case "help":
 		return d.record(ctx, d.warRoom(ctx, inv.Channel), cmd, Result{Reply: HelpText(c.Text)})
 	case "list":
@@ -125,80 +124,114 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		return Result{Reply: msg, Failed: true}
 	}
 
-	var inc *incident.Incident
-	var err error
-	var post, announce, reply string
-	var invite []string
+	from := origin{user: inv.User, channel: inv.Channel, responseURL: inv.ResponseURL}
 	switch c.Name {
 	case "timeline":
 		return d.timeline(ctx, n, cmd)
-	case "severity":
-		var before *incident.Incident
-		before, _ = d.Service.Get(ctx, n)
-		inc, err = d.Service.SetSeverity(ctx, n, cmd, c.Severity)
-		if err == nil {
-			post = fmt.Sprintf(":rotating_light: <@%s> changed the severity of %s from %s to *%s*.", inv.User, inc.Ref(), before.Severity, inc.Severity)
-			if inc.Severity < before.Severity {
-				announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, user(inc.Title), roomLink(inc))
-			}
-			reply = fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity)
-		}
-	case "commander", "communicator", "role":
-		inc, err = d.Service.Assign(ctx, n, cmd, c.Role, c.User)
-		if err == nil {
-			post = fmt.Sprintf(":bust_in_silhouette: <@%s> is now the *%s* of %s (set by <@%s>).", c.User, c.Role, inc.Ref(), inv.User)
-			reply = fmt.Sprintf("<@%s> is now %s of %s.", c.User, c.Role, inc.Ref()) + nextHint(inc)
-			invite = []string{c.User}
-		}
 	case "status":
-		inc, err = d.Service.SetStatus(ctx, n, cmd, c.Status, c.Text)
-		if err == nil && c.Status == incident.StatusResolved {
-			post, announce, reply = resolvedTexts(inc, inv.User, c.Text)
-		} else if err == nil {
-			post = fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), TitleCase(string(inc.Status)))
+		if c.Status == "" {
+			return d.statusReport(ctx, n, cmd)
+		}
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.SetStatus(ctx, n, cmd, c.Status, c.Text)
+		}, func(_, inc *incident.Incident) texts {
+			if c.Status == incident.StatusResolved {
+				return resolvedTexts(inc, inv.User, c.Text)
+			}
+			post := fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), TitleCase(string(inc.Status)))
 			if c.Text != "" {
 				post += " — " + user(c.Text)
 			}
 			post += fmt.Sprintf(" (by <@%s>)", inv.User)
-			reply = fmt.Sprintf("%s status is %s.", inc.Ref(), inc.Status) + nextHint(inc)
-		}
+			return texts{post: post, reply: fmt.Sprintf("%s status is %s.", inc.Ref(), inc.Status) + nextHint(inc)}
+		})
+	case "severity":
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.SetSeverity(ctx, n, cmd, c.Severity)
+		}, func(before, inc *incident.Incident) texts {
+			t := texts{
+				post:  fmt.Sprintf(":rotating_light: <@%s> changed the severity of %s from %s to *%s*.", inv.User, inc.Ref(), before.Severity, inc.Severity),
+				reply: fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity),
+			}
+			if inc.Severity < before.Severity {
+				t.announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, user(inc.Title), roomLink(inc))
+			}
+			return t
+		})
+	case "commander", "communicator", "role":
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.Assign(ctx, n, cmd, c.Role, c.User)
+		}, func(_, inc *incident.Incident) texts {
+			return texts{
+				post:   fmt.Sprintf(":bust_in_silhouette: <@%s> is now the *%s* of %s (set by <@%s>).", c.User, c.Role, inc.Ref(), inv.User),
+				reply:  fmt.Sprintf("<@%s> is now %s of %s.", c.User, c.Role, inc.Ref()) + nextHint(inc),
+				invite: []string{c.User},
+			}
+		})
 	case "note":
-		inc, err = d.Service.Note(ctx, n, cmd, c.Text)
-		if err == nil {
-			post = fmt.Sprintf(":memo: Note from <@%s>: %s", inv.User, user(c.Text))
-			reply = "Noted in the " + inc.Ref() + " timeline."
-		}
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.Note(ctx, n, cmd, c.Text)
+		}, func(_, inc *incident.Incident) texts {
+			return texts{post: fmt.Sprintf(":memo: Note from <@%s>: %s", inv.User, user(c.Text)), reply: "Noted in the " + inc.Ref() + " timeline."}
+		})
 	case "resolve":
-		inc, err = d.Service.Resolve(ctx, n, cmd, c.Text)
-		if err == nil {
-			post, announce, reply = resolvedTexts(inc, inv.User, c.Text)
-		}
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.Resolve(ctx, n, cmd, c.Text)
+		}, func(_, inc *incident.Incident) texts { return resolvedTexts(inc, inv.User, c.Text) })
 	case "reopen":
-		inc, err = d.Service.Reopen(ctx, n, cmd)
-		if err == nil {
-			post = fmt.Sprintf(":warning: <@%s> reopened %s. Status is back to *investigating*.", inv.User, inc.Ref())
-			announce = fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), user(inc.Title), roomLink(inc))
-			reply = inc.Ref() + " is open again." + nextHint(inc)
-		}
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.Reopen(ctx, n, cmd)
+		}, func(_, inc *incident.Incident) texts {
+			return texts{
+				post:     fmt.Sprintf(":warning: <@%s> reopened %s. Status is back to *investigating*.", inv.User, inc.Ref()),
+				announce: fmt.Sprintf(":warning: %s was reopened: %s — war room %s", inc.Ref(), user(inc.Title), roomLink(inc)),
+				reply:    inc.Ref() + " is open again." + nextHint(inc),
+			}
+		})
 	case "impact":
-		inc, err = d.Service.SetImpact(ctx, n, cmd, c.Text)
-		if err == nil {
-			post = fmt.Sprintf(":busts_in_silhouette: <@%s> described the impact of %s: %s", inv.User, inc.Ref(), user(inc.Impact))
-			reply = "Impact set. It goes into the next public update: `/incident update`."
-		}
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.SetImpact(ctx, n, cmd, c.Text)
+		}, func(_, inc *incident.Incident) texts {
+			return texts{post: fmt.Sprintf(":busts_in_silhouette: <@%s> described the impact of %s: %s", inv.User, inc.Ref(), user(inc.Impact)),
+				reply: "Impact set. It goes into the next public update: `/incident update`."}
+		})
 	case "components":
-		inc, err = d.Service.SetComponents(ctx, n, cmd, c.Components)
-		if err == nil {
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.SetComponents(ctx, n, cmd, c.Components)
+		}, func(_, inc *incident.Incident) texts {
 			var parts []string
 			for _, name := range inc.ComponentNames() {
 				parts = append(parts, fmt.Sprintf("%s: %s", user(name), strings.ReplaceAll(string(inc.Components[name]), "_", " ")))
 			}
-			post = fmt.Sprintf(":large_orange_circle: <@%s> set the components of %s — %s", inv.User, inc.Ref(), strings.Join(parts, ", "))
-			reply = "Components set. They go into the next public update: `/incident update`."
+			return texts{post: fmt.Sprintf(":large_orange_circle: <@%s> set the components of %s — %s", inv.User, inc.Ref(), strings.Join(parts, ", ")),
+				reply: "Components set. They go into the next public update: `/incident update`."}
+		})
+	case "page":
+		target, err := d.pageTarget(c.Target)
+		if err != nil {
+			if rerr := d.Service.Record(ctx, n, cmd, incident.ErrorMessage(err)); rerr != nil {
+				return d.internal(ctx, rerr)
+			}
+			return Result{Reply: incident.ErrorMessage(err), Failed: true}
 		}
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.Page(ctx, n, cmd, target, c.Text)
+		}, func(_, inc *incident.Incident) texts {
+			who := user(target)
+			if strings.HasPrefix(target, "@") {
+				who = "<" + target + ">"
+			}
+			msg := ""
+			if c.Text != "" {
+				msg = ": " + user(c.Text)
+			}
+			return texts{
+				post:  fmt.Sprintf(":pager: <@%s> paged %s through PagerDuty for %s%s", inv.User, who, inc.Ref(), msg),
+				reply: fmt.Sprintf("Paging %s through PagerDuty. The acknowledgement will show here and in the timeline (`/incident timeline`).", who),
+			}
+		})
 	case "update":
-		var p *UpdatePreview
-		p, err = d.preview(ctx, n, inv.User, c.Status, c.Text)
+		p, err := d.preview(ctx, n, inv.User, c.Status, c.Text)
 		at := n
 		if incident.ErrorCode(err) == incident.ENotFound {
 			at = 0 // no such incident: the audit log keeps it
@@ -206,42 +239,90 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		if rerr := d.Service.Record(ctx, at, cmd, outcome(err)); rerr != nil {
 			return d.internal(ctx, rerr)
 		}
-		if err == nil {
-			return Result{Preview: p, Incident: p.Incident}
+		if err != nil {
+			return d.failed(ctx, err, c.Name)
 		}
+		return Result{Preview: p, Incident: p.Incident}
 	case "close":
-		inc, err = d.Service.Close(ctx, n, cmd)
-		if err == nil {
-			post = fmt.Sprintf(":white_check_mark: <@%s> closed %s. This channel will be archived; the timeline stays in warroom.", inv.User, inc.Ref())
-			reply = inc.Ref() + " is closed."
-		}
-	default:
-		err = incident.Errorf(incident.EInternal, "unhandled command %q", c.Name)
+		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+			return d.Service.Close(ctx, n, cmd)
+		}, func(_, inc *incident.Incident) texts {
+			return texts{post: fmt.Sprintf(":white_check_mark: <@%s> closed %s. This channel will be archived; the timeline stays in warroom.", inv.User, inc.Ref()),
+				reply: inc.Ref() + " is closed."}
+		})
 	}
-	if err != nil {
-		if incident.ErrorCode(err) == incident.EInternal {
-			return d.internal(ctx, err)
-		}
-		return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, c.Name), Failed: true}
-	}
-	return Result{Reply: reply, Incident: inc, Changed: true, Post: post, Announce: announce, Invite: invite}
+	return d.internal(ctx, incident.Errorf(incident.EInternal, "unhandled command %q", c.Name))
 }
 
-// Declare declares an incident, from the slash command or the form.
-func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl incident.Declaration) Result {
+// origin is where a command came from, for follow-ups sent later.
+type origin struct{ user, channel, responseURL string }
+
+// texts are what a successful command says: to the war room (post), to the
+// announcements channel, to the person who typed it (reply), and whom it
+// brings into the room.
+type texts struct {
+	post, announce, reply string
+	invite                []string
+}
+
+// effects turns texts into Slack effects.
+func (t texts) effects() []incident.Effect {
+	var fx []incident.Effect
+	fx = append(fx, Invite(t.invite...)...)
+	if t.post != "" {
+		fx = append(fx, Post(t.post))
+	}
+	if t.announce != "" {
+		fx = append(fx, Announce(t.announce))
+	}
+	return fx
+}
+
+// apply runs a change whose Slack effects say describes; they are planned
+// inside the change's transaction, from the incident as it was and is.
+func (d *Dispatcher) apply(ctx context.Context, cmd incident.Command, from origin, run func(incident.Command) (*incident.Incident, error), say func(before, after *incident.Incident) texts) Result {
+	var t texts
+	cmd.Effects = func(before, after *incident.Incident, _ incident.Entry) []incident.Effect {
+		t = say(before, after)
+		return t.effects()
+	}
+	inc, err := run(cmd)
+	if err != nil {
+		return d.failed(ctx, err, cmd.Kind)
+	}
+	return Result{Reply: t.reply, Incident: inc}
+}
+
+// failed turns a rejected or failed command into its reply.
+func (d *Dispatcher) failed(ctx context.Context, err error, name string) Result {
+	if incident.ErrorCode(err) == incident.EInternal {
+		return d.internal(ctx, err)
+	}
+	return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, name), Failed: true}
+}
+
+// Declare declares an incident, from the slash command or the form. The
+// war room is opened through the outbox; the declarer hears when it is
+// ready through responseURL (or ephemerally where they typed).
+func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl incident.Declaration, responseURL string) Result {
 	cmd.Kind = "declare"
+	cmd.Effects = func(before, after *incident.Incident, _ incident.Entry) []incident.Effect {
+		return []incident.Effect{{Kind: SlackRoom, Payload: map[string]string{"user": cmd.Actor, "channel": cmd.Channel, "response_url": responseURL}}}
+	}
 	inc, err := d.Service.Declare(ctx, cmd, decl)
 	if err != nil {
-		if incident.ErrorCode(err) == incident.EInternal {
-			return d.internal(ctx, err)
-		}
-		return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, "declare"), Failed: true}
+		return d.failed(ctx, err, "declare")
+	}
+	lead := "You are commander."
+	switch {
+	case inc.Commander != cmd.Actor:
+		lead = "Commander: <@" + inc.Commander + ">."
+	case !decl.NamedCommander && d.Service.Enabled(incident.KindOnCall):
+		lead = "You lead until I find who is on call in PagerDuty."
 	}
 	return Result{
-		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title)),
+		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. %s Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title), lead),
 		Incident: inc,
-		Declared: true,
-		Changed:  true,
 	}
 }
 
@@ -269,41 +350,28 @@ func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st inci
 }
 
 // Alert records an alert from monitoring: a new incident, an alert grouped
-// into an open one, or an acknowledgement or resolution.
-func (d *Dispatcher) Alert(ctx context.Context, a incident.Alert, c incident.Correlation) (Result, error) {
-	out, err := d.Service.Alert(ctx, a, c)
-	if err != nil {
-		return Result{}, err
-	}
-	link := ""
-	if a.URL != "" {
-		link = " <" + a.URL + "|open in PagerDuty>"
-	}
-	switch {
-	case out.Declared != nil:
-		return Result{Incident: out.Declared, Declared: true, Changed: true}, nil
-	case out.Grouped != nil:
-		return Result{Incident: out.Grouped, Changed: true, Split: a.Source + ":" + a.ExternalID,
-			Post: fmt.Sprintf(":bell: Another alert was grouped into %s: %s (%s).%s Same service or group within the correlation window.", out.Grouped.Ref(), user(a.Title), user(firstOf(a.ServiceName, a.Service)), link)}, nil
-	case out.Updated != nil:
-		return Result{Incident: out.Updated, Post: fmt.Sprintf(":bell: PagerDuty: alert %s was %s.%s", user(a.ExternalID), a.Event, link)}, nil
-	}
-	return Result{}, nil
+// into an open one, or an acknowledgement or resolution. Its Slack effects
+// are planned by Planner.
+func (d *Dispatcher) Alert(ctx context.Context, a incident.Alert, c incident.Correlation) (incident.AlertOutcome, error) {
+	return d.Service.Alert(ctx, a, c)
 }
 
 // SplitAlert makes a grouped alert its own incident, from the button. The
-// Result declares the new incident; note goes to the old incident's room.
-func (d *Dispatcher) SplitAlert(ctx context.Context, cmd incident.Command, split string) (res Result, from *incident.Incident, note string) {
+// new incident's war room opens through the outbox, and the old war room
+// is told.
+func (d *Dispatcher) SplitAlert(ctx context.Context, cmd incident.Command, split, responseURL string) Result {
 	source, id, _ := strings.Cut(split, ":")
-	from, to, err := d.Service.SplitAlert(ctx, cmd, source, id)
-	if err != nil {
-		if incident.ErrorCode(err) == incident.EInternal {
-			return d.internal(ctx, err), nil, ""
+	cmd.Effects = func(before, after *incident.Incident, e incident.Entry) []incident.Effect {
+		if before == nil {
+			return []incident.Effect{{Kind: SlackRoom, Payload: map[string]string{"user": cmd.Actor, "channel": cmd.Channel, "response_url": responseURL}}}
 		}
-		return Result{Reply: incident.ErrorMessage(err), Failed: true}, nil, ""
+		return []incident.Effect{Post(fmt.Sprintf(":scissors: <@%s> split the alert %q out into its own incident, %s.", cmd.Actor, e.Detail["title"], e.Detail["to"]))}
 	}
-	note = fmt.Sprintf(":scissors: <@%s> split the alert %q out into its own incident, %s.", cmd.Actor, to.Title, to.Ref())
-	return Result{Incident: to, Declared: true, Changed: true}, from, note
+	_, to, err := d.Service.SplitAlert(ctx, cmd, source, id)
+	if err != nil {
+		return d.failed(ctx, err, "")
+	}
+	return Result{Incident: to, Reply: fmt.Sprintf("Split into %s; its war room is opening and you'll be invited.", to.Ref())}
 }
 
 func firstOf(a, b string) string {
@@ -322,15 +390,11 @@ func (d *Dispatcher) PreviewFor(ctx context.Context, n int64, actor string) (*Up
 // Snooze pushes incident n's next update back by dur, from the reminder's button.
 func (d *Dispatcher) Snooze(ctx context.Context, cmd incident.Command, n int64, dur time.Duration) Result {
 	cmd.Kind = "snooze"
-	inc, err := d.Service.Snooze(ctx, n, cmd, dur)
-	if err != nil {
-		if incident.ErrorCode(err) == incident.EInternal {
-			return d.internal(ctx, err)
-		}
-		return Result{Reply: incident.ErrorMessage(err), Failed: true}
-	}
-	return Result{Incident: inc, Changed: true,
-		Post: fmt.Sprintf(":zzz: <@%s> snoozed the public update of %s: now due by %s.", cmd.Actor, inc.Ref(), inc.NextUpdateDue.UTC().Format("15:04 UTC"))}
+	return d.apply(ctx, cmd, origin{}, func(cmd incident.Command) (*incident.Incident, error) {
+		return d.Service.Snooze(ctx, n, cmd, dur)
+	}, func(_, inc *incident.Incident) texts {
+		return texts{post: fmt.Sprintf(":zzz: <@%s> snoozed the public update of %s: now due by %s.", cmd.Actor, inc.Ref(), inc.NextUpdateDue.UTC().Format("15:04 UTC"))}
+	})
 }
 
 // Draft renders the template for status with the incident's fields.
@@ -365,24 +429,24 @@ func (d *Dispatcher) templates() (*templates.Set, error) {
 }
 
 // PublishUpdate publishes a public update with the text the communicator
-// approved, from the preview.
+// approved, from the preview. The war room and the announcements channel
+// get it, and the hosted status page if one is configured, all through the
+// outbox.
 func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n int64, st incident.Status, body string) Result {
 	cmd.Kind = "publish"
-	inc, pub, err := d.Service.Publish(ctx, n, cmd, st, body)
+	var quoted string
+	cmd.Effects = func(_, inc *incident.Incident, e incident.Entry) []incident.Effect {
+		quoted = "> " + strings.ReplaceAll(user(e.Detail["text"]), "\n", "\n> ")
+		return texts{
+			post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
+			announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(inc.Title), roomLink(inc)),
+		}.effects()
+	}
+	inc, _, err := d.Service.Publish(ctx, n, cmd, st, body)
 	if err != nil {
-		if incident.ErrorCode(err) == incident.EInternal {
-			return d.internal(ctx, err)
-		}
-		return Result{Reply: incident.ErrorMessage(err), Failed: true}
+		return d.failed(ctx, err, "")
 	}
-	quoted := "> " + strings.ReplaceAll(user(pub.Body), "\n", "\n> ")
-	res := Result{
-		Incident: inc, Changed: true, Published: pub,
-		Post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
-		Announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(inc.Title), roomLink(inc)),
-		Reply:    "Published. " + nextDueText(inc),
-	}
-	return res
+	return Result{Incident: inc, Reply: "Published. " + nextDueText(inc)}
 }
 
 func nextDueText(inc *incident.Incident) string {
@@ -502,14 +566,16 @@ func (d *Dispatcher) internal(ctx context.Context, err error) Result {
 	return Result{Reply: fmt.Sprintf("Something went wrong on our side (error %s). Nothing was lost that was already saved; try again, and if it keeps failing tell your warroom admin the error id.", id), Failed: true}
 }
 
-func resolvedTexts(inc *incident.Incident, actor, summary string) (post, announce, reply string) {
-	post = fmt.Sprintf(":white_check_mark: <@%s> resolved %s after %s.", actor, inc.Ref(), FormatDuration(inc.Durations().ToResolve))
+func resolvedTexts(inc *incident.Incident, actor, summary string) texts {
+	post := fmt.Sprintf(":white_check_mark: <@%s> resolved %s after %s.", actor, inc.Ref(), FormatDuration(inc.Durations().ToResolve))
 	if summary != "" {
 		post += " " + user(summary)
 	}
-	announce = fmt.Sprintf(":white_check_mark: %s resolved: %s (open %s) — war room %s", inc.Ref(), user(inc.Title), FormatDuration(inc.Durations().ToResolve), roomLink(inc))
-	reply = inc.Ref() + " is resolved." + nextHint(inc)
-	return
+	return texts{
+		post:     post,
+		announce: fmt.Sprintf(":white_check_mark: %s resolved: %s (open %s) — war room %s", inc.Ref(), user(inc.Title), FormatDuration(inc.Durations().ToResolve), roomLink(inc)),
+		reply:    inc.Ref() + " is resolved." + nextHint(inc),
+	}
 }
 
 func nextHint(inc *incident.Incident) string { return "\nNext: " + inc.NextStep() }
@@ -561,4 +627,79 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// knownService returns the configured service name matching s, or "".
+func (d *Dispatcher) knownService(s string) string {
+	s = strings.TrimSpace(s)
+	for _, name := range d.Services {
+		if strings.EqualFold(name, s) {
+			return name
+		}
+	}
+	return ""
+}
+
+// pageTarget checks whom a page is for: a person, or a configured service.
+func (d *Dispatcher) pageTarget(target string) (string, error) {
+	if strings.HasPrefix(target, "@") {
+		return target, nil
+	}
+	if name := d.knownService(target); name != "" {
+		return name, nil
+	}
+	if len(d.Services) == 0 {
+		return "", incident.Errorf(incident.EInvalid, "No services are configured for paging, so page a person: `/incident page @alice`. (Services are set in the config file's pagerduty.services.)")
+	}
+	return "", incident.Errorf(incident.EInvalid, "%q is not a service I can page. Services: %s. Or page a person: `/incident page @alice`.", target, strings.Join(d.Services, ", "))
+}
+
+// StatusReport is what /incident status alone shows: the incident's state,
+// its links, and the outbox work still pending or failed for it.
+func (d *Dispatcher) statusReport(ctx context.Context, n int64, cmd incident.Command) Result {
+	if err := d.Service.Record(ctx, n, cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil {
+		return d.failed(ctx, err, "status")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s* %s — %s, %s stage. Commander %s, communicator %s.", inc.Ref(), inc.Severity, inc.Status, inc.Stage, Mention(inc.Commander), Mention(inc.Communicator))
+	if !inc.NextUpdateDue.IsZero() && inc.Open() {
+		fmt.Fprintf(&b, " Next public update due by %s.", inc.NextUpdateDue.UTC().Format("15:04 UTC"))
+	}
+	if links, err := d.Service.Links(ctx, n); err == nil {
+		for _, l := range links {
+			fmt.Fprintf(&b, "\n%s: %s", TitleCase(l.System), linkOr(l.URL, l.Ref))
+		}
+	}
+	fx, err := d.Service.Effects(ctx, incident.EffectFilter{Incident: n, States: []string{incident.EffectPending, incident.EffectFailed, incident.EffectExpired}, Limit: 20})
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	if len(fx) == 0 {
+		b.WriteString("\nEverything warroom had to send (Slack, PagerDuty, Jira, status page) is delivered.")
+	} else {
+		b.WriteString("\n*Not delivered yet:*")
+		for _, e := range fx {
+			fmt.Fprintf(&b, "\n• #%d %s — %s", e.ID, e.Kind, e.State)
+			if e.State == incident.EffectPending && e.Attempts > 0 {
+				fmt.Fprintf(&b, ", %d attempts, next at %s", e.Attempts, e.NextAt.UTC().Format("15:04:05 UTC"))
+			}
+			if e.LastError != "" {
+				fmt.Fprintf(&b, ": %s", user(clip(oneLine(e.LastError), 120)))
+			}
+		}
+		b.WriteString("\nPending work is retried on its own. An admin can retry failed work: `warroom outbox retry <id>`.")
+	}
+	b.WriteString("\nNext: " + inc.NextStep())
+	return Result{Reply: b.String(), Incident: inc}
+}
+
+func linkOr(url, text string) string {
+	if url == "" {
+		return user(text)
+	}
+	return "<" + url + "|" + user(text) + ">"
 }

@@ -22,6 +22,7 @@ type Command struct {
 	Role     string            // commander, communicator, role
 	User     string            // the Slack user ID a role goes to
 	Text     string            // title, note, message, summary, help topic
+	Target   string            // page: a service name, or "@U123"
 	Modal    bool              // declare with no title: open the form
 	// Components are name=status pairs, for components.
 	Components map[string]incident.ComponentStatus
@@ -124,7 +125,7 @@ func Parse(text, actor string) (Command, error) {
 	case "status":
 		w, r := next(rest)
 		if w == "" {
-			return fail("Say which status: investigating, identified, monitoring or resolved.")
+			break // /incident status alone: show the incident's state
 		}
 		st, err := incident.ParseStatus(w)
 		if err != nil {
@@ -160,6 +161,17 @@ func Parse(text, actor string) (Command, error) {
 			return fail("Say who is affected and how, in customers' words, e.g. `/incident impact failed card payments for some customers`.")
 		}
 		c.Text = rest
+	case "page":
+		w, r := next(rest)
+		if w == "" {
+			return fail("Say whom to page: a service or a person, e.g. `/incident page payments card auth failing` or `/incident page @alice`.")
+		}
+		if m := mention.FindStringSubmatch(w); m != nil {
+			w = "@" + m[1]
+		} else if strings.HasPrefix(w, "@") || strings.HasPrefix(w, "<") {
+			return fail("Pick the person from Slack's list after @, so it becomes a mention, e.g. `/incident page @alice`.")
+		}
+		c.Target, c.Text = w, r
 	case "note":
 		if rest == "" {
 			return fail("The note is empty. Type it after the command.")

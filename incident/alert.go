@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,10 +22,38 @@ type Alert struct {
 	Title       string
 	URL         string
 	At          time.Time
+	// Assignee is the source's user the alert was assigned to, if any.
+	Assignee string
+	// IncidentKey is the source's dedup key; pages warroom sent carry
+	// PageKeyPrefix, so their own alerts do not declare incidents.
+	IncidentKey string
+	// By is who acted (acknowledged, resolved), as the source names them.
+	By string
+}
+
+// PageKeyPrefix starts the dedup key of every page warroom sends.
+const PageKeyPrefix = "warroom-"
+
+// PageKey is the dedup key of incident n's page to target: the same page
+// sent twice (a retry, a second /incident page) opens one PagerDuty incident.
+func PageKey(n int64, target string) string {
+	return PageKeyPrefix + Ref(n) + "-" + strings.ToLower(strings.TrimPrefix(target, "@"))
+}
+
+// PageIncident returns the incident a page's dedup key belongs to.
+func PageIncident(key string) (int64, bool) {
+	rest, ok := strings.CutPrefix(key, PageKeyPrefix+"INC-")
+	if !ok {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, "-")
+	n, err := strconv.ParseInt(num, 10, 64)
+	return n, err == nil && n > 0
 }
 
 // AlertRule says what a service's alerts become.
 type AlertRule struct {
+	Name     string // the service's name in warroom (payments), if configured
 	Severity Severity
 	Group    string // services sharing a group are grouped together; "" means the service alone
 }
@@ -60,6 +89,7 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 		c.Window = DefaultWindow
 	}
 	var out AlertOutcome
+	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
 		fresh, err := tx.MarkDelivery(ctx, a.Source, a.EventID, now)
 		if err != nil || !fresh {
@@ -67,6 +97,19 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 			return err
 		}
 		cmd := Command{Actor: AlertActor, Kind: "alert_" + a.Event, Raw: fmt.Sprintf("%s %s: %s (%s)", a.Source, a.Event, a.Title, a.ServiceName)}
+		if n, ok := PageIncident(a.IncidentKey); ok {
+			// PagerDuty telling us about a page warroom sent: it is not a
+			// new alert, but its acknowledgement belongs on the timeline.
+			inc, err := tx.Incident(ctx, n)
+			if err != nil || a.Event == "triggered" {
+				out.Ignored = "a page warroom sent"
+				return nil
+			}
+			cmd.Kind = "page_" + a.Event
+			cmd.Raw = fmt.Sprintf("%s %s the page %s", firstNonEmpty(a.By, "PagerDuty"), a.Event, a.IncidentKey)
+			out.Updated = inc
+			return s.appendEmit(ctx, tx, inc, inc, entry(n, cmd, now, OutcomeOK, map[string]string{"page": a.IncidentKey, "url": a.URL, "by": a.By, "pd_incident": a.ExternalID}), cmd, &queued)
+		}
 		if a.Event != "triggered" {
 			n, err := tx.AlertIncident(ctx, a.Source, a.ExternalID)
 			if err != nil || n == 0 {
@@ -81,7 +124,7 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 				return err
 			}
 			out.Updated = inc
-			return tx.Append(ctx, entry(n, cmd, now, OutcomeOK, map[string]string{"alert": a.ExternalID, "url": a.URL}))
+			return s.appendEmit(ctx, tx, inc, inc, entry(n, cmd, now, OutcomeOK, map[string]string{"alert": a.ExternalID, "url": a.URL, "title": a.Title, "service": a.ServiceName}), cmd, &queued)
 		}
 		rule, ok := c.Rules[a.Service]
 		if !ok {
@@ -102,16 +145,18 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 			if err := tx.AddAlert(ctx, n, a, group); err != nil {
 				return err
 			}
-			cmd.Kind = "alert_grouped"
+			cmd.Kind = KindAlertGrouped
 			out.Grouped = inc
-			return tx.Append(ctx, entry(n, cmd, now, OutcomeOK, map[string]string{"alert": a.ExternalID, "service": a.Service, "group": group, "url": a.URL}))
+			return s.appendEmit(ctx, tx, inc, inc, entry(n, cmd, now, OutcomeOK, map[string]string{"alert": a.ExternalID, "source": a.Source,
+				"service": firstNonEmpty(a.ServiceName, a.Service), "service_id": a.Service, "group": group, "url": a.URL, "title": a.Title}), cmd, &queued)
 		}
 		title, err := CleanTitle(clipTitle(fmt.Sprintf("%s: %s", firstNonEmpty(a.ServiceName, a.Service), a.Title)))
 		if err != nil {
 			title = "Alert from " + a.Source
 		}
 		inc := &Incident{Title: title, Severity: rule.Severity, Stage: StageAssess, Status: StatusInvestigating,
-			DeclaredBy: AlertActor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now}
+			DeclaredBy: AlertActor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now,
+			Service: firstNonEmpty(rule.Name, firstNonEmpty(a.ServiceName, a.Service))}
 		if err := tx.CreateIncident(ctx, inc); err != nil {
 			return err
 		}
@@ -120,9 +165,34 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 		}
 		cmd.Kind = "declare"
 		out.Declared = inc
-		return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"title": title, "severity": inc.Severity.String(), "alert": a.ExternalID, "url": a.URL}))
+		// Nobody leads yet: whoever PagerDuty assigned, or is on call for
+		// the service's policy, becomes commander.
+		lookup := Effect{Kind: KindOnCall, NotAfter: now.Add(OnCallLookupFor),
+			Payload: map[string]string{"service": inc.Service, "assignee": a.Assignee}}
+		e := entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"title": title, "severity": inc.Severity.String(), "alert": a.ExternalID, "url": a.URL})
+		if err := tx.Append(ctx, e); err != nil {
+			return err
+		}
+		queued, err = s.emit(ctx, tx, nil, inc, e, cmd, lookup)
+		return err
 	})
+	if err == nil {
+		s.woke(queued)
+	}
 	return out, err
+}
+
+// KindAlertGrouped is the timeline kind of an alert that joined an open incident.
+const KindAlertGrouped = "alert_grouped"
+
+// appendEmit appends e and plans its effects, adding to *queued.
+func (s *Service) appendEmit(ctx context.Context, tx Tx, before, after *Incident, e *Entry, cmd Command, queued *int) error {
+	if err := tx.Append(ctx, e); err != nil {
+		return err
+	}
+	n, err := s.emit(ctx, tx, before, after, e, cmd)
+	*queued += n
+	return err
 }
 
 // SplitAlert takes a grouped alert out of its incident and declares a new
@@ -130,6 +200,7 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalID string) (from, to *Incident, err error) {
 	now := s.Now()
 	cmd.Kind = "alert_split"
+	var woke int
 	err = s.store.Update(ctx, func(tx Tx) error {
 		a, n, err := tx.StoredAlert(ctx, source, externalID)
 		if err != nil {
@@ -143,22 +214,28 @@ func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalI
 			title = "Alert from " + source
 		}
 		to = &Incident{Title: title, Severity: from.Severity, Stage: StageAssess, Status: StatusInvestigating,
-			DeclaredBy: cmd.Actor, Commander: cmd.Actor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now}
+			DeclaredBy: cmd.Actor, Commander: cmd.Actor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now, Service: from.Service}
 		if err := tx.CreateIncident(ctx, to); err != nil {
 			return err
 		}
 		if err := tx.MoveAlert(ctx, source, externalID, to.Number); err != nil {
 			return err
 		}
-		if err := tx.Append(ctx, entry(from.Number, cmd, now, OutcomeOK, map[string]string{"alert": externalID, "to": to.Ref()})); err != nil {
+		var queued int
+		if err := s.appendEmit(ctx, tx, from, from, entry(from.Number, cmd, now, OutcomeOK, map[string]string{"alert": externalID, "to": to.Ref(), "title": a.Title}), cmd, &queued); err != nil {
 			return err
 		}
-		declare := Command{Actor: cmd.Actor, Channel: cmd.Channel, Kind: "declare", Raw: "split from " + from.Ref() + ": " + a.Title}
-		return tx.Append(ctx, entry(to.Number, declare, now, OutcomeOK, map[string]string{"title": title, "severity": to.Severity.String(), "alert": externalID, "from": from.Ref()}))
+		declare := Command{Actor: cmd.Actor, Channel: cmd.Channel, Kind: "declare", Raw: "split from " + from.Ref() + ": " + a.Title, Effects: cmd.Effects}
+		if err := s.appendEmit(ctx, tx, nil, to, entry(to.Number, declare, now, OutcomeOK, map[string]string{"title": title, "severity": to.Severity.String(), "alert": externalID, "from": from.Ref()}), declare, &queued); err != nil {
+			return err
+		}
+		woke = queued
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	s.woke(woke)
 	return from, to, nil
 }
 

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,6 +83,10 @@ const (
 	ReminderHelp = "help"
 )
 
+// KindReminder is the timeline kind of a reminder that fired; its detail
+// says which ("kind") and for which due time ("due").
+const KindReminder = "reminder"
+
 // DefaultHelpAfter is how long a SEV1 or SEV2 may go unacknowledged before
 // warroom asks everyone in: "more than 10 minutes, everyone in".
 const DefaultHelpAfter = 10 * time.Minute
@@ -159,6 +164,16 @@ func (s *Service) SetImpact(ctx context.Context, n int64, cmd Command, text stri
 // update is scheduled by the severity's cadence; resolving schedules none.
 func (s *Service) Publish(ctx context.Context, n int64, cmd Command, st Status, body string) (*Incident, *PublicUpdate, error) {
 	var pub *PublicUpdate
+	// The hosted status page gets the update through the outbox, with the
+	// stored text's id, in the same transaction.
+	plan := cmd.Effects
+	cmd.Effects = func(before, after *Incident, e Entry) []Effect {
+		var fx []Effect
+		if plan != nil {
+			fx = plan(before, after, e)
+		}
+		return append(fx, Effect{Kind: KindStatusPage, Payload: map[string]string{"update": strconv.FormatInt(pub.ID, 10)}})
+	}
 	inc, err := s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
 		if cmd.Actor != inc.Communicator && cmd.Actor != inc.Commander {
 			return nil, Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
@@ -226,6 +241,7 @@ func (s *Service) Sweep(ctx context.Context) ([]Reminder, error) {
 			continue
 		}
 		var send string
+		var queued int
 		err := s.store.Update(ctx, func(tx Tx) error {
 			cur, err := tx.Incident(ctx, inc.Number)
 			if err != nil {
@@ -245,11 +261,17 @@ func (s *Service) Sweep(ctx context.Context) ([]Reminder, error) {
 				}
 			}
 			if send != "" {
-				cmd := Command{Actor: SystemActor, Kind: "reminder", Raw: send + " for the update due " + inc.NextUpdateDue.Format("15:04 UTC")}
-				return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"kind": send, "due": inc.NextUpdateDue.Format(time.RFC3339)}))
+				cmd := Command{Actor: SystemActor, Kind: KindReminder, Raw: send + " for the update due " + inc.NextUpdateDue.Format("15:04 UTC")}
+				e := entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"kind": send, "due": inc.NextUpdateDue.Format(time.RFC3339)})
+				if err := tx.Append(ctx, e); err != nil {
+					return err
+				}
+				queued, err = s.emit(ctx, tx, cur, cur, e, cmd)
+				return err
 			}
 			return nil
 		})
+		s.woke(queued)
 		if err != nil {
 			return out, err
 		}
@@ -273,14 +295,21 @@ func (s *Service) sweepHelp(ctx context.Context, now time.Time) ([]Reminder, err
 	var out []Reminder
 	for _, inc := range lonely {
 		fresh := false
+		var queued int
 		err := s.store.Update(ctx, func(tx Tx) error {
 			var err error
 			if fresh, err = tx.MarkReminder(ctx, inc.Number, inc.DeclaredAt, ReminderHelp, now, true); err != nil || !fresh {
 				return err
 			}
-			cmd := Command{Actor: SystemActor, Kind: "reminder", Raw: "help: nobody but the declarer after " + s.helpAfter.String()}
-			return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"kind": ReminderHelp}))
+			cmd := Command{Actor: SystemActor, Kind: KindReminder, Raw: "help: nobody but the declarer after " + s.helpAfter.String()}
+			e := entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"kind": ReminderHelp, "due": inc.DeclaredAt.Add(s.helpAfter).Format(time.RFC3339)})
+			if err := tx.Append(ctx, e); err != nil {
+				return err
+			}
+			queued, err = s.emit(ctx, tx, inc, inc, e, cmd)
+			return err
 		})
+		s.woke(queued)
 		if err != nil {
 			return out, err
 		}

@@ -104,8 +104,10 @@ const (
 
 // Incident is one declared incident.
 type Incident struct {
-	Number      int64 // INC-<Number>; never reused
-	Title       string
+	Number int64 // INC-<Number>; never reused
+	Title  string
+	// Service is the affected service as configured (payments), if known.
+	Service     string
 	Description string
 	Severity    Severity
 	Stage       Stage

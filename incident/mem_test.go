@@ -19,6 +19,8 @@ type memStore struct {
 	updates   []incident.PublicUpdate
 	reminders map[string]bool
 	next      int64
+	effects   []incident.Effect
+	links     map[int64][]incident.Link
 }
 
 func newMem() *memStore {
@@ -29,6 +31,7 @@ type memTx struct {
 	s       *memStore
 	pending map[int64]*incident.Incident
 	entries []incident.Entry
+	effects []incident.Effect
 }
 
 func (s *memStore) Update(ctx context.Context, fn func(incident.Tx) error) error {
@@ -42,6 +45,7 @@ func (s *memStore) Update(ctx context.Context, fn func(incident.Tx) error) error
 		s.incidents[n] = inc
 	}
 	s.entries = append(s.entries, tx.entries...)
+	s.effects = append(s.effects, tx.effects...)
 	return nil
 }
 
@@ -197,3 +201,35 @@ func (t *memTx) StoredAlert(ctx context.Context, source, id string) (incident.Al
 	return incident.Alert{}, 0, incident.Errorf(incident.ENotFound, "no alerts in the fake")
 }
 func (t *memTx) MoveAlert(ctx context.Context, source, id string, n int64) error { return nil }
+
+func (t *memTx) Enqueue(ctx context.Context, e *incident.Effect) error {
+	e.ID = int64(len(t.s.effects) + len(t.effects) + 1)
+	t.effects = append(t.effects, *e)
+	return nil
+}
+
+func (t *memTx) SetLink(ctx context.Context, n int64, l incident.Link) error {
+	if t.s.links == nil {
+		t.s.links = map[int64][]incident.Link{}
+	}
+	t.s.links[n] = append(t.s.links[n], l)
+	return nil
+}
+
+func (s *memStore) Effects(ctx context.Context, f incident.EffectFilter) ([]incident.Effect, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []incident.Effect
+	for i := len(s.effects) - 1; i >= 0; i-- {
+		if f.Incident == 0 || s.effects[i].Incident == f.Incident {
+			out = append(out, s.effects[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) Links(ctx context.Context, n int64) ([]incident.Link, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.links[n], nil
+}

@@ -24,6 +24,10 @@ type Service struct {
 	now       Clock
 	cadence   Cadence
 	helpAfter time.Duration
+
+	planners []Planner
+	enabled  map[string]bool
+	notify   func()
 }
 
 // NewService returns a Service over store; now may be nil for time.Now.
@@ -42,9 +46,19 @@ type Declaration struct {
 	Title       string
 	Description string
 	Severity    Severity
-	// Commander defaults to the declarer when empty.
+	// Commander defaults to the declarer when empty; then, when paging is
+	// on, PagerDuty's on-call person takes over (KindOnCall).
 	Commander string
+	// NamedCommander says the declarer chose Commander (themselves, say),
+	// so nobody is looked up.
+	NamedCommander bool
+	// Service is the affected service, as configured ("payments"), or "".
+	Service string
 }
+
+// OnCallLookupFor is how long warroom keeps trying to learn who is on call
+// before the declarer simply stays commander.
+const OnCallLookupFor = 2 * time.Minute
 
 // Declare opens a new incident. A rejected declaration goes to the audit log.
 func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Incident, error) {
@@ -74,17 +88,31 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 		DeclaredAt:  now,
 		UpdatedAt:   now,
 	}
+	var extra []Effect
+	if d.Commander == cmd.Actor && !d.NamedCommander {
+		// The declarer leads until PagerDuty says who is on call.
+		extra = append(extra, Effect{Kind: KindOnCall, NotAfter: now.Add(OnCallLookupFor),
+			Payload: map[string]string{"provisional": cmd.Actor, "service": d.Service}})
+	}
+	inc.Service = d.Service
+	var queued int
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateIncident(ctx, inc); err != nil {
 			return err
 		}
-		return tx.Append(ctx, entry(inc.Number, cmd, now, OutcomeOK, map[string]string{
-			"title": inc.Title, "severity": inc.Severity.String(), "commander": inc.Commander,
-		}))
+		e := entry(inc.Number, cmd, now, OutcomeOK, map[string]string{
+			"title": inc.Title, "severity": inc.Severity.String(), "commander": inc.Commander, "service": inc.Service,
+		})
+		if err := tx.Append(ctx, e); err != nil {
+			return err
+		}
+		queued, err = s.emit(ctx, tx, nil, inc, e, cmd, extra...)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.woke(queued)
 	return inc, nil
 }
 
@@ -246,8 +274,9 @@ func (s *Service) Close(ctx context.Context, n int64, cmd Command) (*Incident, e
 }
 
 // AttachWarRoom records the war room created for incident n.
-func (s *Service) AttachWarRoom(ctx context.Context, n int64, channelID, name string) (*Incident, error) {
-	cmd := Command{Actor: SystemActor, Channel: channelID, Kind: "war_room", Raw: "created #" + name}
+// plan, if set, plans what follows in the room (invitations, the summary).
+func (s *Service) AttachWarRoom(ctx context.Context, n int64, channelID, name string, plan Planner) (*Incident, error) {
+	cmd := Command{Actor: SystemActor, Channel: channelID, Kind: "war_room", Raw: "created #" + name, Effects: plan}
 	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
 		inc.ChannelID, inc.ChannelName = channelID, name
 		return map[string]string{"channel": channelID, "name": name}, nil
@@ -274,6 +303,143 @@ func (s *Service) RecordSystem(ctx context.Context, n int64, kind, text, outcome
 	return s.store.Update(ctx, func(tx Tx) error {
 		return tx.Append(ctx, entry(n, cmd, s.Now(), outcome, nil))
 	})
+}
+
+// Notice records something warroom tells incident n's war room (a vendor
+// unreachable, say) and plans its post, in one transaction.
+func (s *Service) Notice(ctx context.Context, n int64, text string, detail map[string]string) error {
+	cmd := Command{Actor: SystemActor, Kind: KindNotice, Raw: text}
+	var queued int
+	err := s.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(ctx, n)
+		if err != nil {
+			return err
+		}
+		e := entry(n, cmd, s.Now(), OutcomeOK, detail)
+		if err := tx.Append(ctx, e); err != nil {
+			return err
+		}
+		queued, err = s.emit(ctx, tx, inc, inc, e, cmd)
+		return err
+	})
+	if err == nil {
+		s.woke(queued)
+	}
+	return err
+}
+
+// Link records that incident n is known as l.Ref in l.System (its Jira
+// issue, say), adds it to the timeline the first time, and lets planners
+// show it (the pinned summary).
+func (s *Service) Link(ctx context.Context, n int64, l Link) error {
+	cmd := Command{Actor: SystemActor, Kind: "link", Raw: l.System + " " + l.Ref}
+	var queued int
+	err := s.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(ctx, n)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetLink(ctx, n, l); err != nil {
+			return err
+		}
+		e := entry(n, cmd, s.Now(), OutcomeOK, map[string]string{"system": l.System, "ref": l.Ref, "url": l.URL})
+		if err := tx.Append(ctx, e); err != nil {
+			return err
+		}
+		queued, err = s.emit(ctx, tx, inc, inc, e, cmd)
+		return err
+	})
+	if err == nil {
+		s.woke(queued)
+	}
+	return err
+}
+
+// Links lists what incident n is called in other systems.
+func (s *Service) Links(ctx context.Context, n int64) ([]Link, error) { return s.store.Links(ctx, n) }
+
+// Effects lists outbox rows: what warroom still has to do, or did.
+func (s *Service) Effects(ctx context.Context, f EffectFilter) ([]Effect, error) {
+	return s.store.Effects(ctx, f)
+}
+
+// Plan adds a planner: it is asked for the effects of every change.
+func (s *Service) Plan(p Planner) { s.planners = append(s.planners, p) }
+
+// Enable turns on effect kinds. Effects of other kinds are not planned, so
+// an integration without credentials leaves nothing behind in the outbox.
+func (s *Service) Enable(kinds ...string) {
+	if s.enabled == nil {
+		s.enabled = map[string]bool{}
+	}
+	for _, k := range kinds {
+		s.enabled[k] = true
+	}
+}
+
+// Enabled reports whether effects of kind are planned.
+func (s *Service) Enabled(kind string) bool { return s.enabled[kind] }
+
+// OnEnqueue sets a function called after a transaction that queued effects
+// commits: the outbox worker's wake-up.
+func (s *Service) OnEnqueue(fn func()) { s.notify = fn }
+
+func (s *Service) woke(queued int) {
+	if queued > 0 && s.notify != nil {
+		s.notify()
+	}
+}
+
+// emit plans the effects of a change and writes the enabled ones to the
+// outbox in tx. It returns how many it queued.
+func (s *Service) emit(ctx context.Context, tx Tx, before, after *Incident, e *Entry, cmd Command, extra ...Effect) (int, error) {
+	var fx []Effect
+	if cmd.Effects != nil {
+		fx = append(fx, cmd.Effects(before, after, *e)...)
+	}
+	fx = append(fx, extra...)
+	fx = append(fx, ruleEffects(before, after)...)
+	for _, p := range s.planners {
+		fx = append(fx, p(before, after, *e)...)
+	}
+	n := 0
+	for i := range fx {
+		f := &fx[i]
+		if !s.enabled[f.Kind] {
+			continue
+		}
+		if f.Incident == 0 {
+			f.Incident = after.Number
+		}
+		f.Entry, f.Created, f.State = e.ID, e.At, EffectPending
+		if f.NextAt.IsZero() {
+			f.NextAt = e.At
+		}
+		if err := tx.Enqueue(ctx, f); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ruleEffects are the effects the lifecycle itself calls for: the ticket
+// follows the incident, and resolving it resolves the pages it sent.
+func ruleEffects(before, after *Incident) []Effect {
+	var fx []Effect
+	if before == nil || ticketView(before) != ticketView(after) {
+		fx = append(fx, Effect{Kind: KindTicketSync})
+	}
+	if before != nil && before.Open() && !after.Open() {
+		fx = append(fx, Effect{Kind: KindPageResolve})
+	}
+	return fx
+}
+
+// ticketView is what the incident's ticket shows.
+func ticketView(inc *Incident) string {
+	return strings.Join([]string{inc.Title, inc.Severity.String(), string(inc.Status), string(inc.Stage),
+		inc.Commander, inc.Communicator, inc.ChannelID, inc.Service, inc.Impact}, "\x00")
 }
 
 // Get returns incident n.
@@ -336,6 +502,7 @@ func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(
 	now := s.Now()
 	var out *Incident
 	var ruleErr error
+	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
 		cur, err := tx.Incident(ctx, n)
 		if err != nil {
@@ -358,11 +525,17 @@ func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(
 			return err
 		}
 		out = inc
-		return tx.Append(ctx, entry(n, cmd, now, OutcomeOK, detail))
+		e := entry(n, cmd, now, OutcomeOK, detail)
+		if err := tx.Append(ctx, e); err != nil {
+			return err
+		}
+		queued, err = s.emit(ctx, tx, cur, inc, e, cmd)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.woke(queued)
 	return out, ruleErr
 }
 

@@ -28,6 +28,10 @@ type Store interface {
 	// Unacknowledged lists open incidents of severity worst..SEV1 declared
 	// before the cutoff that nobody has acknowledged.
 	Unacknowledged(ctx context.Context, worst Severity, declaredBefore time.Time) ([]*Incident, error)
+	// Effects lists outbox rows, newest first.
+	Effects(ctx context.Context, f EffectFilter) ([]Effect, error)
+	// Links lists what incident n is called in other systems.
+	Links(ctx context.Context, n int64) ([]Link, error)
 }
 
 // Tx is one write transaction.
@@ -58,6 +62,10 @@ type Tx interface {
 	StoredAlert(ctx context.Context, source, externalID string) (Alert, int64, error)
 	// MoveAlert attaches an alert to another incident.
 	MoveAlert(ctx context.Context, source, externalID string, n int64) error
+	// Enqueue adds an effect to the outbox, pending, and sets its ID.
+	Enqueue(ctx context.Context, e *Effect) error
+	// SetLink records what incident n is called in another system.
+	SetLink(ctx context.Context, n int64, l Link) error
 }
 
 // Filter selects incidents to list.

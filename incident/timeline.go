@@ -10,6 +10,9 @@ const (
 	KindParseError = "unparsed" // a command that could not be parsed
 	KindSystem     = "system"   // something warroom did (war room created, ...)
 	KindSlackError = "slack_error"
+	// KindNotice is something warroom tells the war room, such as a vendor
+	// being unreachable; planners post it.
+	KindNotice = "notice"
 )
 
 // SystemActor is the actor of entries that warroom itself records.
@@ -41,4 +44,9 @@ type Command struct {
 	Channel string
 	Raw     string
 	Kind    string
+	// Effects, if set, plans the work outside warroom that this command
+	// calls for (posts to the war room, say). It runs inside the command's
+	// transaction, once per incident the command changed, so the work is
+	// stored with the timeline entry or not at all.
+	Effects Planner
 }

@@ -176,12 +176,12 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	res, err := t.tx.ExecContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
-			resolved_at, closed_at, updated_at, impact, next_update_due)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			resolved_at, closed_at, updated_at, impact, next_update_due, service)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
-		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue))
+		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service)
 	if err != nil {
 		return err
 	}
@@ -196,12 +196,12 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
 			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
-			impact = ?, next_update_due = ?
+			impact = ?, next_update_due = ?, service = ?
 		WHERE number = ?`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
 		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
-		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Number)
+		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Number)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
 	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
-	closed_at, updated_at, impact, next_update_due`
+	closed_at, updated_at, impact, next_update_due, service`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
 	list, err := listIncidents(ctx, q, where, args...)
@@ -392,7 +392,7 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		var ack, mit, res, closed, next sql.NullString
 		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
 			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
-			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next); err != nil {
+			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service); err != nil {
 			return nil, err
 		}
 		inc.NextUpdateDue = parseTime(next.String)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/outbox"
 )
 
 // System is the name under which Statuspage incident IDs are kept.
@@ -41,19 +41,19 @@ type AtlassianConfig struct {
 	Log      *slog.Logger
 }
 
-// Atlassian publishes public updates to Statuspage, one request per
-// second, in order. A throttled or failed request is retried, never dropped.
+// Atlassian publishes public updates to Statuspage, at most one request
+// per Interval across all incidents. The outbox calls Deliver, in order per
+// incident, and retries what fails.
 type Atlassian struct {
 	cfg  AtlassianConfig
 	refs Refs
 
 	mu      sync.Mutex
-	queue   []Publication
-	wake    chan struct{}
 	byName  map[string]string // the page's components, lower-cased name -> ID
 	fetched bool
-	busy    bool
-	last    time.Time // when the last request went out (only Run's goroutine sends)
+
+	send sync.Mutex // held while pacing and sending one request
+	last time.Time  // when the last request went out
 }
 
 // Publication is one public update to send.
@@ -65,7 +65,7 @@ type Publication struct {
 	Components map[string]incident.ComponentStatus
 }
 
-// NewAtlassian returns a publisher; call Run to start sending.
+// NewAtlassian returns a publisher; the outbox calls its Deliver.
 func NewAtlassian(cfg AtlassianConfig, refs Refs) *Atlassian {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "https://api.statuspage.io"
@@ -79,90 +79,26 @@ func NewAtlassian(cfg AtlassianConfig, refs Refs) *Atlassian {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Atlassian{cfg: cfg, refs: refs, wake: make(chan struct{}, 1)}
+	return &Atlassian{cfg: cfg, refs: refs}
 }
 
-// Enqueue adds a publication to the queue.
-func (a *Atlassian) Enqueue(p Publication) {
-	a.mu.Lock()
-	a.queue = append(a.queue, p)
-	a.mu.Unlock()
-	select {
-	case a.wake <- struct{}{}:
-	default:
+// Deliver makes one attempt at publishing p, for the outbox: nil when
+// Statuspage has it, an outbox.Permanent error when Statuspage refused it
+// (a 4xx), or an error to retry, carrying Retry-After when throttled.
+// Publishing is idempotent per update: the Statuspage incident id is kept
+// in Refs, so a retry updates the incident rather than creating another.
+func (a *Atlassian) Deliver(ctx context.Context, p Publication) error {
+	retryAfter, err := a.publish(ctx, p)
+	var perm *permanentError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perm):
+		return outbox.Permanent(err)
+	case retryAfter > 0:
+		return outbox.RetryAfter(err, retryAfter)
 	}
-}
-
-// Pending reports how many publications wait (the one in flight included).
-func (a *Atlassian) Pending() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := len(a.queue)
-	if a.busy {
-		n++
-	}
-	return n
-}
-
-// Run sends queued publications until ctx ends.
-func (a *Atlassian) Run(ctx context.Context) {
-	for {
-		a.mu.Lock()
-		if len(a.queue) == 0 {
-			a.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-a.wake:
-				continue
-			}
-		}
-		p := a.queue[0]
-		a.queue = a.queue[1:]
-		a.busy = true
-		a.mu.Unlock()
-		for attempt := 0; ; attempt++ {
-			retryAfter, err := a.publish(ctx, p)
-			if ctx.Err() != nil {
-				a.requeueFront(p)
-				return
-			}
-			if err == nil {
-				break
-			}
-			var perm *permanentError
-			if errors.As(err, &perm) {
-				a.cfg.Log.Error("statuspage refused an update; it will not be retried", "incident", incident.Ref(p.Number), "err", err)
-				break
-			}
-			wait := retryAfter
-			if wait == 0 {
-				wait = backoff(attempt)
-			}
-			a.cfg.Log.Warn("statuspage update failed; retrying", "incident", incident.Ref(p.Number), "in", wait, "err", err)
-			if !sleep(ctx, wait) {
-				a.requeueFront(p)
-				return
-			}
-		}
-		a.mu.Lock()
-		a.busy = false
-		a.mu.Unlock()
-	}
-}
-
-func (a *Atlassian) requeueFront(p Publication) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.queue = append([]Publication{p}, a.queue...)
-	a.busy = false
-}
-
-// backoff is exponential with jitter, capped at a minute.
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt, 6)
-	d = min(d, time.Minute)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return err
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -266,10 +202,13 @@ func (a *Atlassian) lookup(ctx context.Context, name string) (string, error) {
 // do sends one request, at most one per Interval; it returns Retry-After
 // when Statuspage throttles.
 func (a *Atlassian) do(ctx context.Context, method, path string, body, out any) (time.Duration, error) {
+	a.send.Lock()
 	if wait := a.cfg.Interval - time.Since(a.last); wait > 0 && !sleep(ctx, wait) {
+		a.send.Unlock()
 		return 0, ctx.Err()
 	}
 	a.last = time.Now()
+	a.send.Unlock()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

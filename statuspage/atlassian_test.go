@@ -3,6 +3,7 @@ package statuspage_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/outbox"
 	"github.com/warroom/warroom/statuspage"
 )
 
@@ -87,19 +89,13 @@ func TestAtlassianPublisher(t *testing.T) {
 	refs := &memRefs{m: map[int64]string{}}
 	pub := statuspage.NewAtlassian(statuspage.AtlassianConfig{BaseURL: srv.URL, PageID: "pg1", APIKey: "k3y",
 		Components: map[string]string{"payments": "cmpPayments"}, Interval: 100 * time.Millisecond}, refs)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go pub.Run(ctx)
-
+	ctx := context.Background()
 	comps := map[string]incident.ComponentStatus{"checkout": incident.PartialOutage, "payments": incident.MajorOutage}
-	pub.Enqueue(statuspage.Publication{Number: 7, Name: "Checkout returns 500s", Impact: "critical", Components: comps,
+	deliver(t, pub, statuspage.Publication{Number: 7, Name: "Checkout returns 500s", Impact: "critical", Components: comps,
 		Update: incident.PublicUpdate{Status: incident.StatusInvestigating, Body: "We are investigating."}})
-	pub.Enqueue(statuspage.Publication{Number: 7, Name: "Checkout returns 500s", Impact: "critical", Components: comps,
+	deliver(t, pub, statuspage.Publication{Number: 7, Name: "Checkout returns 500s", Impact: "critical", Components: comps,
 		Update: incident.PublicUpdate{Status: incident.StatusResolved, Body: "Resolved."}})
-	deadline := time.Now().Add(10 * time.Second)
-	for pub.Pending() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	_ = ctx
 	got := calls()
 	want := []struct{ method, path string }{
 		{"GET", "/v1/pages/pg1/components"},
@@ -161,17 +157,30 @@ func TestAtlassianRetriesOutages(t *testing.T) {
 	defer srv.Close()
 	refs := &memRefs{m: map[int64]string{}}
 	pub := statuspage.NewAtlassian(statuspage.AtlassianConfig{BaseURL: srv.URL, PageID: "p", APIKey: "k", Interval: 10 * time.Millisecond}, refs)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go pub.Run(ctx)
-	pub.Enqueue(statuspage.Publication{Number: 1, Name: "x", Update: incident.PublicUpdate{Status: incident.StatusInvestigating, Body: "b"}})
-	deadline := time.Now().Add(15 * time.Second)
-	for pub.Pending() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	deliver(t, pub, statuspage.Publication{Number: 1, Name: "x", Update: incident.PublicUpdate{Status: incident.StatusInvestigating, Body: "b"}})
 	mu.Lock()
 	defer mu.Unlock()
 	if n != 3 {
 		t.Errorf("%d requests; want 2 failures then success", n)
 	}
+}
+
+// deliver calls Deliver as the outbox would: again after a retryable
+// error, after the Retry-After when one was given.
+func deliver(t *testing.T, pub *statuspage.Atlassian, p statuspage.Publication) {
+	t.Helper()
+	for attempt := 0; attempt < 10; attempt++ {
+		err := pub.Deliver(context.Background(), p)
+		if err == nil {
+			return
+		}
+		if outbox.IsPermanent(err) {
+			t.Fatalf("refused: %v", err)
+		}
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) {
+			time.Sleep(ra.RetryAfter())
+		}
+	}
+	t.Fatal("not delivered after 10 attempts")
 }

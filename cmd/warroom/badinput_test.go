@@ -35,7 +35,7 @@ func TestBadInput(t *testing.T) {
 		{"room", "role scribe", []string{"Name the role and the person"}},
 		{"room", "role Ops!Lead " + w.at("bob"), []string{"is not a role name"}},
 		{"room", "status fixed", []string{"\"fixed\" is not a status", "investigating, identified, monitoring or resolved"}},
-		{"room", "status", []string{"Say which status"}},
+		{"room", "status fixed", []string{"not a status"}},
 		{"room", "note", []string{"The note is empty"}},
 		{"room", "note " + strings.Repeat("x", 3001), []string{"3001 characters; the limit is 3000"}},
 		{"room", "note evil\u202Egnp.exe", []string{"text-direction override"}},

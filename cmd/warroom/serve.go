@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/outbox"
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/sqlite"
 	"github.com/warroom/warroom/statuspage"
@@ -56,7 +58,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, Proxy: http.ProxyFromEnvironment}}
-	retry := slack.RetryConfig{MaxRetries: 5, RetryAfterJitter: 500 * time.Millisecond, BackoffInitial: 200 * time.Millisecond, BackoffMax: 10 * time.Second}
+	retry := slack.RetryConfig{MaxRetries: 2, RetryAfterJitter: 500 * time.Millisecond, BackoffInitial: 200 * time.Millisecond, BackoffMax: 10 * time.Second}
 	retry.Handlers = append(slack.AllBuiltinRetryHandlers(retry), slack.NewServerErrorRetryHandler(retry))
 	opts := []slack.Option{slack.OptionAPIURL(c.APIURL), slack.OptionHTTPClient(httpClient), slack.OptionRetryConfig(retry)}
 	if c.AppToken != "" {
@@ -71,29 +73,46 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc := incident.NewService(db, nil)
 	svc.UseCadence(cadence)
 	svc.UseHelpAfter(helpAfter)
+	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff}}
+	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, Log: log})
+
+	// Everything warroom does outside itself goes through the outbox:
+	// planned in the transaction of the timeline entry that causes it,
+	// delivered by this worker, retried until it succeeds.
+	worker := outbox.New(db, log, nil)
+	for kind, h := range b.Handlers() {
+		worker.Handle(kind, h)
+	}
 	atl, err := c.atlassian(db, log)
 	if err != nil {
 		return err
 	}
-	var onPublish func(*incident.Incident, incident.PublicUpdate)
-	// The publisher outlives ctx at shutdown, to send what is queued.
-	atlCtx, atlStop := context.WithCancel(context.Background())
-	defer atlStop()
 	if atl != nil {
-		go atl.Run(atlCtx)
-		onPublish = func(inc *incident.Incident, u incident.PublicUpdate) {
-			atl.Enqueue(statuspage.Publication{Number: inc.Number, Name: inc.Title, Impact: statuspage.Impact(inc), Components: inc.Components, Update: u})
-		}
+		worker.Handle(incident.KindStatusPage, outbox.Handler{Deliver: func(ctx context.Context, e incident.Effect) error {
+			p, err := publication(ctx, svc, e)
+			if err != nil {
+				return err
+			}
+			return atl.Deliver(ctx, p)
+		}})
 		log.Info("publishing to Atlassian Statuspage", "page", c.SPPage)
 	}
-	b := bot.New(bot.Options{
-		OnPublish: onPublish,
-		API:       api,
-		Dispatcher: &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc,
-			Lint: incident.Lint{Disabled: lintOff}},
-		AnnounceChannel: c.AnnounceChannel,
-		Log:             log,
-	})
+	worker.OnTrouble = func(ctx context.Context, e incident.Effect, err error, first bool) {
+		text := commands.TroubleText(e, err, first)
+		if text == "" {
+			return
+		}
+		if nerr := svc.Notice(ctx, e.Incident, text, map[string]string{"system": e.System()}); nerr != nil {
+			log.Error("could not tell the war room about an outage", "incident", incident.Ref(e.Incident), "err", nerr)
+		}
+	}
+	svc.Plan(disp.Planner)
+	svc.Enable(worker.Kinds()...)
+	svc.OnEnqueue(worker.Wake)
+	wctx, stopWorker := context.WithCancel(context.Background())
+	defer stopWorker()
+	workerDone := make(chan struct{})
+	go func() { worker.Run(wctx); close(workerDone) }()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +130,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if c.PDSecret != "" {
 		corr := s.correlation
 		mux.Handle("/webhooks/pagerduty", &pagerduty.WebhookHandler{Secret: c.PDSecret, Log: log,
-			OnAlert: func(ctx context.Context, a incident.Alert) error { return b.Alert(ctx, a, corr) }})
+			OnAlert: func(ctx context.Context, a incident.Alert) error { _, err := disp.Alert(ctx, a, corr); return err }})
 		log.Info("taking PagerDuty webhooks", "services", len(corr.Rules), "window", corr.Window)
 	}
 	ln, err := net.Listen("tcp", c.Addr)
@@ -169,16 +188,18 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer cancel()
 	srv.Shutdown(sctx)
 	status.Shutdown(sctx)
-	<-sched.Stop().Done() // no new reminders while the queues drain
+	<-sched.Stop().Done() // no new reminders while the outbox drains
 	if derr := b.Shutdown(sctx); derr != nil {
-		log.Warn("slack work left unfinished at shutdown", "err", derr)
+		log.Warn("replies left unsent at shutdown", "err", derr)
 	}
-	for atl != nil && atl.Pending() > 0 && sctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond) // let queued Statuspage updates go out
+	stopWorker()
+	<-workerDone
+	worker.Drain(sctx) // send what is due; the rest waits in the database for the next start
+	if left, berr := db.OutboxBacklog(context.Background()); berr == nil && left[incident.EffectPending] > 0 {
+		log.Warn("outbox work left for the next start", "pending", left[incident.EffectPending])
 	}
-	if atl != nil && atl.Pending() > 0 {
-		log.Warn("Statuspage updates not yet sent at shutdown; they are on the status page here and in the timeline", "pending", atl.Pending())
-	}
+	st := worker.Stats()
+	log.Info("outbox at shutdown", "delivered", st.Delivered, "coalesced", st.Coalesced, "retried", st.Retried, "failed", st.Failed, "expired", st.Expired)
 	return err
 }
 
@@ -199,4 +220,23 @@ func slackTLS(caFile string) (*tls.Config, error) {
 		return nil, fmt.Errorf("SLACK_CA_FILE %s holds no PEM certificate", strings.TrimSpace(caFile))
 	}
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// publication is the Statuspage publication of the public update an
+// effect names, built from the incident as it now is.
+func publication(ctx context.Context, svc *incident.Service, e incident.Effect) (statuspage.Publication, error) {
+	inc, err := svc.Get(ctx, e.Incident)
+	if err != nil {
+		return statuspage.Publication{}, err
+	}
+	ups, err := svc.PublicUpdates(ctx, e.Incident)
+	if err != nil {
+		return statuspage.Publication{}, err
+	}
+	for _, u := range ups {
+		if strconv.FormatInt(u.ID, 10) == e.Payload["update"] {
+			return statuspage.Publication{Number: inc.Number, Name: inc.Title, Impact: statuspage.Impact(inc), Components: inc.Components, Update: u}, nil
+		}
+	}
+	return statuspage.Publication{}, outbox.Permanent(fmt.Errorf("public update %s of %s not found", e.Payload["update"], inc.Ref()))
 }

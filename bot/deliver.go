@@ -1,0 +1,250 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/outbox"
+)
+
+// Handlers are the outbox handlers for Slack effects (commands.Slack*).
+// Each returns an error for the outbox to retry, or a Permanent one when
+// Slack refused for good; each can run again after a crash without harm
+// except where noted (a message posted whose answer was lost is posted again).
+func (b *Bot) Handlers() map[string]outbox.Handler {
+	return map[string]outbox.Handler{
+		commands.SlackRoom:     {Deliver: b.deliverRoom, GiveUp: b.roomFailed},
+		commands.SlackSummary:  {Deliver: b.deliverSummary, GiveUp: b.recordGiveUp},
+		commands.SlackPost:     {Deliver: b.deliverPost, GiveUp: b.recordGiveUp},
+		commands.SlackAnnounce: {Deliver: b.deliverAnnounce, GiveUp: b.recordGiveUp},
+		commands.SlackInvite:   {Deliver: b.deliverInvite, GiveUp: b.recordGiveUp},
+		commands.SlackRefresh:  {Deliver: b.deliverRefresh, Coalesce: true, GiveUp: b.recordGiveUp},
+		commands.SlackReminder: {Deliver: b.deliverReminder, GiveUp: b.recordGiveUp},
+		commands.SlackTell:     {Deliver: b.deliverTell},
+		commands.SlackArchive:  {Deliver: b.deliverArchive, GiveUp: b.recordGiveUp},
+	}
+}
+
+// permanentSlack are Slack error codes that retrying will not fix.
+var permanentSlack = map[string]bool{
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "invalid_auth": true,
+	"account_inactive": true, "token_revoked": true, "not_authed": true, "missing_scope": true,
+	"restricted_action": true, "invalid_name": true, "invalid_name_specials": true, "invalid_name_required": true,
+	"invalid_name_maxlength": true, "user_not_found": true, "user_is_restricted": true, "no_text": true,
+	"msg_too_long": true, "invalid_blocks": true, "cant_invite": true, "cant_update_message": true,
+	"message_not_found": true, "too_many_attachments": true, "channel_is_archived": true, "team_access_not_granted": true,
+}
+
+// classify tells the outbox whether a Slack error is worth retrying.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return outbox.RetryAfter(err, rl.RetryAfter)
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && permanentSlack[se.Err] {
+		return outbox.Permanent(err)
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) && sc.Code >= 400 && sc.Code < 500 && sc.Code != 429 && sc.Code != 408 {
+		return outbox.Permanent(err)
+	}
+	return err
+}
+
+func (b *Bot) incident(ctx context.Context, e incident.Effect) (*incident.Incident, error) {
+	inc, err := b.svc.Get(ctx, e.Incident)
+	if incident.ErrorCode(err) == incident.ENotFound {
+		return nil, outbox.Permanent(err)
+	}
+	return inc, err
+}
+
+func fromPayload(p map[string]string) origin {
+	return origin{user: p["user"], channel: p["channel"], responseURL: p["response_url"]}
+}
+
+// deliverRoom creates the war room and records it. Recording the channel
+// plans the rest (invitations, summary, announcement, telling the
+// declarer) in the same transaction, so a crash in between loses none of it.
+func (b *Bot) deliverRoom(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil {
+		return err
+	}
+	if inc.ChannelID != "" {
+		return nil // made by an earlier attempt
+	}
+	ch, err := b.createChannel(ctx, inc)
+	if err != nil {
+		return classify(err)
+	}
+	from := fromPayload(e.Payload)
+	_, err = b.svc.AttachWarRoom(ctx, inc.Number, ch.ID, ch.Name, func(_, inc *incident.Incident, _ incident.Entry) []incident.Effect {
+		fx := commands.Invite(inc.DeclaredBy, inc.Commander)
+		fx = append(fx, incident.Effect{Kind: commands.SlackSummary})
+		by := ""
+		if inc.DeclaredBy == incident.AlertActor {
+			by = " from a PagerDuty alert"
+		}
+		fx = append(fx, commands.Announce(fmt.Sprintf(":rotating_light: *%s* declared%s (%s): %s — join <#%s>. Commander: %s.",
+			inc.Ref(), by, inc.Severity, mrkdwn.EscapeUser(inc.Title), ch.ID, commands.Mention(inc.Commander))))
+		if from.user != "" {
+			fx = append(fx, commands.Tell(from.user, from.channel, from.responseURL, fmt.Sprintf("War room for %s is ready: <#%s>. Next: %s", inc.Ref(), ch.ID, inc.NextStep())))
+		}
+		return fx
+	})
+	if err != nil {
+		b.log.ErrorContext(ctx, "war room: could not record the channel", "incident", inc.Ref(), "err", err)
+		b.tell(ctx, from, fmt.Sprintf(":warning: The war room <#%s> was created, but warroom could not save it, so commands typed there won't find %s. Use the reference instead: `/incident %s note <text>`.", ch.ID, inc.Ref(), inc.Ref()))
+		return outbox.Permanent(err)
+	}
+	b.log.InfoContext(ctx, "war room opened", "incident", inc.Ref(), "channel", ch.ID)
+	return nil
+}
+
+// roomFailed tells the declarer that Slack would not make the war room.
+func (b *Bot) roomFailed(ctx context.Context, e incident.Effect, err error) {
+	b.record(ctx, e.Incident, "conversations.create", err)
+	ref := incident.Ref(e.Incident)
+	b.tell(ctx, fromPayload(e.Payload), fmt.Sprintf(":warning: %s is declared and saved, but Slack would not create its war room (%s). Keep working from here with the reference, e.g. `/incident %s status investigating <what you see>`.", ref, slackErr(err), ref))
+}
+
+// recordGiveUp puts a Slack effect that failed for good on the timeline.
+func (b *Bot) recordGiveUp(ctx context.Context, e incident.Effect, err error) {
+	b.record(ctx, e.Incident, e.Kind, err)
+}
+
+// deliverSummary sets the purpose and topic and posts and pins the summary.
+func (b *Bot) deliverSummary(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" {
+		return err
+	}
+	if inc.SummaryTS == "" {
+		if _, err := b.api.SetPurposeOfConversationContext(ctx, inc.ChannelID, clipRunes(inc.Title, 250)); err != nil {
+			b.record(ctx, inc.Number, "conversations.setPurpose", err) // cosmetic: not retried
+		}
+	}
+	if err := b.setTopic(ctx, inc); err != nil {
+		b.record(ctx, inc.Number, "conversations.setTopic", err)
+	}
+	if inc.SummaryTS != "" {
+		return nil
+	}
+	_, ts, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(b.summary(ctx, inc)...))
+	if err != nil {
+		return classify(err)
+	}
+	if err := b.svc.SetSummaryMessage(ctx, inc.Number, ts); err != nil {
+		b.log.ErrorContext(ctx, "war room: could not record the summary", "incident", inc.Ref(), "err", err)
+	}
+	if err := b.api.AddPinContext(ctx, inc.ChannelID, slack.NewRefToMessage(inc.ChannelID, ts)); err != nil && slackErr(err) != "already_pinned" {
+		b.record(ctx, inc.Number, "pins.add", err)
+	}
+	return nil
+}
+
+func (b *Bot) summary(ctx context.Context, inc *incident.Incident) []slack.Block {
+	links, _ := b.svc.Links(ctx, inc.Number)
+	return summaryBlocks(inc, links, b.svc.Now())
+}
+
+// deliverRefresh brings the pinned summary and the topic up to date.
+func (b *Bot) deliverRefresh(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" {
+		return err
+	}
+	if err := b.setTopic(ctx, inc); err != nil {
+		return classify(err)
+	}
+	if inc.SummaryTS == "" {
+		return nil
+	}
+	_, _, _, err = b.api.UpdateMessageContext(ctx, inc.ChannelID, inc.SummaryTS,
+		slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(b.summary(ctx, inc)...))
+	return classify(err)
+}
+
+func (b *Bot) deliverPost(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" {
+		return err // no war room: nowhere to post; the timeline has it
+	}
+	text := mrkdwn.Escape(e.Payload["text"])
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if split := e.Payload["split"]; split != "" {
+		btn := slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident"))
+		opts = append(opts, slack.MsgOptionBlocks(slack.NewSectionBlock(markdown(text), nil, nil), slack.NewActionBlock("alert", btn)))
+	}
+	_, _, err = b.api.PostMessageContext(ctx, inc.ChannelID, opts...)
+	return classify(err)
+}
+
+func (b *Bot) deliverAnnounce(ctx context.Context, e incident.Effect) error {
+	if b.announce == "" {
+		return nil
+	}
+	_, _, err := b.api.PostMessageContext(ctx, b.announce, slack.MsgOptionText(mrkdwn.Escape(e.Payload["text"]), false))
+	return classify(err)
+}
+
+func (b *Bot) deliverInvite(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" || inc.Stage == incident.StageClosed {
+		return err
+	}
+	users := strings.Split(e.Payload["users"], ",")
+	users = slices.DeleteFunc(users, func(u string) bool { return u == "" })
+	if len(users) == 0 {
+		return nil
+	}
+	if _, err := b.api.InviteUsersToConversationContext(ctx, inc.ChannelID, users...); err != nil && slackErr(err) != "already_in_channel" && slackErr(err) != "cant_invite_self" {
+		return classify(err)
+	}
+	return nil
+}
+
+func (b *Bot) deliverArchive(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" {
+		return err
+	}
+	if err := b.api.ArchiveConversationContext(ctx, inc.ChannelID); err != nil && slackErr(err) != "already_archived" {
+		return classify(err)
+	}
+	return nil
+}
+
+// deliverTell is a follow-up to one person; it is best effort, like any
+// reply, and never retried.
+func (b *Bot) deliverTell(ctx context.Context, e incident.Effect) error {
+	b.tell(ctx, fromPayload(e.Payload), e.Payload["text"])
+	return nil
+}
+
+func (b *Bot) deliverReminder(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil {
+		return err
+	}
+	due, _ := time.Parse(time.RFC3339, e.Payload["due"])
+	return b.sendReminder(ctx, incident.Reminder{Incident: inc, Kind: e.Payload["kind"], Due: due})
+}
+
+// refText is "n" for button values.
+func refText(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,359 @@
+// Package outbox delivers the effects that warroom's changes wrote to the
+// outbox table: Slack posts, Jira issues, PagerDuty pages, Statuspage
+// updates. Each lane (one system, one incident) is delivered in order, one
+// effect at a time; lanes proceed in parallel. A failed delivery is retried
+// with exponential backoff and jitter, or after the Retry-After a vendor
+// asked for, until it succeeds, the vendor refuses it for good, or the
+// effect expires. Because the rows live in SQLite, a restart resumes where
+// the last process stopped.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// Queue is the outbox table. The sqlite package provides it.
+type Queue interface {
+	DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error)
+	NextDue(ctx context.Context) (time.Time, error)
+	Followers(ctx context.Context, e incident.Effect, limit int) ([]int64, error)
+	EffectsDone(ctx context.Context, ids []int64, attempts int, at time.Time) error
+	EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error
+	EffectGiveUp(ctx context.Context, id int64, state string, attempts int, reason string, at time.Time) error
+}
+
+// Handler delivers effects of one kind.
+type Handler struct {
+	// Deliver does the work. It returns nil when done, an error wrapped by
+	// Permanent when retrying cannot help, or any other error to retry (one
+	// with a RetryAfter method is retried after that long).
+	Deliver func(ctx context.Context, e incident.Effect) error
+	// Coalesce says that delivering one effect covers the same-kind effects
+	// queued right behind it in the lane: it reads the current state (a
+	// ticket sync, a summary refresh), so they are marked done together.
+	Coalesce bool
+	// GiveUp, if set, runs when the effect fails for good or expires: the
+	// fallback (the declarer stays commander) and telling people.
+	GiveUp func(ctx context.Context, e incident.Effect, err error)
+}
+
+// Trouble hears when a system starts failing for an incident (first=true,
+// once per outage) and when it answers again (first=false).
+type Trouble func(ctx context.Context, e incident.Effect, err error, first bool)
+
+// Worker delivers the outbox.
+type Worker struct {
+	q        Queue
+	log      *slog.Logger
+	now      func() time.Time
+	handlers map[string]Handler
+
+	// Poll is the longest the worker sleeps when woken by nobody (default 1s).
+	Poll time.Duration
+	// Parallel is how many lanes are delivered at once (default 8).
+	Parallel int
+	// Timeout bounds one delivery attempt (default 30s).
+	Timeout time.Duration
+	// Backoff is the first retry delay, doubled each attempt up to MaxBackoff,
+	// with jitter (defaults 1s and 5m).
+	Backoff, MaxBackoff time.Duration
+	// OnTrouble hears of outages and recoveries, to tell the war room.
+	OnTrouble Trouble
+
+	wake chan struct{}
+
+	mu       sync.Mutex
+	busy     map[string]bool // lanes with a delivery in flight
+	troubled map[string]bool // lanes told about an outage
+	stats    Stats
+}
+
+// Stats counts what the worker did since it started.
+type Stats struct {
+	Delivered, Coalesced, Retried, Failed, Expired int
+}
+
+// New returns a worker over q; now may be nil for time.Now.
+func New(q Queue, log *slog.Logger, now func() time.Time) *Worker {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Worker{q: q, log: log, now: now, handlers: map[string]Handler{},
+		Poll: time.Second, Parallel: 8, Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 5 * time.Minute,
+		wake: make(chan struct{}, 1), busy: map[string]bool{}, troubled: map[string]bool{}}
+}
+
+// Handle registers the handler for effects of kind.
+func (w *Worker) Handle(kind string, h Handler) { w.handlers[kind] = h }
+
+// Kinds lists the kinds the worker can deliver, for Service.Enable.
+func (w *Worker) Kinds() []string {
+	out := make([]string, 0, len(w.handlers))
+	for k := range w.handlers {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Wake tells the worker that new effects are queued.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the counts so far.
+func (w *Worker) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// Run delivers until ctx ends, then waits for deliveries in flight.
+func (w *Worker) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, max(1, w.Parallel))
+	for {
+		started := w.dispatch(ctx, &wg, sem)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := w.Poll
+		if started == 0 {
+			if next, err := w.q.NextDue(ctx); err == nil && !next.IsZero() {
+				wait = min(wait, max(next.Sub(w.now()), 10*time.Millisecond))
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-w.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// dispatch starts a delivery for each due lane head not already in flight.
+func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) int {
+	// The read and the claiming happen under the lock: a delivery marks its
+	// row done before it releases its lane, so a row read here as pending
+	// is either still pending or in a lane that is busy.
+	w.mu.Lock()
+	due, err := w.q.DueEffects(ctx, w.now(), 4*cap(sem))
+	if err != nil {
+		w.mu.Unlock()
+		if ctx.Err() == nil {
+			w.log.Error("outbox: reading due effects", "err", err)
+		}
+		return 0
+	}
+	var claimed []incident.Effect
+	for _, e := range due {
+		if !w.busy[e.Lane()] {
+			w.busy[e.Lane()] = true
+			claimed = append(claimed, e)
+		}
+	}
+	w.mu.Unlock()
+	started := 0
+	for i, e := range claimed {
+		lane := e.Lane()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			for _, e := range claimed[i:] {
+				w.release(e.Lane())
+			}
+			return started
+		}
+		started++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer w.release(lane)
+			w.deliver(context.WithoutCancel(ctx), e)
+			w.Wake() // the lane's next effect may be due now
+		}()
+	}
+	return started
+}
+
+func (w *Worker) release(lane string) {
+	w.mu.Lock()
+	delete(w.busy, lane)
+	w.mu.Unlock()
+}
+
+// Drain delivers what is due until nothing is, or ctx ends: the shutdown
+// flush. Effects waiting for a retry stay for the next start.
+func (w *Worker) Drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		due, err := w.q.DueEffects(ctx, w.now(), 64)
+		if err != nil || len(due) == 0 {
+			return
+		}
+		progressed := false
+		for _, e := range due {
+			w.mu.Lock()
+			busy := w.busy[e.Lane()]
+			w.mu.Unlock()
+			if !busy {
+				w.deliver(ctx, e)
+				progressed = true
+				break // re-read: this lane's next effect may be due
+			}
+		}
+		if !progressed {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// deliver makes one attempt at e and records the result.
+func (w *Worker) deliver(ctx context.Context, e incident.Effect) {
+	h, ok := w.handlers[e.Kind]
+	now := w.now()
+	if !ok {
+		w.giveUp(ctx, e, h, incident.EffectFailed, e.Attempts, fmt.Errorf("no handler for %s: its integration is not configured", e.Kind))
+		return
+	}
+	var follow []int64
+	if h.Coalesce {
+		follow, _ = w.q.Followers(ctx, e, 100)
+	}
+	actx, cancel := context.WithTimeout(ctx, w.Timeout)
+	err := safely(actx, h.Deliver, e)
+	cancel()
+	attempts := e.Attempts + 1
+	lane := e.Lane()
+	if err == nil {
+		if derr := w.q.EffectsDone(ctx, append([]int64{e.ID}, follow...), attempts, w.now()); derr != nil {
+			w.log.Error("outbox: marking delivered", "id", e.ID, "err", derr)
+		}
+		w.mu.Lock()
+		w.stats.Delivered++
+		w.stats.Coalesced += len(follow)
+		told := w.troubled[lane]
+		delete(w.troubled, lane)
+		w.mu.Unlock()
+		if told && w.OnTrouble != nil {
+			w.OnTrouble(ctx, e, nil, false)
+		}
+		return
+	}
+	if IsPermanent(err) {
+		w.giveUp(ctx, e, h, incident.EffectFailed, attempts, err)
+		return
+	}
+	if !e.NotAfter.IsZero() && !now.Before(e.NotAfter) {
+		w.giveUp(ctx, e, h, incident.EffectExpired, attempts, err)
+		return
+	}
+	delay := w.backoff(attempts)
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		delay = ra.RetryAfter() + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
+	}
+	if !e.NotAfter.IsZero() && now.Add(delay).After(e.NotAfter) {
+		delay = max(e.NotAfter.Sub(now), 0)
+	}
+	w.log.Warn("outbox: delivery failed; will retry", "id", e.ID, "kind", e.Kind, "incident", incident.Ref(e.Incident), "attempt", attempts, "retry_in", delay.Round(time.Millisecond), "err", err)
+	if rerr := w.q.EffectRetry(ctx, e.ID, attempts, w.now().Add(delay), err.Error()); rerr != nil {
+		w.log.Error("outbox: recording a retry", "id", e.ID, "err", rerr)
+	}
+	w.mu.Lock()
+	w.stats.Retried++
+	first := !w.troubled[lane]
+	w.troubled[lane] = true
+	w.mu.Unlock()
+	if first && w.OnTrouble != nil {
+		w.OnTrouble(ctx, e, err, true)
+	}
+}
+
+func (w *Worker) giveUp(ctx context.Context, e incident.Effect, h Handler, state string, attempts int, err error) {
+	w.log.Error("outbox: giving up", "id", e.ID, "kind", e.Kind, "incident", incident.Ref(e.Incident), "state", state, "attempts", attempts, "err", err)
+	if gerr := w.q.EffectGiveUp(ctx, e.ID, state, attempts, err.Error(), w.now()); gerr != nil {
+		w.log.Error("outbox: recording a failure", "id", e.ID, "err", gerr)
+	}
+	w.mu.Lock()
+	if state == incident.EffectExpired {
+		w.stats.Expired++
+	} else {
+		w.stats.Failed++
+	}
+	w.mu.Unlock()
+	if h.GiveUp != nil {
+		h.GiveUp(ctx, e, err)
+	}
+}
+
+// backoff is the delay before attempt n+1: Backoff doubled per attempt up
+// to MaxBackoff, with "equal jitter" (half fixed, half random), so many
+// lanes failing together do not retry in step.
+func (w *Worker) backoff(attempts int) time.Duration {
+	d := w.Backoff
+	for i := 1; i < attempts && d < w.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, w.MaxBackoff)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func safely(ctx context.Context, fn func(context.Context, incident.Effect) error, e incident.Effect) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("panic: %v", r))
+		}
+	}()
+	return fn(ctx, e)
+}
+
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as one that retrying cannot fix (a 400, a missing
+// channel): the effect is failed and shown as such.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+type retryAfter struct {
+	err   error
+	after time.Duration
+}
+
+func (r retryAfter) Error() string             { return r.err.Error() }
+func (r retryAfter) Unwrap() error             { return r.err }
+func (r retryAfter) RetryAfter() time.Duration { return r.after }
+
+// RetryAfter marks err as a rate limit to retry after d.
+func RetryAfter(err error, d time.Duration) error { return retryAfter{err, d} }

@@ -1,0 +1,225 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// Enqueue implements incident.Tx: the effect is stored pending, in the
+// caller's transaction.
+func (t *storeTx) Enqueue(ctx context.Context, e *incident.Effect) error {
+	payload, err := json.Marshal(e.Payload)
+	if err != nil {
+		return err
+	}
+	if e.Payload == nil {
+		payload = []byte("{}")
+	}
+	var entry any
+	if e.Entry != 0 {
+		entry = e.Entry
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO outbox (incident, kind, lane, payload, entry, created_at, not_after, state, next_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+		e.Incident, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt))
+	if err != nil {
+		return err
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// SetLink implements incident.Tx.
+func (t *storeTx) SetLink(ctx context.Context, n int64, l incident.Link) error {
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO external_refs (incident, system, ref, url) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident, system) DO UPDATE SET ref = excluded.ref, url = excluded.url`, n, l.System, l.Ref, l.URL)
+	return err
+}
+
+// Links implements incident.Store.
+func (db *DB) Links(ctx context.Context, n int64) ([]incident.Link, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT system, ref, url FROM external_refs WHERE incident = ? ORDER BY system`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []incident.Link
+	for rows.Next() {
+		var l incident.Link
+		if err := rows.Scan(&l.System, &l.Ref, &l.URL); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+const effectColumns = `id, incident, kind, payload, entry, created_at, not_after, state, attempts, next_at, last_error, done_at`
+
+func scanEffects(rows *sql.Rows) ([]incident.Effect, error) {
+	defer rows.Close()
+	var out []incident.Effect
+	for rows.Next() {
+		var e incident.Effect
+		var payload, created, next string
+		var entry sql.NullInt64
+		var notAfter, done sql.NullString
+		if err := rows.Scan(&e.ID, &e.Incident, &e.Kind, &payload, &entry, &created, &notAfter, &e.State, &e.Attempts, &next, &e.LastError, &done); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(payload), &e.Payload); err != nil {
+			return nil, err
+		}
+		e.Entry = entry.Int64
+		e.Created, e.NotAfter, e.NextAt, e.DoneAt = parseTime(created), parseTime(notAfter.String), parseTime(next), parseTime(done.String)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Effects implements incident.Store: outbox rows, newest first.
+func (db *DB) Effects(ctx context.Context, f incident.EffectFilter) ([]incident.Effect, error) {
+	var where []string
+	var args []any
+	if f.Incident != 0 {
+		where, args = append(where, `incident = ?`), append(args, f.Incident)
+	}
+	if len(f.States) > 0 {
+		where = append(where, `state IN (`+strings.TrimSuffix(strings.Repeat("?,", len(f.States)), ",")+`)`)
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	q := `SELECT ` + effectColumns + ` FROM outbox`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.reader.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	return scanEffects(rows)
+}
+
+// DueEffects returns the oldest pending effect of each lane, if it is due by
+// now, oldest first: what the outbox worker may deliver next. A lane whose
+// head waits for a retry waits as a whole, so its effects keep their order.
+func (db *DB) DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error) {
+	rows, err := db.reader.QueryContext(ctx, `
+		SELECT `+effectColumns+` FROM outbox
+		WHERE id IN (SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY lane) AND next_at <= ?
+		ORDER BY next_at, id LIMIT ?`, fmtTime(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanEffects(rows)
+}
+
+// NextDue is when the earliest pending effect falls due, or zero if none is pending.
+func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
+	var next sql.NullString
+	err := db.reader.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox WHERE state = 'pending'`).Scan(&next)
+	return parseTime(next.String), err
+}
+
+// Followers returns the ids of the pending effects right behind e in its
+// lane that have e's kind, up to limit: work that delivering e's kind again
+// would repeat (a summary refresh, a ticket sync read the current state).
+func (db *DB) Followers(ctx context.Context, e incident.Effect, limit int) ([]int64, error) {
+	rows, err := db.reader.QueryContext(ctx, `
+		SELECT id, kind FROM outbox WHERE state = 'pending' AND lane = ? AND id > ? ORDER BY id LIMIT ?`, e.Lane(), e.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			return nil, err
+		}
+		if kind != e.Kind {
+			break
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// EffectsDone marks effects delivered.
+func (db *DB) EffectsDone(ctx context.Context, ids []int64, attempts int, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{attempts, fmtTime(at)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = 'done', attempts = ?, done_at = ?, last_error = ''
+		WHERE state = 'pending' AND id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...)
+	return err
+}
+
+// EffectRetry records a failed attempt and when to try again.
+func (db *DB) EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error {
+	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
+		attempts, fmtTime(next), clip(reason, 500), id)
+	return err
+}
+
+// EffectGiveUp ends an effect as failed or expired.
+func (db *DB) EffectGiveUp(ctx context.Context, id int64, state string, attempts int, reason string, at time.Time) error {
+	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, last_error = ?, done_at = ? WHERE id = ? AND state = 'pending'`,
+		state, attempts, clip(reason, 500), fmtTime(at), id)
+	return err
+}
+
+// RequeueEffect puts a failed or expired effect back in its lane, due now;
+// it reports false if there is no such effect to requeue.
+func (db *DB) RequeueEffect(ctx context.Context, id int64, now time.Time) (bool, error) {
+	res, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, not_after = NULL, done_at = NULL
+		WHERE id = ? AND state IN ('failed', 'expired')`, fmtTime(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// OutboxBacklog counts effects by state.
+func (db *DB) OutboxBacklog(ctx context.Context) (map[string]int, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
