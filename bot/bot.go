@@ -110,7 +110,6 @@ func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident) (*slack
 	return nil, err
 }
 
-
 func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident) error {
 	topic := topicText(inc)
 	b.mu.Lock()
@@ -127,10 +126,6 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident) error {
 	b.mu.Unlock()
 	return nil
 }
-
-
-
-
 
 // tell sends a follow-up only the user sees: through the command's
 // response_url, or as an ephemeral message where they typed it.
