@@ -47,6 +47,8 @@ Usage:
   warroom incidents list [--all] [--json] list open (or all) incidents
   warroom incidents show INC-7 [--json]   show one incident and its timeline
   warroom statuspage export DIR [--watch] write the status page as static files
+  warroom outbox list [--all] [--json]    what is still to be sent to Slack, PagerDuty, Jira, Statuspage
+  warroom outbox retry ID                 send a failed item again
   warroom version                         print the version
 `
 
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = checkCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "statuspage":
 		err = statuspageCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "outbox":
+		err = outboxCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "warroom", version)
 	case "help", "-h", "--help":
