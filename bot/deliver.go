@@ -248,3 +248,28 @@ func (b *Bot) deliverReminder(ctx context.Context, e incident.Effect) error {
 
 // refText is "n" for button values.
 func refText(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Email returns a Slack user's email address (users.info; needs the
+// users:read.email scope).
+func (b *Bot) Email(ctx context.Context, user string) (string, error) {
+	u, err := b.api.GetUserInfoContext(ctx, user)
+	if err != nil {
+		return "", classify(err)
+	}
+	if u.Profile.Email == "" {
+		return "", outbox.Permanent(fmt.Errorf("Slack shows no email for <@%s> (the app needs the users:read.email scope)", user))
+	}
+	return u.Profile.Email, nil
+}
+
+// ByEmail returns the Slack user with this email address (users.lookupByEmail).
+func (b *Bot) ByEmail(ctx context.Context, email string) (string, error) {
+	u, err := b.api.GetUserByEmailContext(ctx, email)
+	if err != nil {
+		if slackErr(err) == "users_not_found" {
+			return "", outbox.Permanent(fmt.Errorf("nobody in Slack has the email %s", email))
+		}
+		return "", classify(err)
+	}
+	return u.ID, nil
+}

@@ -1,7 +1,8 @@
-// Package pagerduty adapts PagerDuty to warroom. Today it takes PagerDuty's
-// v3 webhooks: it verifies their signature with go-pagerduty's helper and
-// turns incident events into incident.Alerts. Paging and on-call lookups
-// come with the rest of the integration.
+// Package pagerduty adapts PagerDuty to warroom, through go-pagerduty: it
+// takes PagerDuty's v3 webhooks (signature checked with go-pagerduty's
+// helper) and turns incident events into incident.Alerts, and its Client
+// looks up who is on call, pages services (Events API v2) and people (REST
+// API), and resolves those pages.
 //
 // It imports the domain, never Slack or a store.
 package pagerduty
@@ -44,7 +45,14 @@ type event struct {
 				ID      string `json:"id"`
 				Summary string `json:"summary"`
 			} `json:"service"`
+			IncidentKey string `json:"incident_key"`
+			Assignees   []struct {
+				ID string `json:"id"`
+			} `json:"assignees"`
 		} `json:"data"`
+		Agent struct {
+			Summary string `json:"summary"`
+		} `json:"agent"`
 	} `json:"event"`
 }
 
@@ -78,7 +86,11 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a := incident.Alert{Source: Source, EventID: ev.Event.ID, Event: kind, ExternalID: ev.Event.Data.ID,
 		Service: ev.Event.Data.Service.ID, ServiceName: ev.Event.Data.Service.Summary,
-		Title: strings.TrimSpace(ev.Event.Data.Title), URL: ev.Event.Data.HTMLURL, At: ev.Event.OccurredAt.UTC()}
+		Title: strings.TrimSpace(ev.Event.Data.Title), URL: ev.Event.Data.HTMLURL, At: ev.Event.OccurredAt.UTC(),
+		IncidentKey: ev.Event.Data.IncidentKey, By: ev.Event.Agent.Summary}
+	if len(ev.Event.Data.Assignees) > 0 {
+		a.Assignee = ev.Event.Data.Assignees[0].ID
+	}
 	if a.Title == "" {
 		a.Title = "PagerDuty incident " + a.ExternalID
 	}

@@ -51,6 +51,7 @@ var methods = map[string]method{
 	"pins.add":                 {params: []string{"channel", "timestamp"}, required: []string{"channel", "timestamp"}, handle: (*Server).pinsAdd},
 	"pins.list":                {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).pinsList},
 	"users.info":               {params: []string{"user", "include_locale"}, required: []string{"user"}, handle: (*Server).usersInfo},
+	"users.lookupByEmail":      {params: []string{"email"}, required: []string{"email"}, handle: (*Server).usersLookupByEmail},
 	"views.open":               {params: []string{"trigger_id", "view"}, required: []string{"trigger_id", "view"}, handle: (*Server).viewsOpen},
 }
 
@@ -430,8 +431,25 @@ func (s *Server) usersInfo(p params) (map[string]any, string) {
 	if !ok {
 		return nil, "user_not_found"
 	}
-	return map[string]any{"user": map[string]any{"id": u.ID, "team_id": TeamID, "name": u.Name, "real_name": u.RealName,
-		"tz": u.TZ, "is_bot": u.IsBot, "profile": map[string]any{"real_name": u.RealName, "display_name": u.Name}}}, ""
+	return map[string]any{"user": userJSON(u)}, ""
+}
+
+func userJSON(u *User) map[string]any {
+	profile := map[string]any{"real_name": u.RealName, "display_name": u.Name}
+	if u.Email != "" && !u.IsBot {
+		profile["email"] = u.Email
+	}
+	return map[string]any{"id": u.ID, "team_id": TeamID, "name": u.Name, "real_name": u.RealName, "tz": u.TZ, "is_bot": u.IsBot, "profile": profile}
+}
+
+// usersLookupByEmail finds a person by the email address of their profile.
+func (s *Server) usersLookupByEmail(p params) (map[string]any, string) {
+	for _, u := range s.users {
+		if !u.IsBot && u.Email != "" && strings.EqualFold(u.Email, p.get("email")) {
+			return map[string]any{"user": userJSON(u)}, ""
+		}
+	}
+	return nil, "users_not_found"
 }
 
 func (s *Server) viewsOpen(p params) (map[string]any, string) {

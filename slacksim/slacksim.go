@@ -43,6 +43,7 @@ type User struct {
 	RealName string `json:"real_name"`
 	TZ       string `json:"tz"`
 	IsBot    bool   `json:"is_bot"`
+	Email    string `json:"email"` // <name>@example.com
 }
 
 // Channel is a conversation, as the simulator holds it.
@@ -228,7 +229,7 @@ func (s *Server) AddUser(name string) string {
 	}
 	s.seq++
 	id := fmt.Sprintf("U%08d", s.seq)
-	s.users[id] = &User{ID: id, Name: name, RealName: strings.ToUpper(name[:1]) + name[1:], TZ: "Europe/London"}
+	s.users[id] = &User{ID: id, Name: name, RealName: strings.ToUpper(name[:1]) + name[1:], TZ: "Europe/London", Email: name + "@example.com"}
 	for _, ch := range s.channels {
 		if ch.Name == "general" {
 			ch.Members = append(ch.Members, id)
