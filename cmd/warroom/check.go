@@ -29,7 +29,7 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		fmt.Fprintf(stdout, "ok    %s\n", what)
 	}
-	_, problems := c.check()
+	s, problems := c.check()
 	for _, p := range problems {
 		report("settings", p)
 	}
@@ -78,6 +78,30 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	if c.PDSecret != "" {
 		report("PagerDuty webhooks (POST /webhooks/pagerduty)", nil)
+	}
+	if s.pd != nil {
+		err := s.pd.Check(ctx)
+		if err != nil {
+			err = fmt.Errorf("%v (check PAGERDUTY_TOKEN and PAGERDUTY_API_URL)", err)
+		}
+		report("PagerDuty REST API at "+c.PDAPIURL, err)
+		if c.PDPolicy == "" && c.PDSchedule == "" {
+			report("PagerDuty on-call commander", fmt.Errorf("set PAGERDUTY_ESCALATION_POLICY or PAGERDUTY_SCHEDULE, or every declarer stays commander"))
+		} else if _, err := s.pd.OnCall(ctx, ""); err != nil {
+			report("PagerDuty on-call lookup", err)
+		} else {
+			report("PagerDuty on-call lookup ("+firstNonEmpty(c.PDPolicy, c.PDSchedule)+")", nil)
+		}
+		if c.PDFrom == "" {
+			report("PagerDuty paging people", fmt.Errorf("set PAGERDUTY_FROM (the email of a PagerDuty user) to page people and resolve their pages"))
+		}
+	}
+	if s.jira != nil {
+		err := s.jira.Check(ctx)
+		if err != nil {
+			err = fmt.Errorf("%v (check JIRA_URL, JIRA_USER, JIRA_TOKEN and JIRA_PROJECT)", err)
+		}
+		report("Jira project "+c.JiraProject+" at "+c.JiraURL, err)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d check(s) failed", failed)

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/jira"
+	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/statuspage"
 	"github.com/warroom/warroom/templates"
 )
@@ -44,6 +48,20 @@ type Config struct {
 	PDSecret        string // PAGERDUTY_WEBHOOK_SECRET: turns on /webhooks/pagerduty
 	PDServices      string // PAGERDUTY_SERVICES: serviceID=sevN[:group],...
 	PDWindow        string // PAGERDUTY_CORRELATION_WINDOW
+	PDToken         string // PAGERDUTY_TOKEN: turns on paging and on-call commanders
+	PDPolicy        string // PAGERDUTY_ESCALATION_POLICY
+	PDSchedule      string // PAGERDUTY_SCHEDULE
+	PDFrom          string // PAGERDUTY_FROM
+	PDDefaultSvc    string // PAGERDUTY_DEFAULT_SERVICE
+	PDAPIURL        string // PAGERDUTY_API_URL
+	PDEventsURL     string // PAGERDUTY_EVENTS_URL
+	JiraURL         string // JIRA_URL: turns on Jira issues
+	JiraUser        string // JIRA_USER
+	JiraToken       string // JIRA_TOKEN
+	JiraProject     string // JIRA_PROJECT
+	JiraIssueType   string // JIRA_ISSUE_TYPE
+	JiraDone        string // JIRA_DONE_TRANSITION
+	JiraReopen      string // JIRA_REOPEN_TRANSITION
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -79,9 +97,23 @@ func (c *Config) settings() []setting {
 		{"statuspage-api-url", "STATUSPAGE_API_URL", "https://api.statuspage.io", "Atlassian Statuspage API base URL", &c.SPURL, false},
 		{"statuspage-components", "STATUSPAGE_COMPONENTS", "", "name=componentID,... for components whose names differ on Statuspage", &c.SPComponents, false},
 		{"pagerduty-webhook-secret", "PAGERDUTY_WEBHOOK_SECRET", "", "PagerDuty v3 webhook signing secret; turns on POST /webhooks/pagerduty", &c.PDSecret, true},
-		{"pagerduty-services", "PAGERDUTY_SERVICES", "", "which PagerDuty services declare incidents: serviceID=sevN[:group],...", &c.PDServices, false},
+		{"pagerduty-services", "PAGERDUTY_SERVICES", "", "PagerDuty services: the config file's pagerduty.services list (as JSON here), or serviceID=sevN[:group],...", &c.PDServices, true},
 		{"pagerduty-correlation-window", "PAGERDUTY_CORRELATION_WINDOW", "30m", "an alert joins an open incident of its service or group declared this recently", &c.PDWindow, false},
 		{"status-components", "WARROOM_STATUS_COMPONENTS", "", "comma-separated components the status page always lists", &c.StatusComps, false},
+		{"pagerduty-token", "PAGERDUTY_TOKEN", "", "PagerDuty REST API token; turns on paging and on-call commanders", &c.PDToken, true},
+		{"pagerduty-escalation-policy", "PAGERDUTY_ESCALATION_POLICY", "", "escalation policy whose on-call person commands incidents by default", &c.PDPolicy, false},
+		{"pagerduty-schedule", "PAGERDUTY_SCHEDULE", "", "on-call schedule to use instead, when no escalation policy is set", &c.PDSchedule, false},
+		{"pagerduty-from", "PAGERDUTY_FROM", "", "email of the PagerDuty user warroom acts as (needed to page people and resolve their pages)", &c.PDFrom, false},
+		{"pagerduty-default-service", "PAGERDUTY_DEFAULT_SERVICE", "", "PagerDuty service ID that pages to people are opened on", &c.PDDefaultSvc, false},
+		{"pagerduty-api-url", "PAGERDUTY_API_URL", "https://api.pagerduty.com", "PagerDuty REST API base URL", &c.PDAPIURL, false},
+		{"pagerduty-events-url", "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com", "PagerDuty Events API v2 base URL", &c.PDEventsURL, false},
+		{"jira-url", "JIRA_URL", "", "Jira site, e.g. https://example.atlassian.net; turns on an issue per incident", &c.JiraURL, false},
+		{"jira-user", "JIRA_USER", "", "Jira account email", &c.JiraUser, false},
+		{"jira-token", "JIRA_TOKEN", "", "Jira API token", &c.JiraToken, true},
+		{"jira-project", "JIRA_PROJECT", "", "Jira project key for incident issues, e.g. INC", &c.JiraProject, false},
+		{"jira-issue-type", "JIRA_ISSUE_TYPE", "Task", "Jira issue type for incidents", &c.JiraIssueType, false},
+		{"jira-done-transition", "JIRA_DONE_TRANSITION", "Done", "transition (or status) an issue takes when its incident resolves", &c.JiraDone, false},
+		{"jira-reopen-transition", "JIRA_REOPEN_TRANSITION", "", "transition (or status) an issue takes when its incident reopens; empty: none", &c.JiraReopen, false},
 	}
 }
 
@@ -193,26 +225,99 @@ func (c *Config) atlassian(refs statuspage.Refs, log *slog.Logger) (*statuspage.
 	return statuspage.NewAtlassian(statuspage.AtlassianConfig{BaseURL: c.SPURL, PageID: c.SPPage, APIKey: c.SPKey, Components: comps, Log: log}, refs), nil
 }
 
-// correlation reads PAGERDUTY_SERVICES and the window into the alert rules.
-func (c *Config) correlation() (incident.Correlation, error) {
+// services reads PAGERDUTY_SERVICES: a JSON list (what the config file's
+// pagerduty.services becomes) or the short form serviceID=sevN[:group],...
+func (c *Config) services() ([]pagerduty.Service, error) {
+	raw := strings.TrimSpace(c.PDServices)
+	var list []pagerduty.Service
+	if strings.HasPrefix(raw, "[") {
+		if err := json.Unmarshal([]byte(raw), &list); err != nil {
+			return nil, fmt.Errorf("pagerduty.services: %v", err)
+		}
+	} else {
+		for _, part := range strings.Split(raw, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			id, spec, ok := strings.Cut(part, "=")
+			sevText, group, _ := strings.Cut(spec, ":")
+			if !ok || strings.TrimSpace(id) == "" {
+				return nil, fmt.Errorf("PAGERDUTY_SERVICES: %q is not serviceID=sevN[:group], e.g. PF9KMXH=sev1:payments", part)
+			}
+			list = append(list, pagerduty.Service{ID: strings.TrimSpace(id), Severity: strings.TrimSpace(sevText), Group: strings.TrimSpace(group)})
+		}
+	}
+	names := map[string]bool{}
+	for i, s := range list {
+		if s.ID == "" {
+			return nil, fmt.Errorf("pagerduty.services[%d] (%s): id is required, PagerDuty's service ID such as PF9KMXH", i, s.Name)
+		}
+		if _, err := incident.ParseSeverity(s.Severity); err != nil {
+			return nil, fmt.Errorf("pagerduty.services[%d] (%s): severity %q is not sev1..sev4", i, firstNonEmpty(s.Name, s.ID), s.Severity)
+		}
+		if s.Name != "" {
+			key := strings.ToLower(s.Name)
+			if names[key] {
+				return nil, fmt.Errorf("pagerduty.services: the name %q is used twice", s.Name)
+			}
+			if strings.ContainsAny(s.Name, " :,") {
+				return nil, fmt.Errorf("pagerduty.services[%d]: the name %q must be one word without ':' or ',' (people type it)", i, s.Name)
+			}
+			names[key] = true
+		}
+	}
+	return list, nil
+}
+
+// correlation turns the services and the window into the alert rules.
+func (c *Config) correlation(services []pagerduty.Service) (incident.Correlation, error) {
 	window, err := time.ParseDuration(c.PDWindow)
 	if err != nil || window <= 0 {
 		return incident.Correlation{}, fmt.Errorf("PAGERDUTY_CORRELATION_WINDOW: %q is not a duration such as 30m", c.PDWindow)
 	}
 	rules := map[string]incident.AlertRule{}
-	for _, part := range strings.Split(c.PDServices, ",") {
-		if part = strings.TrimSpace(part); part == "" {
-			continue
-		}
-		id, spec, ok := strings.Cut(part, "=")
-		sevText, group, _ := strings.Cut(spec, ":")
-		sev, serr := incident.ParseSeverity(sevText)
-		if !ok || id == "" || serr != nil {
-			return incident.Correlation{}, fmt.Errorf("PAGERDUTY_SERVICES: %q is not serviceID=sevN[:group], e.g. PF9KMXH=sev1:payments", part)
-		}
-		rules[strings.TrimSpace(id)] = incident.AlertRule{Severity: sev, Group: strings.TrimSpace(group)}
+	for _, s := range services {
+		sev, _ := incident.ParseSeverity(s.Severity)
+		rules[s.ID] = incident.AlertRule{Name: s.Name, Severity: sev, Group: s.Group}
 	}
 	return incident.Correlation{Rules: rules, Window: window}, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// pagerDuty returns the PagerDuty client, or nil when no token is set.
+func (c *Config) pagerDuty() *pagerduty.Client {
+	if c.PDToken == "" {
+		return nil
+	}
+	return pagerduty.New(pagerduty.Config{Token: c.PDToken, APIURL: c.PDAPIURL, EventsURL: c.PDEventsURL, From: c.PDFrom,
+		Policy: c.PDPolicy, Schedule: c.PDSchedule, DefaultService: c.PDDefaultSvc})
+}
+
+// jira returns the Jira client, or nil when JIRA_URL is not set.
+func (c *Config) jira() (*jira.Client, error) {
+	if c.JiraURL == "" {
+		return nil, nil
+	}
+	var missing []string
+	for _, m := range []struct{ v, name string }{{c.JiraUser, "JIRA_USER"}, {c.JiraToken, "JIRA_TOKEN"}, {c.JiraProject, "JIRA_PROJECT"}} {
+		if m.v == "" {
+			missing = append(missing, m.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("JIRA_URL is set, so Jira also needs %s", strings.Join(missing, ", "))
+	}
+	if u, err := url.Parse(c.JiraURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("JIRA_URL: %q is not a URL such as https://example.atlassian.net", c.JiraURL)
+	}
+	return jira.New(jira.Config{URL: c.JiraURL, User: c.JiraUser, Token: c.JiraToken, Project: c.JiraProject,
+		IssueType: c.JiraIssueType, DoneTransition: c.JiraDone, ReopenTransition: c.JiraReopen})
 }
 
 // checked is the configuration, parsed and validated.
@@ -224,6 +329,9 @@ type checked struct {
 	helpAfter   time.Duration
 	sweepEvery  time.Duration
 	correlation incident.Correlation
+	services    []pagerduty.Service
+	pd          *pagerduty.Client
+	jira        *jira.Client
 }
 
 // check parses every setting that can be wrong and returns all the problems,
@@ -254,7 +362,14 @@ func (c *Config) check() (checked, []error) {
 	if s.sweepEvery, err = time.ParseDuration(c.SweepEvery); err != nil || s.sweepEvery < 100*time.Millisecond {
 		problems = append(problems, fmt.Errorf("WARROOM_SWEEP_EVERY: %q is not a duration of at least 100ms (e.g. 30s)", c.SweepEvery))
 	}
-	if s.correlation, err = c.correlation(); err != nil {
+	if s.services, err = c.services(); err != nil {
+		problems = append(problems, err)
+	}
+	if s.correlation, err = c.correlation(s.services); err != nil {
+		problems = append(problems, err)
+	}
+	s.pd = c.pagerDuty()
+	if s.jira, err = c.jira(); err != nil {
 		problems = append(problems, err)
 	}
 	if (c.SPKey == "") != (c.SPPage == "") {

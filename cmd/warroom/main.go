@@ -59,7 +59,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var err error
+	getenv, err := withConfigFile(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "warroom:", err)
+		return 2
+	}
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr, getenv)

@@ -23,6 +23,7 @@ import (
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/outbox"
 	"github.com/warroom/warroom/pagerduty"
+	"github.com/warroom/warroom/respond"
 	"github.com/warroom/warroom/sqlite"
 	"github.com/warroom/warroom/statuspage"
 )
@@ -74,6 +75,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc.UseCadence(cadence)
 	svc.UseHelpAfter(helpAfter)
 	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff}}
+	for _, sv := range s.services {
+		if sv.Name != "" {
+			disp.Services = append(disp.Services, sv.Name)
+		}
+	}
 	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, Log: log})
 
 	// Everything warroom does outside itself goes through the outbox:
@@ -96,6 +102,17 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return atl.Deliver(ctx, p)
 		}})
 		log.Info("publishing to Atlassian Statuspage", "page", c.SPPage)
+	}
+	resp := &respond.Responder{Service: svc, PD: s.pd, Jira: s.jira, Services: s.services, People: b,
+		RoomURL: func(ch string) string { return strings.TrimSuffix(auth.URL, "/") + "/archives/" + ch }}
+	for kind, h := range resp.Handlers() {
+		worker.Handle(kind, h)
+	}
+	if s.pd != nil {
+		log.Info("paging through PagerDuty", "api", c.PDAPIURL, "services", len(s.services), "on_call_from", firstNonEmpty(c.PDPolicy, c.PDSchedule))
+	}
+	if s.jira != nil {
+		log.Info("keeping Jira issues", "url", c.JiraURL, "project", c.JiraProject)
 	}
 	worker.OnTrouble = func(ctx context.Context, e incident.Effect, err error, first bool) {
 		text := commands.TroubleText(e, err, first)
