@@ -167,7 +167,7 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 		out.Declared = inc
 		// Nobody leads yet: whoever PagerDuty assigned, or is on call for
 		// the service's policy, becomes commander.
-		lookup := Effect{Kind: KindOnCall, NotAfter: now.Add(OnCallLookupFor),
+		lookup := Effect{Kind: KindOnCall, NotAfter: now.Add(s.onCallWait),
 			Payload: map[string]string{"service": inc.Service, "assignee": a.Assignee}}
 		e := entry(inc.Number, cmd, now, OutcomeOK, map[string]string{"title": title, "severity": inc.Severity.String(), "alert": a.ExternalID, "url": a.URL})
 		if err := tx.Append(ctx, e); err != nil {

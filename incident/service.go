@@ -25,9 +25,10 @@ type Service struct {
 	cadence   Cadence
 	helpAfter time.Duration
 
-	planners []Planner
-	enabled  map[string]bool
-	notify   func()
+	planners   []Planner
+	enabled    map[string]bool
+	notify     func()
+	onCallWait time.Duration
 }
 
 // NewService returns a Service over store; now may be nil for time.Now.
@@ -35,7 +36,7 @@ func NewService(store Store, now Clock) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, cadence: DefaultCadence, helpAfter: DefaultHelpAfter}
+	return &Service{store: store, now: now, cadence: DefaultCadence, helpAfter: DefaultHelpAfter, onCallWait: OnCallLookupFor}
 }
 
 // Now returns the service's current time in UTC.
@@ -54,6 +55,13 @@ type Declaration struct {
 	NamedCommander bool
 	// Service is the affected service, as configured ("payments"), or "".
 	Service string
+}
+
+// UseOnCallWait sets how long the on-call lookup keeps trying (default OnCallLookupFor).
+func (s *Service) UseOnCallWait(d time.Duration) {
+	if d > 0 {
+		s.onCallWait = d
+	}
 }
 
 // OnCallLookupFor is how long warroom keeps trying to learn who is on call
@@ -91,7 +99,7 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 	var extra []Effect
 	if d.Commander == cmd.Actor && !d.NamedCommander {
 		// The declarer leads until PagerDuty says who is on call.
-		extra = append(extra, Effect{Kind: KindOnCall, NotAfter: now.Add(OnCallLookupFor),
+		extra = append(extra, Effect{Kind: KindOnCall, NotAfter: now.Add(s.onCallWait),
 			Payload: map[string]string{"provisional": cmd.Actor, "service": d.Service}})
 	}
 	inc.Service = d.Service

@@ -255,4 +255,3 @@ func oneLine(s string) string {
 	}
 	return s
 }
-

@@ -62,6 +62,10 @@ type Config struct {
 	JiraIssueType   string // JIRA_ISSUE_TYPE
 	JiraDone        string // JIRA_DONE_TRANSITION
 	JiraReopen      string // JIRA_REOPEN_TRANSITION
+	RetryFirst      string // WARROOM_RETRY_FIRST: the outbox's first retry delay
+	RetryMax        string // WARROOM_RETRY_MAX: the longest delay between retries
+	OnCallWait      string // PAGERDUTY_ONCALL_WAIT: how long to keep asking who is on call
+	CallTimeout     string // WARROOM_CALL_TIMEOUT: how long one call to a vendor may take
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -107,6 +111,7 @@ func (c *Config) settings() []setting {
 		{"pagerduty-default-service", "PAGERDUTY_DEFAULT_SERVICE", "", "PagerDuty service ID that pages to people are opened on", &c.PDDefaultSvc, false},
 		{"pagerduty-api-url", "PAGERDUTY_API_URL", "https://api.pagerduty.com", "PagerDuty REST API base URL", &c.PDAPIURL, false},
 		{"pagerduty-events-url", "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com", "PagerDuty Events API v2 base URL", &c.PDEventsURL, false},
+		{"pagerduty-oncall-wait", "PAGERDUTY_ONCALL_WAIT", "2m", "how long to keep asking PagerDuty who is on call before the declarer simply stays commander", &c.OnCallWait, false},
 		{"jira-url", "JIRA_URL", "", "Jira site, e.g. https://example.atlassian.net; turns on an issue per incident", &c.JiraURL, false},
 		{"jira-user", "JIRA_USER", "", "Jira account email", &c.JiraUser, false},
 		{"jira-token", "JIRA_TOKEN", "", "Jira API token", &c.JiraToken, true},
@@ -114,6 +119,9 @@ func (c *Config) settings() []setting {
 		{"jira-issue-type", "JIRA_ISSUE_TYPE", "Task", "Jira issue type for incidents", &c.JiraIssueType, false},
 		{"jira-done-transition", "JIRA_DONE_TRANSITION", "Done", "transition (or status) an issue takes when its incident resolves", &c.JiraDone, false},
 		{"jira-reopen-transition", "JIRA_REOPEN_TRANSITION", "", "transition (or status) an issue takes when its incident reopens; empty: none", &c.JiraReopen, false},
+		{"retry-first", "WARROOM_RETRY_FIRST", "1s", "first delay before a failed Slack, PagerDuty, Jira or Statuspage call is retried (doubles each time, with jitter)", &c.RetryFirst, false},
+		{"call-timeout", "WARROOM_CALL_TIMEOUT", "20s", "how long one Slack, PagerDuty, Jira or Statuspage call from the outbox may take before it counts as failed", &c.CallTimeout, false},
+		{"retry-max", "WARROOM_RETRY_MAX", "5m", "longest delay between retries; a call is retried until it succeeds or is refused", &c.RetryMax, false},
 	}
 }
 
@@ -330,6 +338,10 @@ type checked struct {
 	sweepEvery  time.Duration
 	correlation incident.Correlation
 	services    []pagerduty.Service
+	retryFirst  time.Duration
+	retryMax    time.Duration
+	onCallWait  time.Duration
+	callTimeout time.Duration
 	pd          *pagerduty.Client
 	jira        *jira.Client
 }
@@ -369,6 +381,16 @@ func (c *Config) check() (checked, []error) {
 		problems = append(problems, err)
 	}
 	s.pd = c.pagerDuty()
+	for _, d := range []struct {
+		dst       *time.Duration
+		val, name string
+		lo        time.Duration
+	}{{&s.retryFirst, c.RetryFirst, "WARROOM_RETRY_FIRST", 10 * time.Millisecond}, {&s.retryMax, c.RetryMax, "WARROOM_RETRY_MAX", 10 * time.Millisecond},
+		{&s.onCallWait, c.OnCallWait, "PAGERDUTY_ONCALL_WAIT", time.Second}, {&s.callTimeout, c.CallTimeout, "WARROOM_CALL_TIMEOUT", 100 * time.Millisecond}} {
+		if *d.dst, err = time.ParseDuration(d.val); err != nil || *d.dst < d.lo {
+			problems = append(problems, fmt.Errorf("%s: %q is not a duration of at least %v (e.g. 30s)", d.name, d.val, d.lo))
+		}
+	}
 	if s.jira, err = c.jira(); err != nil {
 		problems = append(problems, err)
 	}

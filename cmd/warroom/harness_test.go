@@ -95,9 +95,7 @@ func start(t *testing.T, mode string, settings ...string) *world {
 		w.env["SLACK_CA_FILE"] = ca
 		w.env["WARROOM_ANNOUNCE_CHANNEL"] = "#announcements" // a name works as well as an ID
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w.stop = cancel
-	go func() { w.exited <- run(ctx, []string{"serve"}, nil, &syncBuffer{}, w.log, w.getenv) }()
+	w.serve()
 	t.Cleanup(func() {
 		w.shutdown()
 		sim.Close()
@@ -120,6 +118,31 @@ func start(t *testing.T, mode string, settings ...string) *world {
 }
 
 func (w *world) getenv(k string) string { return w.env[k] }
+
+// serve starts `warroom serve` with the world's settings.
+func (w *world) serve() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop = cancel
+	go func() { w.exited <- run(ctx, []string{"serve"}, nil, &syncBuffer{}, w.log, w.getenv) }()
+}
+
+// restart stops serve as SIGTERM does and starts it again on the same
+// database and workspace, as after a deploy or a crash-restart.
+func (w *world) restart() {
+	w.t.Helper()
+	if code := w.shutdown(); code != 0 {
+		w.t.Fatalf("serve exited %d at the restart", code)
+	}
+	w.serve()
+	w.eventually("the server answers /healthz again", func() bool {
+		resp, err := http.Get("http://" + w.addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
 
 // shutdown stops serve the way SIGTERM does and returns its exit status.
 func (w *world) shutdown() int {

@@ -226,6 +226,7 @@ type incidentJSON struct {
 	Ref            string            `json:"ref"`
 	Number         int64             `json:"number"`
 	Title          string            `json:"title"`
+	Service        string            `json:"service,omitempty"`
 	Description    string            `json:"description,omitempty"`
 	Severity       string            `json:"severity"`
 	Stage          string            `json:"stage"`
@@ -265,7 +266,7 @@ func toJSON(inc *incident.Incident, entries []incident.Entry, updates []incident
 	}
 	d := inc.Durations()
 	out := incidentJSON{
-		Ref: inc.Ref(), Number: inc.Number, Title: inc.Title, Description: inc.Description, Severity: inc.Severity.String(),
+		Ref: inc.Ref(), Number: inc.Number, Title: inc.Title, Service: inc.Service, Description: inc.Description, Severity: inc.Severity.String(),
 		Stage: string(inc.Stage), Status: string(inc.Status), DeclaredBy: inc.DeclaredBy, Commander: inc.Commander,
 		Communicator: inc.Communicator, Roles: inc.Roles, ChannelID: inc.ChannelID, ChannelName: inc.ChannelName,
 		DeclaredAt: inc.DeclaredAt, AcknowledgedAt: opt(inc.AcknowledgedAt), MitigatedAt: opt(inc.MitigatedAt),

@@ -86,6 +86,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	// planned in the transaction of the timeline entry that causes it,
 	// delivered by this worker, retried until it succeeds.
 	worker := outbox.New(db, log, nil)
+	worker.Backoff, worker.MaxBackoff, worker.Timeout = s.retryFirst, s.retryMax, s.callTimeout
+	svc.UseOnCallWait(s.onCallWait)
 	for kind, h := range b.Handlers() {
 		worker.Handle(kind, h)
 	}

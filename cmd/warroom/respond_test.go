@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/vendorsim"
+)
+
+const (
+	pdToken    = "pd-token-0123456789"
+	routingKey = "R0UTINGKEY0123456789abcdefABCDEF" // 32 characters, as PagerDuty's are
+	jiraUser   = "warroom@example.com"
+	jiraToken  = "jira-api-token"
+)
+
+// vendors starts fake PagerDuty and Jira sites and writes a config file
+// for them; alice, bob, carol and dave are PagerDuty users, carol on call.
+func vendors(t *testing.T) (*vendorsim.PagerDuty, *vendorsim.Jira, string) {
+	t.Helper()
+	pd := vendorsim.NewPagerDuty(pdToken)
+	jr := vendorsim.NewJira(jiraUser, jiraToken, "OPS")
+	t.Cleanup(pd.Close)
+	t.Cleanup(jr.Close)
+	for _, n := range []string{"alice", "bob", "carol", "dave"} {
+		pd.AddUser("P"+strings.ToUpper(n), strings.ToUpper(n[:1])+n[1:], n+"@example.com")
+	}
+	pd.SetOnCall("PPOLICY", "PCAROL")
+	pd.SetOnCall("PPAYPOL", "PDAVE")
+	cfg := fmt.Sprintf(`# what an operator writes; secrets could come from the environment instead
+pagerduty:
+  token: %s
+  escalation_policy: PPOLICY
+  from: warroom@example.com
+  default_service: PDEFAULT
+  api_url: %s
+  events_url: %s
+  services:
+    - name: payments
+      id: PPAY
+      severity: sev1
+      group: checkout
+      routing_key: %s
+    - name: search
+      id: PSEARCH
+      severity: sev3
+      escalation_policy: PPAYPOL
+jira:
+  url: %s
+  user: %s
+  token: %s
+  project: OPS
+  issue_type: Incident
+warroom:
+  retry_first: 100ms
+  retry_max: 1s
+`, pdToken, pd.URL(), pd.URL(), routingKey, jr.URL(), jiraUser, jiraToken)
+	path := filepath.Join(t.TempDir(), "warroom.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pd, jr, path
+}
+
+// TestRespondWithPagerDutyAndJiraThroughOutages drives the respond stage
+// as a team would, with the vendors failing in the middle: the on-call
+// person becomes commander, Jira gets one issue that follows the incident,
+// pages go out once, and outages delay work without losing or repeating it.
+func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
+	pd, jr, cfg := vendors(t)
+	w := start(t, "http", "WARROOM_CONFIG="+cfg, "PAGERDUTY_WEBHOOK_SECRET="+pdSecret)
+
+	reply := w.cmd("alice", w.general, "declare sev1 payments: card auth failing")
+	if !strings.Contains(reply, "Declared *INC-1*") || !strings.Contains(reply, "until I find who is on call") {
+		t.Fatalf("declare reply: %q", reply)
+	}
+	room := w.room("INC-1")
+	w.eventually("carol, on call, becomes commander", func() bool { return w.show("INC-1").Commander == w.users["carol"] })
+	w.eventually("the room is told", func() bool {
+		return w.posted(room.ID, "<@"+w.users["carol"]+"> is on call (PagerDuty: Carol) and is now the *commander*")
+	})
+	w.eventually("carol is invited", func() bool { ch, _ := w.sim.Channel(room.ID); return slices.Contains(ch.Members, w.users["carol"]) })
+	if inc := w.show("INC-1"); inc.Service != "payments" || inc.Title != "card auth failing" {
+		t.Errorf("service and title: %+v", inc)
+	}
+	w.eventually("Jira has the issue and the summary shows it", func() bool {
+		is := jr.Issues()
+		return len(is) == 1 && strings.Contains(w.pinned(room.ID).Text+string(w.pinned(room.ID).Blocks), "OPS-1")
+	})
+	issue := jr.Issues()[0]
+	if issue.Summary != "INC-1 [SEV1] card auth failing" || issue.Type != "Incident" || !slices.Contains(issue.Labels, "warroom-inc-1") ||
+		!strings.Contains(issue.Description, "Service: payments") || !strings.Contains(issue.Description, "/archives/"+room.ID) {
+		t.Errorf("issue: %+v", issue)
+	}
+
+	// Jira goes down. The incident goes on; the room hears once.
+	jr.Fail(-1, http.StatusServiceUnavailable)
+	started := time.Now()
+	for _, c := range []string{"severity sev2", "note rolled back the card service", "status identified bad config push", "communicator me"} {
+		if r := w.cmd("bob", room.ID, c); strings.Contains(r, "wrong") {
+			t.Fatalf("%s: %q", c, r)
+		}
+	}
+	if d := time.Since(started); d > 3*time.Second {
+		t.Errorf("four commands took %v with Jira down; the lifecycle must not wait for vendors", d)
+	}
+	w.eventually("the room is told Jira is down", func() bool { return w.posted(room.ID, "Jira is not answering") })
+	status := w.cmd("bob", room.ID, "status")
+	if !strings.Contains(status, "ticket.sync — pending") || !strings.Contains(status, "503") {
+		t.Errorf("/incident status during the outage: %q", status)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"outbox", "list"}, nil, &out, &errb, w.getenv); code != 0 || !strings.Contains(out.String(), "ticket.sync") {
+		t.Errorf("outbox list: %d %s %s", code, out.String(), errb.String())
+	}
+
+	// PagerDuty throttles while a service and a person are paged.
+	pd.Fail(2, http.StatusTooManyRequests)
+	if r := w.cmd("bob", room.ID, "page payments db connections exhausted"); !strings.Contains(r, "Paging payments") {
+		t.Fatalf("page reply: %q", r)
+	}
+	if r := w.cmd("bob", room.ID, "page "+w.at("dave")); !strings.Contains(r, "Paging <@"+w.users["dave"]+">") {
+		t.Fatalf("page reply: %q", r)
+	}
+	w.cmd("bob", room.ID, "page payments again") // the same page: one PagerDuty incident
+	w.eventually("both pages reach PagerDuty", func() bool { return len(pd.Events()) >= 1 && len(pd.Incidents()) == 1 })
+	ev := pd.Events()[0]
+	if ev.DedupKey != "warroom-INC-1-payments" || ev.RoutingKey != routingKey || !strings.Contains(ev.Summary, "INC-1 [SEV2] card auth failing: db connections exhausted") ||
+		len(ev.Links) != 1 || !strings.Contains(ev.Links[0]["href"], "/archives/"+room.ID) {
+		t.Errorf("event: %+v", ev)
+	}
+	if inc := pd.Incidents()[0]; inc.Assignee != "PDAVE" || inc.Service != "PPAY" || inc.Key != "warroom-INC-1-"+strings.ToLower(w.users["dave"]) || inc.Urgency != "high" {
+		t.Errorf("page to dave: %+v", inc)
+	}
+
+	// Jira comes back: the issue catches up, once.
+	jr.Heal()
+	w.eventually("the issue follows the incident", func() bool {
+		is := jr.Issues()
+		return len(is) == 1 && is[0].Summary == "INC-1 [SEV2] card auth failing" && strings.Contains(is[0].Description, "Status: identified")
+	})
+	w.eventually("the room hears Jira is back", func() bool { return w.posted(room.ID, "Jira is answering again") })
+
+	// PagerDuty reports the page acknowledged.
+	if code := w.pdPageWebhook("ack1", "incident.acknowledged", "Q77", "warroom-INC-1-payments", "Dave"); code != 204 {
+		t.Fatalf("ack webhook: %d", code)
+	}
+	w.eventually("the acknowledgement is in the room", func() bool { return w.posted(room.ID, "Dave acknowledged the page") })
+	// A page's own trigger webhook does not declare an incident.
+	w.pdPageWebhook("trig1", "incident.triggered", "Q77", "warroom-INC-1-payments", "")
+	if list := w.cmd("alice", w.general, "list"); strings.Contains(list, "INC-2") {
+		t.Errorf("warroom's own page declared an incident: %q", list)
+	}
+
+	// Resolving resolves the pages and the issue.
+	w.cmd("bob", room.ID, "resolve rolled back")
+	defer func() {
+		if t.Failed() {
+			t.Logf("jira %+v\npd events %+v\npd incidents %+v", jr.Issues(), pd.Events(), pd.Incidents())
+			var out bytes.Buffer
+			run(context.Background(), []string{"outbox", "list", "--all"}, nil, &out, &out, w.getenv)
+			t.Log(out.String())
+		}
+	}()
+	w.eventually("Jira issue done, pages resolved", func() bool {
+		is, evs, incs := jr.Issues(), pd.Events(), pd.Incidents()
+		return is[0].Status == "Done" && len(evs) == 3 && evs[2].Action == "resolve" && evs[2].DedupKey == "warroom-INC-1-payments" && incs[0].Status == "resolved"
+	})
+	if n := len(jr.Issues()); n != 1 {
+		t.Errorf("%d Jira issues for one incident", n)
+	}
+	// Paging payments twice sent two triggers with one dedup key, which
+	// PagerDuty folds into one incident; the 429s sent nothing twice.
+	for _, ev := range pd.Events() {
+		if ev.DedupKey != "warroom-INC-1-payments" {
+			t.Errorf("event with dedup key %q", ev.DedupKey)
+		}
+	}
+	w.eventually("nothing left in the outbox", func() bool {
+		return strings.Contains(w.cmd("bob", room.ID, "status"), "is delivered")
+	})
+	tl := w.show("INC-1").Timeline
+	kinds := map[string]int{}
+	for _, e := range tl {
+		kinds[e.Kind]++
+	}
+	if kinds["oncall"] != 1 || kinds["page"] != 3 || kinds["page_acknowledged"] != 1 || kinds["link"] != 1 || kinds["notice"] != 4 {
+		t.Errorf("timeline kinds: %v", kinds)
+	}
+	told := 0
+	for _, m := range w.sim.Messages(room.ID) {
+		if strings.Contains(m.Text, "Jira is not answering") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the room was told %d times that Jira is down; once is enough", told)
+	}
+	t.Logf("faults injected: Jira %d, PagerDuty %d; delivered to Jira %d requests, PagerDuty %d", jr.Injected(), pd.Injected(), jr.Requests(), pd.Requests()+len(pd.Events()))
+}
+
+// pdPageWebhook sends a signed webhook about a PagerDuty incident that
+// carries incident_key, as PagerDuty does for incidents warroom's pages opened.
+func (w *world) pdPageWebhook(eventID, eventType, pdIncident, key, agent string) int {
+	w.t.Helper()
+	agentJSON := "null"
+	if agent != "" {
+		agentJSON = fmt.Sprintf(`{"id":"PAGENT","type":"user_reference","summary":%q}`, agent)
+	}
+	body := fmt.Sprintf(`{"event":{"id":%q,"event_type":%q,"resource_type":"incident","occurred_at":%q,"agent":%s,
+		"data":{"id":%q,"type":"incident","title":"page","incident_key":%q,"html_url":"https://acme.pagerduty.com/incidents/%s",
+		"service":{"id":"PPAY","summary":"payments","type":"service_reference"}}}}`,
+		eventID, eventType, time.Now().UTC().Format(time.RFC3339), agentJSON, pdIncident, key, pdIncident)
+	mac := hmac.New(sha256.New, []byte(pdSecret))
+	mac.Write([]byte(body))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks/pagerduty", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-PagerDuty-Signature", "v1="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestOnCallFallbackAlertCommanderAndRestartResume: with PagerDuty down the
+// declarer stays commander and the room is told why; an alert's incident
+// gets its service's on-call commander; a restart in the middle of a Jira
+// outage (slow answers past the call timeout, then 500s) loses nothing and
+// repeats nothing.
+func TestOnCallFallbackAlertCommanderAndRestartResume(t *testing.T) {
+	pd, jr, cfg := vendors(t)
+	w := start(t, "http", "WARROOM_CONFIG="+cfg, "PAGERDUTY_WEBHOOK_SECRET="+pdSecret, "PAGERDUTY_ONCALL_WAIT=1s", "WARROOM_CALL_TIMEOUT=300ms")
+
+	pd.Fail(-1, http.StatusInternalServerError)
+	w.cmd("alice", w.general, "declare sev2 search is slow")
+	room := w.room("INC-1")
+	w.eventually("the room hears alice stays commander", func() bool {
+		return w.posted(room.ID, "couldn't find who is on call in PagerDuty", "<@"+w.users["alice"]+"> stays commander")
+	})
+	if inc := w.show("INC-1"); inc.Commander != w.users["alice"] {
+		t.Errorf("commander %s", inc.Commander)
+	}
+	pd.Heal()
+
+	// An alert for search declares an incident; its policy's on-call (dave) leads it.
+	if code := w.pdWebhook(pdSecret, "ev1", "incident.triggered", "Q9", "PSEARCH", "p99 above 2s"); code != 204 {
+		t.Fatalf("alert: %d", code)
+	}
+	w.eventually("dave commands the alert's incident", func() bool { return w.show("INC-2").Commander == w.users["dave"] })
+	if inc := w.show("INC-2"); inc.Service != "search" || inc.Severity != "SEV3" {
+		t.Errorf("alert incident: %+v", inc)
+	}
+	w.eventually("both issues exist", func() bool { return len(jr.Issues()) == 2 })
+
+	// Jira hangs, then the process restarts while changes wait.
+	jr.Slow(2 * time.Second)
+	w.cmd("alice", room.ID, "severity sev1")
+	w.cmd("alice", room.ID, "resolve index rebuilt")
+	w.eventually("a Jira call timed out", func() bool {
+		var out bytes.Buffer
+		run(context.Background(), []string{"outbox", "list"}, nil, &out, &out, w.getenv)
+		return strings.Contains(out.String(), "ticket.sync") && strings.Contains(out.String(), "deadline exceeded")
+	})
+	w.restart()
+	jr.Heal()
+	jr.Fail(2, http.StatusInternalServerError)
+	w.eventually("after the restart the issue catches up", func() bool {
+		for _, is := range jr.Issues() {
+			if slices.Contains(is.Labels, "warroom-inc-1") {
+				return is.Summary == "INC-1 [SEV1] search is slow" && is.Status == "Done"
+			}
+		}
+		return false
+	})
+	if n := len(jr.Issues()); n != 2 {
+		t.Errorf("%d Jira issues for two incidents", n)
+	}
+	t.Logf("faults injected: Jira %d, PagerDuty %d", jr.Injected(), pd.Injected())
+}
