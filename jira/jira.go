@@ -87,14 +87,10 @@ func (c *Client) Sync(ctx context.Context, key string, t Ticket) (string, string
 		key = found
 	}
 	if key == "" {
-		issue, resp, err := c.api.Issue.CreateWithContext(ctx, &gojira.Issue{Fields: &gojira.IssueFields{
-			Project: gojira.Project{Key: c.cfg.Project}, Type: gojira.IssueType{Name: c.cfg.IssueType},
-			Summary: fields["summary"].(string), Description: fields["description"].(string), Labels: fields["labels"].([]string),
-		}})
-		if err != nil {
-			return "", "", classify(resp, err)
+		var err error
+		if key, err = c.create(ctx, fields); err != nil {
+			return "", "", err
 		}
-		key = issue.Key
 	} else {
 		resp, err := c.api.Issue.UpdateIssueWithContext(ctx, key, map[string]any{"fields": fields})
 		if err != nil {
@@ -111,6 +107,17 @@ func (c *Client) Sync(ctx context.Context, key string, t Ticket) (string, string
 		}
 	}
 	return key, c.browse(key), nil
+}
+
+func (c *Client) create(ctx context.Context, fields map[string]any) (string, error) {
+	issue, resp, err := c.api.Issue.CreateWithContext(ctx, &gojira.Issue{Fields: &gojira.IssueFields{
+		Project: gojira.Project{Key: c.cfg.Project}, Type: gojira.IssueType{Name: c.cfg.IssueType},
+		Summary: fields["summary"].(string), Description: fields["description"].(string), Labels: fields["labels"].([]string),
+	}})
+	if err != nil {
+		return "", classify(resp, err)
+	}
+	return issue.Key, nil
 }
 
 func (c *Client) browse(key string) string {

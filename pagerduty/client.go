@@ -1,9 +1,12 @@
 package pagerduty
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,27 +175,52 @@ func (c *Client) PagePerson(ctx context.Context, service, userID string, p Page)
 	if c.cfg.From == "" {
 		return "", outbox.Permanent(errors.New("paging a person needs pagerduty.from (PAGERDUTY_FROM), the email of a PagerDuty user"))
 	}
-	body := p.Details
+	// The REST API's incident body must be an object by PagerDuty's spec
+	// while its docs show a string, so the details and the war-room link go
+	// in the title, which every responder sees first anyway.
+	title := p.Summary
 	if p.Link != "" {
-		body = strings.TrimSpace(body + "\n\nWar room: " + p.Link)
+		title += " — war room: " + p.Link
 	}
-	opts := &pd.CreateIncidentOptions{Title: clip(p.Summary, 1024), Urgency: "high", IncidentKey: p.DedupKey,
-		Service: &pd.APIReference{ID: service, Type: "service_reference"},
-		Body:    &pd.APIDetails{Type: "incident_body", Details: body}}
+	inc := map[string]any{"type": "incident", "title": clip(title, 1024), "urgency": "high", "incident_key": p.DedupKey,
+		"service": map[string]any{"id": service, "type": "service_reference"}}
 	if userID != "" { // else the service's escalation policy decides
-		opts.Assignments = []pd.Assignee{{Assignee: pd.APIObject{ID: userID, Type: "user_reference"}}}
+		inc["assignments"] = []any{map[string]any{"assignee": map[string]any{"id": userID, "type": "user_reference"}}}
+	}
+	// go-pagerduty's CreateIncidentOptions always sends "priority": null,
+	// which the spec refuses, so the request is built here and sent
+	// through go-pagerduty's Do (auth and version headers).
+	b, err := json.Marshal(map[string]any{"incident": inc})
+	if err != nil {
+		return "", err
 	}
 	ctx, ra := withRetryAfter(ctx)
-	inc, err := c.pd.CreateIncidentWithContext(ctx, c.cfg.From, opts)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.cfg.APIURL, "/")+"/incidents", bytes.NewReader(b))
 	if err != nil {
-		var ae pd.APIError
-		// An open incident with this key already exists: the page was sent.
-		if errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest && ae.APIError.Valid && strings.Contains(strings.ToLower(strings.Join(ae.APIError.ErrorObject.Errors, " ")), "matching dedup key") {
-			return "", nil
-		}
-		return "", classify(err, ra)
+		return "", outbox.Permanent(err)
 	}
-	return inc.ID, nil
+	req.Header.Set("From", c.cfg.From)
+	resp, err := c.pd.Do(req, true)
+	if err != nil {
+		return "", err // network: retry
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(string(data)), "matching dedup key") {
+		return "", nil // an open incident with this key exists: the page was sent
+	}
+	if resp.StatusCode/100 != 2 {
+		return "", byStatus(resp.StatusCode, ra, fmt.Errorf("PagerDuty POST /incidents: %s: %.300s", resp.Status, data))
+	}
+	var out struct {
+		Incident struct {
+			ID string `json:"id"`
+		} `json:"incident"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return "", fmt.Errorf("PagerDuty POST /incidents: %w", err)
+	}
+	return out.Incident.ID, nil
 }
 
 // OpenIncidents lists the ids of unresolved PagerDuty incidents with this
@@ -231,19 +259,25 @@ func classify(err error, ra *time.Duration) error {
 		return nil
 	}
 	var ae pd.APIError
-	if !errors.As(err, &ae) {
-		var pae *pd.APIError
-		if !errors.As(err, &pae) {
-			return err // network, timeout: retry
-		}
-		ae = *pae
-	}
+	var pae *pd.APIError
 	switch {
-	case ae.StatusCode == http.StatusTooManyRequests:
+	case errors.As(err, &ae):
+	case errors.As(err, &pae):
+		ae = *pae
+	default:
+		return err // network, timeout: retry
+	}
+	return byStatus(ae.StatusCode, ra, err)
+}
+
+// byStatus sorts a failed answer by its HTTP status.
+func byStatus(code int, ra *time.Duration, err error) error {
+	switch {
+	case code == http.StatusTooManyRequests:
 		return outbox.RetryAfter(err, *ra)
-	case ae.StatusCode >= 500 || ae.StatusCode == http.StatusRequestTimeout:
+	case code >= 500 || code == http.StatusRequestTimeout:
 		return err
-	case ae.StatusCode >= 400:
+	case code >= 400:
 		return outbox.Permanent(err)
 	}
 	return err
