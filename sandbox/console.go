@@ -29,11 +29,15 @@ var static embed.FS
 
 // Console serves the sandbox's web page and its small JSON API.
 type Console struct {
-	sim   *slacksim.Server
-	links []Link
-	log   *slog.Logger
-	mux   *http.ServeMux
+	sim     *slacksim.Server
+	links   []Link
+	log     *slog.Logger
+	mux     *http.ServeMux
+	vendors Vendors
 }
+
+// UseVendors shows the mock PagerDuty and Jira in the console.
+func (c *Console) UseVendors(v Vendors) { c.vendors = v }
 
 // Link is another page of the bot's, shown in the console's sidebar.
 type Link struct {
@@ -55,6 +59,9 @@ func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
 	c.mux.HandleFunc("POST /api/submit", c.submit)
 	c.mux.HandleFunc("POST /api/close", c.closeView)
 	c.mux.HandleFunc("POST /api/action", c.action)
+	c.mux.HandleFunc("GET /api/vendors", c.vendorState)
+	c.mux.HandleFunc("POST /api/vendors/alert", c.vendorAlert)
+	c.mux.HandleFunc("POST /api/vendors/outage", c.vendorOutage)
 	return c
 }
 

@@ -107,6 +107,15 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		"WARROOM_ADDR": botAddr, "WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
 		"WARROOM_STATUS_ADDR": statusAddr, "WARROOM_STATUS_URL": "http://" + statusAddr, "WARROOM_STATUS_TITLE": "Sandbox status",
 	}
+	// Mock PagerDuty and Jira, so paging, on-call commanders and issues work
+	// here as they would with the real ones.
+	names := []string{"alice", "bob", "carol"}
+	vendors := newSandboxVendors(names)
+	defer vendors.close()
+	vendors.botURL = "http://" + botAddr
+	for k, v := range vendors.env() {
+		env[k] = v
+	}
 	if scenario != nil {
 		env["WARROOM_STATUS_COMPONENTS"] = strings.Join(scenario.Components, ",")
 	}
@@ -157,7 +166,9 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		{Title: "Status JSON (summary.json)", URL: "http://" + statusAddr + "/api/v2/summary.json"},
 		{Title: "Bot health (/healthz)", URL: "http://" + botAddr + "/healthz"},
 	}
-	console := &http.Server{Handler: sandbox.NewConsole(sim, links, log), ReadHeaderTimeout: 5 * time.Second}
+	cons := sandbox.NewConsole(sim, links, log)
+	cons.UseVendors(vendors)
+	console := &http.Server{Handler: cons, ReadHeaderTimeout: 5 * time.Second}
 	go console.Serve(ln)
 	defer console.Close()
 	fmt.Fprintf(stdout, "sandbox ready: open %s\n", consoleURL(ln.Addr(), *addr))

@@ -263,3 +263,80 @@ func TestSandboxUnknownScenario(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }
+
+// TestSandboxRespondWithMocks is the respond stage in the sandbox, driven
+// through the console as a person would: an alert from the mock PagerDuty
+// opens an incident whose commander is the on-call teammate (carol), a
+// second alert in the same group joins it, the mock Jira shows the issue,
+// and a Jira outage in the middle loses nothing.
+func TestSandboxRespondWithMocks(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sandbox.db")
+	url, stop := consoleSandbox(t, db)
+	defer stop()
+	type vendorsJSON struct {
+		Enabled  bool
+		Services []string
+		State    struct {
+			Down   map[string]bool
+			Issues []struct{ Key, Title, Status string }
+			Faults map[string]int
+		}
+	}
+	var v vendorsJSON
+	getJSON(t, url+"/api/vendors", &v)
+	if !v.Enabled || strings.Join(v.Services, ",") != "payments,cards,search" {
+		t.Fatalf("vendors: %+v", v)
+	}
+	if code := postJSON(t, url+"/api/vendors/alert", map[string]string{"service": "payments", "title": "Card auth failing"}); code != 200 {
+		t.Fatalf("alert: %d", code)
+	}
+	var ws consoleWorkspace
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	room := ""
+	wait("the alert's war room", func() bool {
+		getJSON(t, url+"/api/workspace?user=", &ws)
+		room = ws.channel("inc-1-payments-card-auth-failing")
+		return room != ""
+	})
+	messages := func(user string) string {
+		var ms []struct{ Text string }
+		getJSON(t, url+"/api/messages?user="+user+"&channel="+room, &ms)
+		var b strings.Builder
+		for _, m := range ms {
+			b.WriteString(m.Text + "\n")
+		}
+		return b.String()
+	}
+	carol := ws.user("carol")
+	wait("carol, on call, takes command", func() bool {
+		return strings.Contains(messages(carol), "<@"+carol+"> is on call (PagerDuty: carol) and is now the *commander*")
+	})
+	postJSON(t, url+"/api/vendors/alert", map[string]string{"service": "cards", "title": "Declines up"})
+	wait("the second alert joins INC-1", func() bool { return strings.Contains(messages(carol), "Another alert was grouped into INC-1") })
+	wait("Jira shows the issue", func() bool {
+		getJSON(t, url+"/api/vendors", &v)
+		return len(v.State.Issues) == 1 && v.State.Issues[0].Title == "INC-1 [SEV1] payments: Card auth failing"
+	})
+
+	// Jira goes down mid-incident; carol keeps working; Jira comes back.
+	postJSON(t, url+"/api/vendors/outage", map[string]any{"vendor": "jira", "down": true})
+	if code := postJSON(t, url+"/api/command", map[string]string{"user": carol, "channel": room, "text": "/incident severity sev2"}); code != 200 {
+		t.Fatalf("command: %d", code)
+	}
+	wait("the room hears Jira is down", func() bool { return strings.Contains(messages(carol), "Jira is not answering") })
+	postJSON(t, url+"/api/vendors/outage", map[string]any{"vendor": "jira", "down": false})
+	wait("the issue catches up", func() bool {
+		getJSON(t, url+"/api/vendors", &v)
+		return len(v.State.Issues) == 1 && strings.HasPrefix(v.State.Issues[0].Title, "INC-1 [SEV2]")
+	})
+	if v.State.Faults["jira"] == 0 {
+		t.Errorf("no Jira faults were injected: %+v", v.State)
+	}
+}

@@ -278,3 +278,32 @@ document.addEventListener("DOMContentLoaded", async () => {
   await refresh();
   new EventSource("/api/events").addEventListener("changed", scheduleRefresh);
 });
+
+// The mock PagerDuty and Jira: send an alert, take a vendor down, see what
+// each received.
+async function refreshVendors() {
+  const v = await api("/api/vendors").catch(() => ({ enabled: false }));
+  const pane = $("#vendors");
+  pane.hidden = !v.enabled;
+  if (!v.enabled) return;
+  const alerts = (v.services || []).map((s) => `<button type="button" data-alert="${esc(s)}">Alert: ${esc(s)}</button>`).join("");
+  if ($("#vendor-alerts").innerHTML !== alerts) $("#vendor-alerts").innerHTML = alerts;
+  const st = v.state;
+  $("#down-pagerduty").checked = !!st.down.pagerduty;
+  $("#down-jira").checked = !!st.down.jira;
+  const list = (items) => items.length ? "<ul>" + items.map((i) => `<li><strong>${esc(i.key)}</strong> ${esc(i.title)} <em>${esc(i.status)}</em></li>`).join("") + "</ul>" : '<p class="hint">nothing yet</p>';
+  $("#vendor-state").innerHTML = `<h3>Jira issues</h3>${list(st.issues || [])}<h3>PagerDuty pages</h3>${list(st.pages || [])}` +
+    `<p class="hint">Requests refused during outages: PagerDuty ${st.faults.pagerduty || 0}, Jira ${st.faults.jira || 0}</p>`;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#vendor-alerts").addEventListener("click", async (e) => {
+    const s = e.target.dataset && e.target.dataset.alert;
+    if (s) { await api("/api/vendors/alert", { service: s, title: "Error rate above 5%" }).catch(alert); refreshVendors(); }
+  });
+  for (const v of ["pagerduty", "jira"]) {
+    $("#down-" + v).addEventListener("change", async (e) => { await api("/api/vendors/outage", { vendor: v, down: e.target.checked }).catch(alert); refreshVendors(); });
+  }
+  refreshVendors();
+  setInterval(refreshVendors, 2000);
+});
