@@ -125,11 +125,12 @@ func TestLanesKeepOrderThroughRetriesAndAnOutageIsToldOnce(t *testing.T) {
 	if !slices.Contains(got, "slack.post#0/"+b.Ref()) || !slices.Contains(got, "vendor.call#1/INC-1") {
 		t.Fatalf("delivered %v", got)
 	}
-	mu.Lock()
-	if !slices.Equal(told, []string{"vendor true", "vendor false"}) {
-		t.Fatalf("told %v, want one outage and one recovery", told)
+	toldNow := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(told) }
+	waitFor(t, "the recovery to be told", func() bool { return len(toldNow()) >= 2 })
+	if got := toldNow(); !slices.Equal(got, []string{"vendor true", "vendor false"}) {
+		t.Fatalf("told %v, want one outage and one recovery", got)
 	}
-	mu.Unlock()
+	waitFor(t, "the stats", func() bool { return w.Stats().Delivered == 5 })
 	fx, _ := svc.Effects(context.Background(), incident.EffectFilter{Incident: a.Number})
 	for _, e := range fx {
 		if e.State != incident.EffectDone {
@@ -211,10 +212,11 @@ func TestPermanentFailuresExpiryAndCoalescing(t *testing.T) {
 	waitFor(t, "both given up", func() bool { mu.Lock(); defer mu.Unlock(); return len(gaveUp) == 2 })
 	mu.Lock()
 	slices.Sort(gaveUp)
-	if refreshes != 1 || gaveUp[0] != "oncall.lookup: dial tcp: connection refused" || gaveUp[1] != "slack.post: channel_not_found" {
-		t.Fatalf("refreshes %d, gave up %v", refreshes, gaveUp)
-	}
+	got, n := slices.Clone(gaveUp), refreshes
 	mu.Unlock()
+	if n != 1 || got[0] != "oncall.lookup: dial tcp: connection refused" || got[1] != "slack.post: channel_not_found" {
+		t.Fatalf("refreshes %d, gave up %v", n, got)
+	}
 	states := map[string]string{}
 	fx, _ := svc.Effects(ctx, incident.EffectFilter{Incident: inc.Number})
 	for _, e := range fx {
