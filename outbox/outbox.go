@@ -25,7 +25,7 @@ type Queue interface {
 	DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error)
 	NextDue(ctx context.Context) (time.Time, error)
 	Followers(ctx context.Context, e incident.Effect, limit int) ([]int64, error)
-	EffectsDone(ctx context.Context, ids []int64, attempts int, at time.Time) error
+	EffectsDone(ctx context.Context, ids []int64, at time.Time) error
 	EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error
 	EffectGiveUp(ctx context.Context, id int64, state string, attempts int, reason string, at time.Time) error
 }
@@ -69,9 +69,11 @@ type Worker struct {
 	OnTrouble Trouble
 
 	wake chan struct{}
+	done chan completion // deliveries to mark done, batched by the flusher
 
 	mu       sync.Mutex
 	busy     map[string]bool // lanes with a delivery in flight
+	flushing bool            // Run's flusher is taking completions
 	troubled map[string]bool // lanes told about an outage
 	stats    Stats
 }
@@ -91,7 +93,7 @@ func New(q Queue, log *slog.Logger, now func() time.Time) *Worker {
 	}
 	return &Worker{q: q, log: log, now: now, handlers: map[string]Handler{},
 		Poll: time.Second, Parallel: 8, Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 5 * time.Minute,
-		wake: make(chan struct{}, 1), busy: map[string]bool{}, troubled: map[string]bool{}}
+		wake: make(chan struct{}, 1), done: make(chan completion, 1024), busy: map[string]bool{}, troubled: map[string]bool{}}
 }
 
 // Handle registers the handler for effects of kind.
@@ -121,10 +123,65 @@ func (w *Worker) Stats() Stats {
 	return w.stats
 }
 
+// completion is a delivery waiting to be marked done; its lane stays busy
+// until it is, so the row is never read as pending again meanwhile.
+type completion struct {
+	lane string
+	ids  []int64
+	sent chan struct{} // closed once recorded
+}
+
+// flush marks delivered effects done, as many per write transaction as have
+// finished since the last one: with synchronous=FULL each transaction is a
+// disk sync, which the commands' own writes wait for.
+func (w *Worker) flush(ctx context.Context, stop <-chan struct{}) {
+	for {
+		var batch []completion
+		select {
+		case c := <-w.done:
+			batch = append(batch, c)
+		case <-stop:
+			return
+		}
+	more:
+		for len(batch) < 256 {
+			select {
+			case c := <-w.done:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		var ids []int64
+		for _, c := range batch {
+			ids = append(ids, c.ids...)
+		}
+		if err := w.q.EffectsDone(ctx, ids, w.now()); err != nil {
+			w.log.Error("outbox: marking delivered", "ids", len(ids), "err", err)
+		}
+		for _, c := range batch {
+			close(c.sent)
+		}
+	}
+}
+
 // Run delivers until ctx ends, then waits for deliveries in flight.
 func (w *Worker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	stop := make(chan struct{})
+	flushed := make(chan struct{})
+	w.mu.Lock()
+	w.flushing = true
+	w.mu.Unlock()
+	go func() { w.flush(context.WithoutCancel(ctx), stop); close(flushed) }()
+	defer func() {
+		wg.Wait()
+		close(stop)
+		<-flushed
+		w.mu.Lock()
+		w.flushing = false
+		w.mu.Unlock()
+	}()
 	sem := make(chan struct{}, max(1, w.Parallel))
 	for {
 		started := w.dispatch(ctx, &wg, sem)
@@ -244,9 +301,7 @@ func (w *Worker) deliver(ctx context.Context, e incident.Effect) {
 	attempts := e.Attempts + 1
 	lane := e.Lane()
 	if err == nil {
-		if derr := w.q.EffectsDone(ctx, append([]int64{e.ID}, follow...), attempts, w.now()); derr != nil {
-			w.log.Error("outbox: marking delivered", "id", e.ID, "err", derr)
-		}
+		w.markDone(ctx, lane, append([]int64{e.ID}, follow...))
 		w.mu.Lock()
 		w.stats.Delivered++
 		w.stats.Coalesced += len(follow)
@@ -285,6 +340,23 @@ func (w *Worker) deliver(ctx context.Context, e incident.Effect) {
 	w.mu.Unlock()
 	if first && w.OnTrouble != nil {
 		w.OnTrouble(ctx, e, err, true)
+	}
+}
+
+// markDone records a delivery through the flusher when Run's is running,
+// else (Drain) directly, and returns once it is recorded.
+func (w *Worker) markDone(ctx context.Context, lane string, ids []int64) {
+	w.mu.Lock()
+	flushing := w.flushing
+	w.mu.Unlock()
+	if flushing {
+		c := completion{lane: lane, ids: ids, sent: make(chan struct{})}
+		w.done <- c
+		<-c.sent
+		return
+	}
+	if err := w.q.EffectsDone(ctx, ids, w.now()); err != nil {
+		w.log.Error("outbox: marking delivered", "ids", ids, "err", err)
 	}
 }
 

@@ -158,16 +158,17 @@ func (db *DB) Followers(ctx context.Context, e incident.Effect, limit int) ([]in
 	return ids, rows.Err()
 }
 
-// EffectsDone marks effects delivered.
-func (db *DB) EffectsDone(ctx context.Context, ids []int64, attempts int, at time.Time) error {
+// EffectsDone marks effects delivered, in one transaction, each with one
+// more attempt than it had.
+func (db *DB) EffectsDone(ctx context.Context, ids []int64, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{attempts, fmtTime(at)}
+	args := []any{fmtTime(at)}
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = 'done', attempts = ?, done_at = ?, last_error = ''
+	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = 'done', attempts = attempts + 1, done_at = ?, last_error = ''
 		WHERE state = 'pending' AND id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...)
 	return err
 }

@@ -290,3 +290,32 @@ func TestOnCallFallbackAlertCommanderAndRestartResume(t *testing.T) {
 	}
 	t.Logf("faults injected: Jira %d, PagerDuty %d", jr.Injected(), pd.Injected())
 }
+
+// TestCheckTriesPagerDutyAndJira: warroom check says which vendor
+// connection works and what is wrong with the one that does not.
+func TestCheckTriesPagerDutyAndJira(t *testing.T) {
+	pd, jr, cfg := vendors(t)
+	_ = pd
+	env := map[string]string{"WARROOM_CONFIG": cfg, "WARROOM_DB": filepath.Join(t.TempDir(), "c.db")}
+	getenv := func(k string) string { return env[k] }
+	var out, errb bytes.Buffer
+	run(context.Background(), []string{"check"}, nil, &out, &errb, getenv)
+	for _, want := range []string{"ok    PagerDuty REST API at " + pd.URL(), "ok    PagerDuty on-call lookup (PPOLICY)", "ok    Jira project OPS at " + jr.URL()} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	env["JIRA_TOKEN"], env["PAGERDUTY_TOKEN"] = "wrong", "wrong"
+	out.Reset()
+	if code := run(context.Background(), []string{"check"}, nil, &out, &errb, getenv); code == 0 {
+		t.Error("check passed with wrong tokens")
+	}
+	for _, want := range []string{"FAIL  PagerDuty REST API", "check PAGERDUTY_TOKEN", "FAIL  Jira project OPS", "401"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "wrong") || strings.Contains(out.String(), pdToken) {
+		t.Errorf("check printed a token:\n%s", out.String())
+	}
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigFileUnderTheEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.yaml")
+	os.WriteFile(path, []byte("warroom:\n  db: /from/file.db\n  timezone: Europe/Paris\npagerduty:\n  token: file-token\n  services:\n    - {name: payments, id: P1, severity: sev1}\nstatuspage:\n  components: {checkout: C1, api: C2}\n"), 0o600)
+	env := map[string]string{"WARROOM_CONFIG": path, "WARROOM_DB": "/from/env.db"}
+	getenv, err := withConfigFile(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"WARROOM_DB": "/from/env.db", "WARROOM_TIMEZONE": "Europe/Paris", "PAGERDUTY_TOKEN": "file-token",
+		"STATUSPAGE_COMPONENTS": "api=C2,checkout=C1", "PAGERDUTY_SERVICES": `[{"id":"P1","name":"payments","severity":"sev1"}]`} {
+		if got := getenv(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	var c Config
+	newFlagSet("serve", &c, getenv, os.Stderr)
+	svcs, err := c.services()
+	if err != nil || len(svcs) != 1 || svcs[0].Name != "payments" {
+		t.Errorf("services: %v %+v", err, svcs)
+	}
+	// The example in the repository is valid.
+	if _, err := loadConfigFile("../../warroom.example.yaml"); err != nil {
+		t.Errorf("warroom.example.yaml: %v", err)
+	}
+	for body, want := range map[string]string{
+		"pagerduty:\n  tokn: x\n":            "pagerduty.tokn is not a setting; pagerduty has:",
+		"pager:\n  token: x\n":               `unknown section "pager"`,
+		"pagerduty: [1, 2]\n":                "cannot unmarshal",
+		"pagerduty:\n  services:\n    - {name: a b, id: P, severity: sev1}\n": "",
+	} {
+		os.WriteFile(path, []byte(body), 0o600)
+		_, err := withConfigFile(func(k string) string { return env[k] })
+		if want == "" {
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	os.WriteFile(path, []byte("pagerduty:\n  services:\n    - {name: a b, id: P, severity: sev1}\n    - {name: x, id: Q, severity: sev9}\n"), 0o600)
+	getenv, _ = withConfigFile(func(k string) string { return env[k] })
+	newFlagSet("serve", &c, getenv, os.Stderr)
+	if _, err := c.services(); err == nil || !strings.Contains(err.Error(), "must be one word") {
+		t.Errorf("a service name with a space: %v", err)
+	}
+}
