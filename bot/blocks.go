@@ -109,6 +109,7 @@ const (
 	blockTitle      = "title"
 	blockSeverity   = "severity"
 	blockDesc       = "description"
+	blockService    = "service"
 )
 
 type formMeta struct {
@@ -135,6 +136,21 @@ func declareView(f commands.DeclareForm) slack.ModalViewRequest {
 	desc.MaxLength = incident.MaxText
 	descBlock := slack.NewInputBlock(blockDesc, plain("Description"), nil, desc)
 	descBlock.Optional = true
+	blocks := []slack.Block{
+		slack.NewInputBlock(blockTitle, plain("Title"), nil, title),
+		slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
+	}
+	if len(f.Services) > 0 {
+		var sopts []*slack.OptionBlockObject
+		for _, name := range f.Services {
+			sopts = append(sopts, slack.NewOptionBlockObject(name, plain(clipRunes(name, 75)), nil))
+		}
+		svc := slack.NewInputBlock(blockService, plain("Service"), plain("Its on-call person will lead the incident."),
+			slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Affected service"), blockService, sopts...))
+		svc.Optional = true
+		blocks = append(blocks, svc)
+	}
+	blocks = append(blocks, descBlock)
 	meta, _ := json.Marshal(formMeta{Channel: f.Channel})
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -143,11 +159,7 @@ func declareView(f commands.DeclareForm) slack.ModalViewRequest {
 		Submit:          plain("Declare"),
 		Close:           plain("Cancel"),
 		PrivateMetadata: string(meta),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockTitle, plain("Title"), nil, title),
-			slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
-			descBlock,
-		}},
+		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
 }
 

@@ -57,7 +57,13 @@ func (b *Bot) submitDeclare(ctx context.Context, cb slack.InteractionCallback) a
 	var meta formMeta
 	json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
 	cmd := incident.Command{Actor: cb.User.ID, Channel: meta.Channel, Raw: "[declare form] " + strings.TrimSpace(title)}
-	res := b.disp.Declare(ctx, cmd, incident.Declaration{Title: title, Description: desc, Severity: sev}, "")
+	decl := incident.Declaration{Title: title, Description: desc, Severity: sev}
+	if v := vals[blockService][blockService].SelectedOption.Value; v != "" {
+		if decl.Service = b.disp.KnownService(v); decl.Service == "" {
+			return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockService: "That service is no longer configured; pick another or none."}}
+		}
+	}
+	res := b.disp.Declare(ctx, cmd, decl, "")
 	if res.Failed {
 		field := blockTitle
 		if strings.Contains(res.Reply, "description") {

@@ -35,7 +35,8 @@ type Result struct {
 // DeclareForm is the declare modal's starting values.
 type DeclareForm struct {
 	Severity incident.Severity
-	Channel  string // where /incident declare was typed
+	Channel  string   // where /incident declare was typed
+	Services []string // the configured services to choose from, if any
 }
 
 // UpdatePreview is a public update drafted from the template, for the
@@ -99,7 +100,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 			if err := d.Service.Record(ctx, 0, cmd, incident.OutcomeOK); err != nil {
 				return d.internal(ctx, err)
 			}
-			return Result{Modal: &DeclareForm{Severity: c.Severity, Channel: inv.Channel}}
+			return Result{Modal: &DeclareForm{Severity: c.Severity, Channel: inv.Channel, Services: d.Services}}
 		}
 		decl := incident.Declaration{Title: c.Text, Severity: c.Severity}
 		if svc, rest, ok := strings.Cut(c.Text, ":"); ok && d.knownService(svc) != "" {
@@ -629,7 +630,9 @@ func FormatDuration(d time.Duration) string {
 	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
-// knownService returns the configured service name matching s, or "".
+// KnownService returns the configured service name matching s, or "".
+func (d *Dispatcher) KnownService(s string) string { return d.knownService(s) }
+
 func (d *Dispatcher) knownService(s string) string {
 	s = strings.TrimSpace(s)
 	for _, name := range d.Services {

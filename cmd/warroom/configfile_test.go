@@ -32,9 +32,9 @@ func TestConfigFileUnderTheEnvironment(t *testing.T) {
 		t.Errorf("warroom.example.yaml: %v", err)
 	}
 	for body, want := range map[string]string{
-		"pagerduty:\n  tokn: x\n":            "pagerduty.tokn is not a setting; pagerduty has:",
-		"pager:\n  token: x\n":               `unknown section "pager"`,
-		"pagerduty: [1, 2]\n":                "cannot unmarshal",
+		"pagerduty:\n  tokn: x\n": "pagerduty.tokn is not a setting; pagerduty has:",
+		"pager:\n  token: x\n":    `unknown section "pager"`,
+		"pagerduty: [1, 2]\n":     "cannot unmarshal",
 		"pagerduty:\n  services:\n    - {name: a b, id: P, severity: sev1}\n": "",
 	} {
 		os.WriteFile(path, []byte(body), 0o600)

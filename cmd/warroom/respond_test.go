@@ -319,3 +319,24 @@ func TestCheckTriesPagerDutyAndJira(t *testing.T) {
 		t.Errorf("check printed a token:\n%s", out.String())
 	}
 }
+
+// TestDeclareFormOffersServices: with services configured the declare form
+// has a service menu; choosing one records it, and its on-call person leads.
+func TestDeclareFormOffersServices(t *testing.T) {
+	_, _, cfg := vendors(t)
+	w := start(t, "http", "WARROOM_CONFIG="+cfg)
+	w.cmd("alice", w.general, "declare")
+	views := w.sim.Views()
+	if len(views) != 1 || !strings.Contains(string(views[0].Body), `"block_id":"service"`) || !strings.Contains(string(views[0].Body), `"value":"search"`) {
+		t.Fatalf("declare form: %s", views[0].Body)
+	}
+	if _, err := w.sim.SubmitView(context.Background(), views[0].ID, map[string]map[string]string{
+		"title": {"title": "Results missing"}, "severity": {"severity": "sev2"}, "service": {"service": "search"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("dave, on call for search, leads", func() bool {
+		inc := w.show("INC-1")
+		return inc.Service == "search" && inc.Commander == w.users["dave"]
+	})
+}
