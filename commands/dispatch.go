@@ -686,7 +686,13 @@ func (d *Dispatcher) statusReport(ctx context.Context, n int64, cmd incident.Com
 	} else {
 		b.WriteString("\n*Not delivered yet:*")
 		for _, e := range fx {
-			fmt.Fprintf(&b, "\n• #%d %s — %s", e.ID, e.Kind, e.State)
+			what := EffectName(e.Kind)
+			if t := e.Payload["target"]; e.Kind == incident.KindPage && strings.HasPrefix(t, "@") {
+				what += " <" + t + ">"
+			} else if e.Kind == incident.KindPage {
+				what += " " + t
+			}
+			fmt.Fprintf(&b, "\n• #%d %s — %s", e.ID, user(what), e.State)
 			if e.State == incident.EffectPending && e.Attempts > 0 {
 				fmt.Fprintf(&b, ", %d attempts, next at %s", e.Attempts, e.NextAt.UTC().Format("15:04:05 UTC"))
 			}

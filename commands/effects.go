@@ -133,3 +133,21 @@ func TroubleText(e incident.Effect, err error, first bool) string {
 	}
 	return fmt.Sprintf(":white_check_mark: %s is answering again; what was waiting has been sent.", name)
 }
+
+// effectNames say what an outbox item is, for people.
+var effectNames = map[string]string{
+	SlackRoom: "Slack: create the war room", SlackSummary: "Slack: pin the summary", SlackPost: "Slack: post to the war room",
+	SlackAnnounce: "Slack: announcement", SlackInvite: "Slack: invite people", SlackRefresh: "Slack: update the summary",
+	SlackReminder: "Slack: update reminder", SlackTell: "Slack: private follow-up", SlackArchive: "Slack: archive the war room",
+	incident.KindTicketSync: "Jira: update the issue", incident.KindOnCall: "PagerDuty: find who is on call",
+	incident.KindPage: "PagerDuty: page", incident.KindPageResolve: "PagerDuty: resolve the pages",
+	incident.KindStatusPage: "Statuspage: publish the update",
+}
+
+// EffectName says what an outbox item of kind is, for people.
+func EffectName(kind string) string {
+	if n := effectNames[kind]; n != "" {
+		return n
+	}
+	return kind
+}

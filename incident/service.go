@@ -316,46 +316,33 @@ func (s *Service) RecordSystem(ctx context.Context, n int64, kind, text, outcome
 // Notice records something warroom tells incident n's war room (a vendor
 // unreachable, say) and plans its post, in one transaction.
 func (s *Service) Notice(ctx context.Context, n int64, text string, detail map[string]string) error {
-	cmd := Command{Actor: SystemActor, Kind: KindNotice, Raw: text}
-	var queued int
-	err := s.store.Update(ctx, func(tx Tx) error {
-		inc, err := tx.Incident(ctx, n)
-		if err != nil {
-			return err
-		}
-		e := entry(n, cmd, s.Now(), OutcomeOK, detail)
-		if err := tx.Append(ctx, e); err != nil {
-			return err
-		}
-		queued, err = s.emit(ctx, tx, inc, inc, e, cmd)
-		return err
-	})
-	if err == nil {
-		s.woke(queued)
-	}
-	return err
+	return s.systemEntry(ctx, n, Command{Actor: SystemActor, Kind: KindNotice, Raw: text}, detail, nil)
 }
 
 // Link records that incident n is known as l.Ref in l.System (its Jira
-// issue, say), adds it to the timeline the first time, and lets planners
-// show it (the pinned summary).
+// issue, say), adds it to the timeline, and lets planners show it (the
+// pinned summary).
 func (s *Service) Link(ctx context.Context, n int64, l Link) error {
 	cmd := Command{Actor: SystemActor, Kind: "link", Raw: l.System + " " + l.Ref}
+	return s.systemEntry(ctx, n, cmd, map[string]string{"system": l.System, "ref": l.Ref, "url": l.URL},
+		func(tx Tx) error { return tx.SetLink(ctx, n, l) })
+}
+
+// systemEntry appends an entry of warroom's own to incident n, after write
+// (if any), and plans its effects, in one transaction.
+func (s *Service) systemEntry(ctx context.Context, n int64, cmd Command, detail map[string]string, write func(Tx) error) error {
 	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
 		inc, err := tx.Incident(ctx, n)
 		if err != nil {
 			return err
 		}
-		if err := tx.SetLink(ctx, n, l); err != nil {
-			return err
+		if write != nil {
+			if err := write(tx); err != nil {
+				return err
+			}
 		}
-		e := entry(n, cmd, s.Now(), OutcomeOK, map[string]string{"system": l.System, "ref": l.Ref, "url": l.URL})
-		if err := tx.Append(ctx, e); err != nil {
-			return err
-		}
-		queued, err = s.emit(ctx, tx, inc, inc, e, cmd)
-		return err
+		return s.appendEmit(ctx, tx, inc, inc, entry(n, cmd, s.Now(), OutcomeOK, detail), cmd, &queued)
 	})
 	if err == nil {
 		s.woke(queued)

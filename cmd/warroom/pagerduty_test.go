@@ -21,6 +21,12 @@ func (w *world) pdWebhook(secret, eventID, eventType, pdIncident, service, title
 		"data":{"id":%q,"type":"incident","number":1,"status":"triggered","title":%q,"html_url":"https://acme.pagerduty.com/incidents/%s",
 		"service":{"id":%q,"summary":%q,"type":"service_reference"}}}}`,
 		eventID, eventType, time.Now().UTC().Format(time.RFC3339), pdIncident, title, pdIncident, service, service+" API")
+	return w.postPD(secret, body)
+}
+
+// postPD posts a PagerDuty webhook body signed with secret and returns the status.
+func (w *world) postPD(secret, body string) int {
+	w.t.Helper()
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(body))
 	req, _ := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks/pagerduty", bytes.NewReader([]byte(body)))

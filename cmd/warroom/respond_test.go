@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -117,7 +114,7 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	}
 	w.eventually("the room is told Jira is down", func() bool { return w.posted(room.ID, "Jira is not answering") })
 	status := w.cmd("bob", room.ID, "status")
-	if !strings.Contains(status, "ticket.sync — pending") || !strings.Contains(status, "503") {
+	if !strings.Contains(status, "Jira: update the issue — pending") || !strings.Contains(status, "503") {
 		t.Errorf("/incident status during the outage: %q", status)
 	}
 	var out, errb bytes.Buffer
@@ -222,17 +219,7 @@ func (w *world) pdPageWebhook(eventID, eventType, pdIncident, key, agent string)
 		"data":{"id":%q,"type":"incident","title":"page","incident_key":%q,"html_url":"https://acme.pagerduty.com/incidents/%s",
 		"service":{"id":"PPAY","summary":"payments","type":"service_reference"}}}}`,
 		eventID, eventType, time.Now().UTC().Format(time.RFC3339), agentJSON, pdIncident, key, pdIncident)
-	mac := hmac.New(sha256.New, []byte(pdSecret))
-	mac.Write([]byte(body))
-	req, _ := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks/pagerduty", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-PagerDuty-Signature", "v1="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return w.postPD(pdSecret, body)
 }
 
 // TestOnCallFallbackAlertCommanderAndRestartResume: with PagerDuty down the
