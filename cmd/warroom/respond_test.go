@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -204,7 +205,7 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	if told != 1 {
 		t.Errorf("the room was told %d times that Jira is down; once is enough", told)
 	}
-	t.Logf("faults injected: Jira %d, PagerDuty %d; delivered to Jira %d requests, PagerDuty %d", jr.Injected(), pd.Injected(), jr.Requests(), pd.Requests()+len(pd.Events()))
+	t.Logf("faults injected: Jira %d, PagerDuty %d; requests answered: Jira %d, PagerDuty %d; outbox: %s", jr.Injected(), pd.Injected(), jr.Requests(), pd.Requests()+len(pd.Events()), w.outboxSummary())
 }
 
 // pdPageWebhook sends a signed webhook about a PagerDuty incident that
@@ -275,7 +276,7 @@ func TestOnCallFallbackAlertCommanderAndRestartResume(t *testing.T) {
 	if n := len(jr.Issues()); n != 2 {
 		t.Errorf("%d Jira issues for two incidents", n)
 	}
-	t.Logf("faults injected: Jira %d, PagerDuty %d", jr.Injected(), pd.Injected())
+	t.Logf("faults injected: Jira %d, PagerDuty %d; outbox: %s", jr.Injected(), pd.Injected(), w.outboxSummary())
 }
 
 // TestCheckTriesPagerDutyAndJira: warroom check says which vendor
@@ -326,4 +327,22 @@ func TestDeclareFormOffersServices(t *testing.T) {
 		inc := w.show("INC-1")
 		return inc.Service == "search" && inc.Commander == w.users["dave"]
 	})
+}
+
+// outboxSummary counts the outbox's items by state and their attempts, from
+// warroom outbox list --all --json.
+func (w *world) outboxSummary() string {
+	var out, errb bytes.Buffer
+	run(context.Background(), []string{"outbox", "list", "--all", "--json"}, nil, &out, &errb, w.getenv)
+	var rows []struct {
+		Kind, State string
+		Attempts    int
+	}
+	json.Unmarshal(out.Bytes(), &rows)
+	states, attempts := map[string]int{}, 0
+	for _, r := range rows {
+		states[r.State]++
+		attempts += r.Attempts
+	}
+	return fmt.Sprintf("%d items %v, %d attempts", len(rows), states, attempts)
 }
