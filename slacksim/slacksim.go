@@ -68,8 +68,9 @@ type Message struct {
 	Text      string
 	Blocks    json.RawMessage
 	Ephemeral bool
-	To        string // the only viewer of an ephemeral message
-	Edits     int    // how many times chat.update changed it
+	To        string          // the only viewer of an ephemeral message
+	Edits     int             // how many times chat.update changed it
+	Files     json.RawMessage // files shared with the message
 	// Source says how it arrived: "api", "response_url", "command_response".
 	Source string
 }
@@ -111,6 +112,8 @@ type Server struct {
 	socket *httptest.Server
 	client *http.Client
 
+	files     map[string]*File
+	fileOrder []string
 	mu        sync.Mutex
 	users     map[string]*User
 	channels  map[string]*Channel
@@ -169,6 +172,7 @@ func New(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("POST /response/{id}", s.serveResponseURL)
+	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
 	s.api = httptest.NewUnstartedServer(mux)
 	if opts.Addr != "" {
 		l, err := net.Listen("tcp", opts.Addr)
