@@ -515,6 +515,14 @@ func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(
 		}
 		acknowledge(inc, cmd.Actor, now)
 		advance(inc)
+		if inc.Stage != cur.Stage {
+			// The entry that moved the stage says so: the postmortem's
+			// time-in-stage figures come from these.
+			if detail == nil {
+				detail = map[string]string{}
+			}
+			detail["stage"] = string(inc.Stage)
+		}
 		inc.UpdatedAt = now
 		if err := tx.SaveIncident(ctx, inc); err != nil {
 			return err

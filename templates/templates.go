@@ -52,7 +52,17 @@ type Update struct {
 type Set struct {
 	byName  map[string]*template.Template
 	sources map[string]string // where each came from, for error messages
+	// postmortem is the postmortem draft's template; the postmortem package
+	// renders it and checks it at start.
+	postmortem       *template.Template
+	postmortemSource string
 }
+
+// PostmortemFile is the postmortem draft's template, overridable like the others.
+const PostmortemFile = "postmortem.md.tmpl"
+
+// Postmortem returns the postmortem template and where it came from.
+func (s *Set) Postmortem() (*template.Template, string) { return s.postmortem, s.postmortemSource }
 
 // Load parses the embedded templates, replacing any that dir (may be "")
 // has a file for, and checks that each renders.
@@ -79,10 +89,24 @@ func Load(dir string) (*Set, error) {
 		}
 		s.byName[name] = t
 	}
+	body, err := embedded.ReadFile(PostmortemFile)
+	if err != nil {
+		return nil, err
+	}
+	s.postmortemSource = "built-in " + PostmortemFile
 	if dir != "" {
+		path := filepath.Join(dir, PostmortemFile)
+		if b, err := os.ReadFile(path); err == nil {
+			body, s.postmortemSource = b, path
+		} else if !os.IsNotExist(err) {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
 		if err := checkDir(dir); err != nil {
 			return nil, err
 		}
+	}
+	if s.postmortem, err = template.New(PostmortemFile).Funcs(DocFuncs).Option("missingkey=error").Parse(string(body)); err != nil {
+		return nil, fmt.Errorf("templates: %s: %w", s.postmortemSource, err)
 	}
 	for _, name := range Names {
 		out, err := s.Render(name, Sample(name))
@@ -106,7 +130,7 @@ func checkDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
-	known := map[string]bool{}
+	known := map[string]bool{PostmortemFile: true}
 	for _, n := range Names {
 		known[n+".tmpl"] = true
 	}
@@ -122,10 +146,11 @@ func checkDir(dir string) error {
 }
 
 func fileNames() []string {
-	out := make([]string, len(Names))
+	out := make([]string, len(Names), len(Names)+1)
 	for i, n := range Names {
 		out[i] = n + ".tmpl"
 	}
+	out = append(out, PostmortemFile)
 	sort.Strings(out)
 	return out
 }
@@ -203,5 +228,46 @@ var funcs = template.FuncMap{
 			return "We will post another update as soon as there is news."
 		}
 		return "Next update by " + u.NextUpdate.Format("15:04 MST") + "."
+	},
+}
+
+// DocFuncs are the functions documents' templates (the postmortem) may use.
+var DocFuncs = template.FuncMap{
+	// utc shows a time as 2006-01-02 15:04:05 UTC, or "—" when unset.
+	"utc": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	// hhmm shows a time of day in UTC.
+	"hhmm": func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	// dur shows a duration as 1h05m, 12m30s, 45s, or "—" for none.
+	"dur": func(d time.Duration) string {
+		switch {
+		case d <= 0:
+			return "—"
+		case d < time.Minute:
+			return fmt.Sprintf("%ds", int(d.Seconds()))
+		case d < time.Hour:
+			return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+		}
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	},
+	// cell makes text safe inside a Markdown table cell: one line, pipes escaped.
+	"cell": func(s string) string {
+		s = strings.Join(strings.Fields(s), " ")
+		return strings.ReplaceAll(s, "|", "\\|")
+	},
+	// quote makes text a Markdown block quote, line by line.
+	"quote": func(s string) string {
+		return "> " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n> ")
+	},
+	// orDash is s, or "—" when empty.
+	"orDash": func(s string) string {
+		if strings.TrimSpace(s) == "" {
+			return "—"
+		}
+		return s
 	},
 }

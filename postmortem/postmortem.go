@@ -1,0 +1,304 @@
+// Package postmortem writes an incident's postmortem draft from its record:
+// the timeline, the public updates as sent, the roles and the links. The
+// draft is blameless and follows the seed's structure: facts, analysis,
+// conclusions, recommendations, appendices. It renders templates' postmortem
+// template, so a team with its own format changes one file.
+//
+// It reads the domain's types and nothing else of warroom's.
+package postmortem
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/templates"
+)
+
+// Input is everything a draft is written from.
+type Input struct {
+	Incident *incident.Incident
+	Entries  []incident.Entry
+	Updates  []incident.PublicUpdate
+	Links    []incident.Link
+	// Names maps Slack user IDs to display names; IDs not in it show as @ID.
+	Names map[string]string
+	// Generated is when the draft is written; Version its number.
+	Generated time.Time
+	Version   int
+}
+
+// Report is what the template sees.
+type Report struct {
+	Ref, Title, Severity, Status, Service string
+	Description, Impact                  string
+	Commander, Communicator, DeclaredBy  string
+	Roles                                []Role
+	Components                           []Role
+	Links                                []incident.Link
+
+	Declared, Acknowledged, Mitigated, Resolved, Closed time.Time
+	ToAcknowledge, ToMitigate, ToResolve               time.Duration
+	Stages                                             []Stage
+
+	Timeline []Line
+	Updates  []Update
+	Alerts   []Line // alerts grouped into the incident and pages sent
+	Counts   Counts
+
+	Generated time.Time
+	Version   int
+}
+
+// Role is a named role (or component) and who (or what state) fills it.
+type Role struct{ Name, Value string }
+
+// Stage is time spent in one stage.
+type Stage struct {
+	Name     string
+	Start    time.Time
+	Duration time.Duration
+}
+
+// Line is one line of the timeline.
+type Line struct {
+	At    time.Time
+	Who   string
+	Mark  string // what kind of moment: NOTE, STATUS, ROLE, PAGE, ALERT, SEVERITY, UPDATE, ...
+	Text  string
+	Count int // folded: how many entries this line stands for (0 or 1: one)
+}
+
+// Update is a public update as it was sent.
+type Update struct {
+	At     time.Time
+	Status string
+	Author string
+	Body   string
+}
+
+// Counts summarise the timeline.
+type Counts struct{ Entries, Notes, Updates, Rejected, Pages, Alerts int }
+
+// marks name the kinds of timeline entries, so role changes, pages, alerts
+// and severity changes stand out from notes.
+var marks = map[string]string{
+	"declare": "DECLARED", "note": "note", "status": "STATUS", "publish": "PUBLIC UPDATE", "severity": "SEVERITY",
+	"commander": "ROLE", "communicator": "ROLE", "role": "ROLE", incident.KindOnCallAssigned: "ROLE",
+	"page": "PAGE", "page_acknowledged": "PAGE", "page_resolved": "PAGE", "alert_grouped": "ALERT", "alert_acknowledged": "ALERT",
+	"alert_resolved": "ALERT", "alert_split": "ALERT", "resolve": "RESOLVED", "reopen": "REOPENED", "close": "CLOSED",
+	"impact": "IMPACT", "components": "COMPONENTS", "war_room": "SLACK", "link": "LINK", incident.KindNotice: "warroom",
+	incident.KindReminder: "reminder", "snooze": "reminder", incident.KindSlackError: "warroom",
+}
+
+// quiet kinds are bookkeeping that a reader of the postmortem does not need.
+var quiet = map[string]bool{"timeline": true, "help": true, "list": true, "update": true}
+
+// Build turns the record into the report.
+func Build(in Input) Report {
+	inc := in.Incident
+	name := func(u string) string {
+		switch {
+		case u == "":
+			return "nobody"
+		case u == incident.SystemActor:
+			return "warroom"
+		case u == incident.AlertActor:
+			return "PagerDuty"
+		case in.Names[u] != "":
+			return "@" + in.Names[u]
+		}
+		return "@" + u
+	}
+	d := inc.Durations()
+	r := Report{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(), Status: string(inc.Status), Service: inc.Service,
+		Description: inc.Description, Impact: inc.Impact, Commander: name(inc.Commander), Communicator: name(inc.Communicator),
+		DeclaredBy: name(inc.DeclaredBy), Links: in.Links,
+		Declared: inc.DeclaredAt, Acknowledged: inc.AcknowledgedAt, Mitigated: inc.MitigatedAt, Resolved: inc.ResolvedAt, Closed: inc.ClosedAt,
+		ToAcknowledge: d.ToAcknowledge, ToMitigate: d.ToMitigate, ToResolve: d.ToResolve, Generated: in.Generated, Version: in.Version}
+	for _, role := range inc.RoleNames() {
+		r.Roles = append(r.Roles, Role{role, name(inc.Roles[role])})
+	}
+	for _, c := range inc.ComponentNames() {
+		r.Components = append(r.Components, Role{c, strings.ReplaceAll(string(inc.Components[c]), "_", " ")})
+	}
+	for _, u := range in.Updates {
+		r.Updates = append(r.Updates, Update{At: u.At, Status: string(u.Status), Author: name(u.Author), Body: u.Body})
+	}
+	r.Stages = stages(inc, in.Entries, in.Generated)
+	for _, e := range in.Entries {
+		if quiet[e.Kind] && e.OK() {
+			continue
+		}
+		r.Counts.Entries++
+		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: describe(e, name)}
+		if line.Mark == "" {
+			line.Mark = e.Kind
+		}
+		switch {
+		case !e.OK():
+			r.Counts.Rejected++
+			line.Mark, line.Text = "rejected", fmt.Sprintf("`/incident %s` — %s", oneLine(e.Raw, 120), oneLine(e.Outcome, 160))
+			// Consecutive rejected commands fold into one line.
+			if n := len(r.Timeline); n > 0 && r.Timeline[n-1].Mark == "rejected" {
+				last := &r.Timeline[n-1]
+				last.Count = max(last.Count, 1) + 1
+				last.Text = fmt.Sprintf("%d commands were rejected (the last: %s)", last.Count, line.Text)
+				continue
+			}
+		case e.Kind == "note":
+			r.Counts.Notes++
+		case e.Kind == "publish":
+			r.Counts.Updates++
+		case line.Mark == "PAGE" && e.Kind == "page":
+			r.Counts.Pages++
+			r.Alerts = append(r.Alerts, line)
+		case line.Mark == "ALERT" || (e.Kind == "declare" && e.Actor == incident.AlertActor):
+			r.Counts.Alerts++
+			r.Alerts = append(r.Alerts, line)
+		}
+		r.Timeline = append(r.Timeline, line)
+	}
+	return r
+}
+
+// describe says what an entry did, from its recorded detail.
+func describe(e incident.Entry, name func(string) string) string {
+	d := e.Detail
+	switch e.Kind {
+	case "declare":
+		return fmt.Sprintf("Declared %s: %s", d["severity"], d["title"])
+	case "severity":
+		return fmt.Sprintf("Severity %s → %s", d["from"], d["to"])
+	case "commander", "communicator", "role", incident.KindOnCallAssigned:
+		s := fmt.Sprintf("%s: %s → %s", d["role"], name(d["from"]), name(d["to"]))
+		if d["source"] != "" {
+			s += " (" + d["source"] + ")"
+		}
+		return s
+	case "status":
+		s := fmt.Sprintf("Status %s → %s", d["from"], d["to"])
+		if d["message"] != "" {
+			s += ": " + d["message"]
+		}
+		return s
+	case "publish":
+		return fmt.Sprintf("Public update (%s) published; text under Facts", d["to"])
+	case "resolve":
+		return strings.TrimSpace("Resolved. " + d["summary"])
+	case "note":
+		return d["text"]
+	case "impact":
+		return "Impact: " + d["to"]
+	case "page":
+		s := "Paged " + d["target"]
+		if d["message"] != "" {
+			s += ": " + d["message"]
+		}
+		return s
+	}
+	return oneLine(e.Raw, 300)
+}
+
+// stages is the time spent in each stage, from the entries that moved it.
+func stages(inc *incident.Incident, entries []incident.Entry, now time.Time) []Stage {
+	type mark struct {
+		stage string
+		at    time.Time
+	}
+	marks := []mark{{string(incident.StageAssess), inc.DeclaredAt}}
+	for _, e := range entries {
+		if st := e.Detail["stage"]; st != "" && e.OK() {
+			marks = append(marks, mark{st, e.At})
+		}
+	}
+	end := now
+	if !inc.ClosedAt.IsZero() {
+		end = inc.ClosedAt
+	}
+	total := map[string]time.Duration{}
+	first := map[string]time.Time{}
+	for i, m := range marks {
+		until := end
+		if i+1 < len(marks) {
+			until = marks[i+1].at
+		}
+		if m.stage == string(incident.StageClosed) {
+			continue
+		}
+		total[m.stage] += until.Sub(m.at)
+		if _, ok := first[m.stage]; !ok {
+			first[m.stage] = m.at
+		}
+	}
+	var out []Stage
+	for _, st := range []incident.Stage{incident.StageAssess, incident.StageCommunicate, incident.StageRespond, incident.StageDocument} {
+		if t, ok := first[string(st)]; ok {
+			out = append(out, Stage{Name: string(st), Start: t, Duration: total[string(st)]})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// Writer renders drafts with a template set's postmortem template.
+type Writer struct {
+	t      *template.Template
+	source string
+}
+
+// NewWriter checks the set's postmortem template by rendering a sample, so
+// a broken override stops warroom at start, naming the file.
+func NewWriter(set *templates.Set) (*Writer, error) {
+	t, src := set.Postmortem()
+	w := &Writer{t: t, source: src}
+	out, err := w.Render(Sample())
+	if err != nil {
+		return nil, fmt.Errorf("templates: %s does not render: %w", src, err)
+	}
+	if strings.TrimSpace(out) == "" {
+		return nil, fmt.Errorf("templates: %s renders nothing", src)
+	}
+	return w, nil
+}
+
+// Render writes the draft.
+func (w *Writer) Render(r Report) (string, error) {
+	var b strings.Builder
+	if err := w.t.Execute(&b, r); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// Write builds and renders the draft in one step.
+func (w *Writer) Write(in Input) (string, error) { return w.Render(Build(in)) }
+
+// Sample is a report with every field set, for checking templates.
+func Sample() Report {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	inc := &incident.Incident{Number: 7, Title: "Checkout returns 500s", Severity: incident.SEV1, Status: incident.StatusResolved,
+		Stage: incident.StageDocument, DeclaredBy: "U1", Commander: "U2", Communicator: "U3", Service: "payments",
+		Roles: map[string]string{"scribe": "U4"}, Components: map[string]incident.ComponentStatus{"checkout": incident.MajorOutage},
+		Impact: "Card payments failed for some customers.", DeclaredAt: t0, AcknowledgedAt: t0.Add(2 * time.Minute),
+		MitigatedAt: t0.Add(20 * time.Minute), ResolvedAt: t0.Add(35 * time.Minute)}
+	return Build(Input{Incident: inc, Generated: t0.Add(time.Hour), Version: 1,
+		Names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"},
+		Links: []incident.Link{{System: "jira", Ref: "OPS-1", URL: "https://example.atlassian.net/browse/OPS-1"}},
+		Updates: []incident.PublicUpdate{{At: t0.Add(5 * time.Minute), Author: "U3", Status: incident.StatusInvestigating, Body: "We are investigating."}},
+		Entries: []incident.Entry{
+			{At: t0, Actor: "U1", Kind: "declare", Outcome: incident.OutcomeOK, Detail: map[string]string{"title": inc.Title, "severity": "SEV1"}},
+			{At: t0.Add(time.Minute), Actor: "U2", Kind: "note", Outcome: incident.OutcomeOK, Detail: map[string]string{"text": "rolled back"}},
+		}})
+}

@@ -1,0 +1,146 @@
+package postmortem_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/postmortem"
+	"github.com/warroom/warroom/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// scripted is an incident with every kind of timeline entry.
+func scripted() postmortem.Input {
+	t0 := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	ok := incident.OutcomeOK
+	inc := &incident.Incident{Number: 12, Title: "Checkout returns 500s | card auth", Severity: incident.SEV2, Status: incident.StatusResolved,
+		Stage: incident.StageDocument, DeclaredBy: "U1", Commander: "U3", Communicator: "U2", Service: "payments",
+		Description: "Card payments fail with 500s.\nStarted after the 13:55 deploy.",
+		Roles:       map[string]string{"scribe": "U4"}, Components: map[string]incident.ComponentStatus{"checkout": incident.PartialOutage},
+		Impact: "Some customers could not pay by card.", DeclaredAt: t0, AcknowledgedAt: at(2), MitigatedAt: at(31), ResolvedAt: at(48)}
+	return postmortem.Input{Incident: inc, Generated: at(120), Version: 2,
+		Names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"},
+		Links: []incident.Link{{System: "jira", Ref: "OPS-41", URL: "https://example.atlassian.net/browse/OPS-41"}},
+		Updates: []incident.PublicUpdate{
+			{At: at(6), Author: "U2", Status: incident.StatusInvestigating, Body: "We are investigating failed card payments.\nNext update by 14:36 UTC."},
+			{At: at(48), Author: "U2", Status: incident.StatusResolved, Body: "Card payments work again."},
+		},
+		Entries: []incident.Entry{
+			{At: at(0), Actor: "U1", Kind: "declare", Outcome: ok, Detail: map[string]string{"title": inc.Title, "severity": "SEV3"}},
+			{At: at(0), Actor: incident.SystemActor, Kind: "war_room", Raw: "created #inc-12-checkout", Outcome: ok},
+			{At: at(1), Actor: incident.SystemActor, Kind: incident.KindOnCallAssigned, Outcome: ok, Detail: map[string]string{"role": "commander", "from": "U1", "to": "U3", "source": "PagerDuty: carol"}},
+			{At: at(2), Actor: "U3", Kind: "severity", Outcome: ok, Detail: map[string]string{"from": "SEV3", "to": "SEV2"}},
+			{At: at(3), Actor: "U3", Kind: "communicator", Outcome: ok, Detail: map[string]string{"role": "communicator", "from": "", "to": "U2", "stage": "communicate"}},
+			{At: at(4), Actor: "U2", Kind: "timeline", Outcome: ok},
+			{At: at(5), Actor: "U2", Raw: "stauts identified", Kind: incident.KindParseError, Outcome: "No command `stauts`. Did you mean `status`?"},
+			{At: at(5), Actor: "U2", Raw: "status fixed", Kind: "status", Outcome: "fixed is not a status."},
+			{At: at(5), Actor: "U2", Raw: "status", Kind: "status", Outcome: "fixed is not a status."},
+			{At: at(6), Actor: "U2", Kind: "publish", Outcome: ok, Detail: map[string]string{"from": "investigating", "to": "investigating", "text": "We are investigating failed card payments."}},
+			{At: at(9), Actor: "U3", Kind: "page", Outcome: ok, Detail: map[string]string{"target": "payments", "message": "db connections exhausted", "dedup": "warroom-INC-12-payments"}},
+			{At: at(11), Actor: incident.AlertActor, Kind: "page_acknowledged", Raw: "Dave acknowledged the page warroom-INC-12-payments", Outcome: ok},
+			{At: at(14), Actor: incident.AlertActor, Kind: incident.KindAlertGrouped, Raw: "pagerduty triggered: Card declines (cards)", Outcome: ok},
+			{At: at(17), Actor: "U4", Kind: "note", Outcome: ok, Detail: map[string]string{"text": "Deploy 13:55 changed the card client's pool size | 5 → 1"}},
+			{At: at(20), Actor: "U3", Kind: "status", Outcome: ok, Detail: map[string]string{"from": "investigating", "to": "identified", "message": "bad pool size", "stage": "respond"}},
+			{At: at(25), Actor: incident.SystemActor, Kind: incident.KindReminder, Raw: "remind for the update due 14:36 UTC", Outcome: ok},
+			{At: at(31), Actor: "U3", Kind: "status", Outcome: ok, Detail: map[string]string{"from": "identified", "to": "monitoring"}},
+			{At: at(33), Actor: incident.SystemActor, Kind: incident.KindNotice, Raw: ":warning: Jira is not answering (503); retrying.", Outcome: ok},
+			{At: at(48), Actor: "U3", Kind: "resolve", Outcome: ok, Detail: map[string]string{"summary": "Rolled back the deploy.", "stage": "document"}},
+		}}
+}
+
+func TestGoldenDraft(t *testing.T) {
+	set, err := templates.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := postmortem.NewWriter(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Write(scripted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "INC-12.md")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("draft differs from %s (run with -update after checking):\n%s", golden, got)
+	}
+	for _, must := range []string{
+		"| Service | payments |", "[OPS-41](https://example.atlassian.net/browse/OPS-41)",
+		"| Acknowledged | 2026-11-24 14:02:00 UTC | 2m00s |", "| Resolved | 2026-11-24 14:48:00 UTC | 48m00s |",
+		"assess 3m00s · communicate 17m00s · respond 28m00s · document 1h12m",
+		"> We are investigating failed card payments.\n> Next update by 14:36 UTC.",
+		"**ROLE** | commander: @alice → @carol (PagerDuty: carol)", "**SEVERITY** | Severity SEV3 → SEV2", "**PAGE** | Paged payments: db connections exhausted",
+		"**ALERT**", "**rejected** | 3 commands were rejected", "Checkout returns 500s \\| card auth",
+		"| 14:17:00 | @dave | **note** | Deploy 13:55 changed the card client's pool size \\| 5 → 1 |",
+		"## Analysis", "## Conclusions", "## Recommendations", "## Appendices", "where did we get lucky",
+	} {
+		if !strings.Contains(strings.ToLower(got), strings.ToLower(must)) {
+			t.Errorf("draft lacks %q", must)
+		}
+	}
+	if strings.Contains(got, "**timeline**") {
+		t.Error("reads of the timeline are bookkeeping and should not be in the draft")
+	}
+}
+
+func TestABrokenOverrideStopsAtStart(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, templates.PostmortemFile), []byte("# {{.Nope}}\n"), 0o644)
+	set, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postmortem.NewWriter(set); err == nil || !strings.Contains(err.Error(), "postmortem.md.tmpl does not render") {
+		t.Fatalf("a broken override: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, templates.PostmortemFile), []byte("# Our own format: {{.Ref}} {{.Title}}\n"), 0o644)
+	set, _ = templates.Load(dir)
+	w, err := postmortem.NewWriter(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := w.Write(scripted()); out != "# Our own format: INC-12 Checkout returns 500s | card auth\n" {
+		t.Errorf("override: %q", out)
+	}
+}
+
+// BenchmarkRender10k renders the draft of an incident with 10,000 timeline entries.
+func BenchmarkRender10k(b *testing.B) {
+	in := scripted()
+	base := in.Entries
+	for len(in.Entries) < 10000 {
+		for _, e := range base {
+			e.At = e.At.Add(time.Duration(len(in.Entries)) * time.Second)
+			in.Entries = append(in.Entries, e)
+		}
+	}
+	in.Entries = in.Entries[:10000]
+	set, _ := templates.Load("")
+	w, _ := postmortem.NewWriter(set)
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		out, err := w.Write(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(out)
+	}
+	b.ReportMetric(float64(size)/1024, "KB")
+}
