@@ -44,8 +44,9 @@ type Bot struct {
 	http     httpPoster
 
 	mu     sync.Mutex
-	topics map[int64]string // the last topic set per war room, to skip no-op updates
-	events *seen            // Events API event IDs already handled
+	topics map[int64]string  // the last topic set per war room, to skip no-op updates
+	names  map[string]string // display names by user ID, for documents
+	events *seen             // Events API event IDs already handled
 }
 
 // New returns a Bot. Call Shutdown to let background Slack work finish.
@@ -56,7 +57,7 @@ func New(o Options) *Bot {
 	}
 	b := &Bot{
 		api: o.API, disp: o.Dispatcher, svc: o.Dispatcher.Service, announce: strings.TrimPrefix(o.AnnounceChannel, "#"),
-		log: log, topics: map[int64]string{}, events: newSeen(10 * time.Minute),
+		log: log, topics: map[int64]string{}, names: map[string]string{}, events: newSeen(10 * time.Minute),
 	}
 	b.fx = newEffects(log)
 	b.http = defaultPoster()

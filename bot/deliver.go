@@ -32,6 +32,7 @@ func (b *Bot) Handlers() map[string]outbox.Handler {
 		commands.SlackReminder: {Deliver: b.deliverReminder, GiveUp: b.recordGiveUp},
 		commands.SlackTell:     {Deliver: b.deliverTell},
 		commands.SlackArchive:  {Deliver: b.deliverArchive, GiveUp: b.recordGiveUp},
+		commands.SlackFile:     {Deliver: b.deliverFile, GiveUp: b.recordGiveUp},
 	}
 }
 
@@ -272,4 +273,61 @@ func (b *Bot) ByEmail(ctx context.Context, email string) (string, error) {
 		return "", classify(err)
 	}
 	return u.ID, nil
+}
+
+// deliverFile uploads a postmortem draft to the war room, through
+// files.getUploadURLExternal, the upload URL and files.completeUploadExternal.
+func (b *Bot) deliverFile(ctx context.Context, e incident.Effect) error {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" {
+		return err
+	}
+	v, _ := strconv.Atoi(e.Payload["version"])
+	pm, err := b.svc.Postmortem(ctx, inc.Number, v)
+	if err != nil {
+		return outbox.Permanent(err)
+	}
+	name := fmt.Sprintf("%s-postmortem-v%d.md", inc.Ref(), pm.Version)
+	_, err = b.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Content: pm.Markdown, FileSize: len(pm.Markdown), Filename: name, Title: fmt.Sprintf("%s postmortem draft v%d", inc.Ref(), pm.Version),
+		Channel: inc.ChannelID, SnippetType: "markdown",
+		InitialComment: mrkdwn.Escape(fmt.Sprintf(":page_facing_up: Postmortem draft v%d for %s, written from the timeline. It is blameless: facts, analysis, conclusions, recommendations. Fill in the analysis together; `/incident postmortem` writes a new version and keeps this one.", pm.Version, inc.Ref())),
+	})
+	return classify(err)
+}
+
+// Names looks up display names for documents (users.info), remembering
+// them; a person Slack cannot tell about keeps their ID. It spends at most
+// a second on Slack, as it runs while a command waits.
+func (b *Bot) Names(ctx context.Context, ids []string) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	out := map[string]string{}
+	for _, id := range ids {
+		if id == incident.SystemActor || id == incident.AlertActor {
+			continue
+		}
+		b.mu.Lock()
+		name, ok := b.names[id]
+		b.mu.Unlock()
+		if !ok && ctx.Err() == nil {
+			if u, err := b.api.GetUserInfoContext(ctx, id); err == nil {
+				name = firstNonEmpty(u.Profile.DisplayName, u.Name)
+				b.mu.Lock()
+				b.names[id] = name
+				b.mu.Unlock()
+			}
+		}
+		if name != "" {
+			out[id] = name
+		}
+	}
+	return out
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

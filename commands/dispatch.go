@@ -10,6 +10,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/postmortem"
 	"github.com/warroom/warroom/templates"
 )
 
@@ -61,6 +62,12 @@ type Dispatcher struct {
 	// Services are the service names people may declare for and page
 	// (/incident declare sev1 payments: ..., /incident page payments).
 	Services []string
+	// Postmortems writes postmortem drafts; nil means the built-in template.
+	Postmortems *postmortem.Writer
+	// Names maps Slack user IDs to display names for documents; nil: IDs.
+	Names func(ctx context.Context, ids []string) map[string]string
+	// PostmortemOnResolve writes a draft when an incident resolves.
+	PostmortemOnResolve bool
 
 	once sync.Once
 }
@@ -133,7 +140,7 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 		if c.Status == "" {
 			return d.statusReport(ctx, n, cmd)
 		}
-		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+		res := d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
 			return d.Service.SetStatus(ctx, n, cmd, c.Status, c.Text)
 		}, func(_, inc *incident.Incident) texts {
 			if c.Status == incident.StatusResolved {
@@ -146,6 +153,10 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 			post += fmt.Sprintf(" (by <@%s>)", inv.User)
 			return texts{post: post, reply: fmt.Sprintf("%s status is %s.", inc.Ref(), inc.Status) + nextHint(inc)}
 		})
+		if c.Status == incident.StatusResolved {
+			return d.afterResolve(ctx, res)
+		}
+		return res
 	case "severity":
 		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
 			return d.Service.SetSeverity(ctx, n, cmd, c.Severity)
@@ -176,9 +187,12 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 			return texts{post: fmt.Sprintf(":memo: Note from <@%s>: %s", inv.User, user(c.Text)), reply: "Noted in the " + inc.Ref() + " timeline."}
 		})
 	case "resolve":
-		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
+		res := d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
 			return d.Service.Resolve(ctx, n, cmd, c.Text)
 		}, func(_, inc *incident.Incident) texts { return resolvedTexts(inc, inv.User, c.Text) })
+		return d.afterResolve(ctx, res)
+	case "postmortem":
+		return d.WritePostmortem(ctx, n, cmd)
 	case "reopen":
 		return d.apply(ctx, cmd, from, func(cmd incident.Command) (*incident.Incident, error) {
 			return d.Service.Reopen(ctx, n, cmd)
@@ -711,4 +725,111 @@ func linkOr(url, text string) string {
 		return user(text)
 	}
 	return "<" + url + "|" + user(text) + ">"
+}
+
+// afterResolve writes the postmortem draft when configured to at resolve.
+func (d *Dispatcher) afterResolve(ctx context.Context, res Result) Result {
+	if res.Failed || !d.PostmortemOnResolve || res.Incident == nil {
+		return res
+	}
+	pm := d.WritePostmortem(ctx, res.Incident.Number, incident.Command{Actor: incident.SystemActor, Kind: incident.KindPostmortem, Raw: "postmortem at resolve"})
+	if !pm.Failed {
+		res.Reply += "\nA postmortem draft is being uploaded to the war room."
+	}
+	return res
+}
+
+// WritePostmortem writes a new version of incident n's postmortem draft
+// from its record, stores it with its timeline entry, and has it uploaded
+// to the war room.
+func (d *Dispatcher) WritePostmortem(ctx context.Context, n int64, cmd incident.Command) Result {
+	cmd.Kind = incident.KindPostmortem
+	in, err := d.postmortemInput(ctx, n)
+	if err != nil {
+		if rerr := d.Service.Record(ctx, 0, cmd, incident.ErrorMessage(err)); rerr != nil {
+			return d.internal(ctx, rerr)
+		}
+		return d.failed(ctx, err, "postmortem")
+	}
+	w, err := d.postmortemWriter()
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	cmd.Effects = func(_, _ *incident.Incident, e incident.Entry) []incident.Effect {
+		return []incident.Effect{{Kind: SlackFile, Payload: map[string]string{"version": e.Detail["version"]}}}
+	}
+	pm, err := d.Service.SavePostmortem(ctx, n, cmd, func(v int) (string, error) {
+		in.Version, in.Generated = v, d.Service.Now()
+		return w.Write(in)
+	})
+	if err != nil {
+		return d.failed(ctx, err, "postmortem")
+	}
+	return Result{Incident: in.Incident, Reply: fmt.Sprintf("Postmortem draft v%d for %s is written from the timeline (%d entries) and is being uploaded to the war room. Read it any time: `warroom postmortem %s`. Typing `/incident postmortem` again writes v%d and keeps this one.",
+		pm.Version, pm.Ref(), len(in.Entries), pm.Ref(), pm.Version+1)}
+}
+
+func (d *Dispatcher) postmortemWriter() (*postmortem.Writer, error) {
+	if d.Postmortems != nil {
+		return d.Postmortems, nil
+	}
+	set, err := d.templates()
+	if err != nil {
+		return nil, err
+	}
+	return postmortem.NewWriter(set)
+}
+
+// postmortemInput gathers the record a draft is written from.
+func (d *Dispatcher) postmortemInput(ctx context.Context, n int64) (postmortem.Input, error) {
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil {
+		return postmortem.Input{}, err
+	}
+	in := postmortem.Input{Incident: inc}
+	if in.Entries, err = d.Service.Timeline(ctx, n, incident.Page{}); err != nil {
+		return in, err
+	}
+	if in.Updates, err = d.Service.PublicUpdates(ctx, n); err != nil {
+		return in, err
+	}
+	if in.Links, err = d.Service.Links(ctx, n); err != nil {
+		return in, err
+	}
+	if d.Names != nil {
+		seen := map[string]bool{}
+		var ids []string
+		add := func(u string) {
+			if u != "" && !seen[u] {
+				seen[u] = true
+				ids = append(ids, u)
+			}
+		}
+		add(inc.DeclaredBy)
+		add(inc.Commander)
+		add(inc.Communicator)
+		for _, u := range inc.Roles {
+			add(u)
+		}
+		for _, e := range in.Entries {
+			add(e.Actor)
+		}
+		in.Names = d.Names(ctx, ids)
+	}
+	return in, nil
+}
+
+// DraftPostmortem writes incident n's draft from its record without storing
+// it (warroom postmortem, when none was stored).
+func (d *Dispatcher) DraftPostmortem(ctx context.Context, n int64) (string, error) {
+	in, err := d.postmortemInput(ctx, n)
+	if err != nil {
+		return "", err
+	}
+	w, err := d.postmortemWriter()
+	if err != nil {
+		return "", err
+	}
+	in.Generated = d.Service.Now()
+	return w.Write(in)
 }

@@ -32,10 +32,12 @@ const (
 	SlackTell = "slack.tell"
 	// SlackArchive archives the war room of a closed incident.
 	SlackArchive = "slack.archive"
+	// SlackFile uploads postmortem draft "version" to the war room.
+	SlackFile = "slack.file"
 )
 
 // SlackKinds lists every Slack effect kind.
-var SlackKinds = []string{SlackRoom, SlackSummary, SlackPost, SlackAnnounce, SlackInvite, SlackRefresh, SlackReminder, SlackTell, SlackArchive}
+var SlackKinds = []string{SlackRoom, SlackSummary, SlackPost, SlackAnnounce, SlackInvite, SlackRefresh, SlackReminder, SlackTell, SlackArchive, SlackFile}
 
 // Post is a slack.post effect.
 func Post(text string) incident.Effect {
@@ -138,7 +140,7 @@ func TroubleText(e incident.Effect, err error, first bool) string {
 var effectNames = map[string]string{
 	SlackRoom: "Slack: create the war room", SlackSummary: "Slack: pin the summary", SlackPost: "Slack: post to the war room",
 	SlackAnnounce: "Slack: announcement", SlackInvite: "Slack: invite people", SlackRefresh: "Slack: update the summary",
-	SlackReminder: "Slack: update reminder", SlackTell: "Slack: private follow-up", SlackArchive: "Slack: archive the war room",
+	SlackReminder: "Slack: update reminder", SlackTell: "Slack: private follow-up", SlackArchive: "Slack: archive the war room", SlackFile: "Slack: upload the postmortem draft",
 	incident.KindTicketSync: "Jira: update the issue", incident.KindOnCall: "PagerDuty: find who is on call",
 	incident.KindPage: "PagerDuty: page", incident.KindPageResolve: "PagerDuty: resolve the pages",
 	incident.KindStatusPage: "Statuspage: publish the update",

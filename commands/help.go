@@ -29,6 +29,7 @@ var Help = []Usage{
 	{"timeline", "/incident timeline", "Show the timeline (only to you).", "/incident timeline"},
 	{"resolve", "/incident resolve [summary]", "Resolve the incident; the document stage starts.", "/incident resolve Rollback fixed it"},
 	{"reopen", "/incident reopen", "Reopen a resolved incident.", "/incident reopen"},
+	{"postmortem", "/incident postmortem", "Write a postmortem draft from the timeline (a new version each time) and upload it to the war room.", "/incident postmortem"},
 	{"close", "/incident close", "Close a resolved incident when its review is done.", "/incident close"},
 	{"list", "/incident list [all]", "List open incidents (`all` adds resolved ones).", "/incident list"},
 	{"help", "/incident help [command]", "Show help for all commands or one.", "/incident help status"},
@@ -36,7 +37,7 @@ var Help = []Usage{
 
 // aliases maps what people type to subcommand names.
 var aliases = func() map[string]string {
-	m := map[string]string{"sev": "severity", "ic": "commander", "comms": "communicator", "ls": "list", "?": "help", "component": "components"}
+	m := map[string]string{"sev": "severity", "ic": "commander", "comms": "communicator", "ls": "list", "?": "help", "component": "components", "pm": "postmortem"}
 	for _, h := range Help {
 		m[h.Name] = h.Name
 	}

@@ -161,6 +161,10 @@ func Parse(text, actor string) (Command, error) {
 			return fail("Say who is affected and how, in customers' words, e.g. `/incident impact failed card payments for some customers`.")
 		}
 		c.Text = rest
+	case "postmortem":
+		if rest != "" {
+			return fail("`postmortem` takes nothing after it: `/incident postmortem` writes a new draft from the timeline.")
+		}
 	case "page":
 		w, r := next(rest)
 		if w == "" {

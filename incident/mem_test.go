@@ -233,3 +233,9 @@ func (s *memStore) Links(ctx context.Context, n int64) ([]incident.Link, error) 
 	defer s.mu.Unlock()
 	return s.links[n], nil
 }
+
+func (t *memTx) NextPostmortemVersion(ctx context.Context, n int64) (int, error)  { return 1, nil }
+func (t *memTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) error { return nil }
+func (s *memStore) Postmortem(ctx context.Context, n int64, v int) (incident.Postmortem, error) {
+	return incident.Postmortem{}, incident.Errorf(incident.ENotFound, "no postmortem")
+}

@@ -32,6 +32,8 @@ type Store interface {
 	Effects(ctx context.Context, f EffectFilter) ([]Effect, error)
 	// Links lists what incident n is called in other systems.
 	Links(ctx context.Context, n int64) ([]Link, error)
+	// Postmortem returns version v (0: the latest) of incident n's draft.
+	Postmortem(ctx context.Context, n int64, v int) (Postmortem, error)
 }
 
 // Tx is one write transaction.
@@ -66,6 +68,10 @@ type Tx interface {
 	Enqueue(ctx context.Context, e *Effect) error
 	// SetLink records what incident n is called in another system.
 	SetLink(ctx context.Context, n int64, l Link) error
+	// NextPostmortemVersion is the version number incident n's next draft gets.
+	NextPostmortemVersion(ctx context.Context, n int64) (int, error)
+	// AddPostmortem stores a draft.
+	AddPostmortem(ctx context.Context, pm *Postmortem) error
 }
 
 // Filter selects incidents to list.

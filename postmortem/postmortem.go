@@ -34,15 +34,15 @@ type Input struct {
 // Report is what the template sees.
 type Report struct {
 	Ref, Title, Severity, Status, Service string
-	Description, Impact                  string
-	Commander, Communicator, DeclaredBy  string
-	Roles                                []Role
-	Components                           []Role
-	Links                                []incident.Link
+	Description, Impact                   string
+	Commander, Communicator, DeclaredBy   string
+	Roles                                 []Role
+	Components                            []Role
+	Links                                 []incident.Link
 
 	Declared, Acknowledged, Mitigated, Resolved, Closed time.Time
-	ToAcknowledge, ToMitigate, ToResolve               time.Duration
-	Stages                                             []Stage
+	ToAcknowledge, ToMitigate, ToResolve                time.Duration
+	Stages                                              []Stage
 
 	Timeline []Line
 	Updates  []Update
@@ -294,8 +294,8 @@ func Sample() Report {
 		Impact: "Card payments failed for some customers.", DeclaredAt: t0, AcknowledgedAt: t0.Add(2 * time.Minute),
 		MitigatedAt: t0.Add(20 * time.Minute), ResolvedAt: t0.Add(35 * time.Minute)}
 	return Build(Input{Incident: inc, Generated: t0.Add(time.Hour), Version: 1,
-		Names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"},
-		Links: []incident.Link{{System: "jira", Ref: "OPS-1", URL: "https://example.atlassian.net/browse/OPS-1"}},
+		Names:   map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"},
+		Links:   []incident.Link{{System: "jira", Ref: "OPS-1", URL: "https://example.atlassian.net/browse/OPS-1"}},
 		Updates: []incident.PublicUpdate{{At: t0.Add(5 * time.Minute), Author: "U3", Status: incident.StatusInvestigating, Body: "We are investigating."}},
 		Entries: []incident.Entry{
 			{At: t0, Actor: "U1", Kind: "declare", Outcome: incident.OutcomeOK, Detail: map[string]string{"title": inc.Title, "severity": "SEV1"}},

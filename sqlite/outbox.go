@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -223,4 +224,34 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// NextPostmortemVersion implements incident.Tx.
+func (t *storeTx) NextPostmortemVersion(ctx context.Context, n int64) (int, error) {
+	var v int
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM postmortems WHERE incident = ?`, n).Scan(&v)
+	return v, err
+}
+
+// AddPostmortem implements incident.Tx.
+func (t *storeTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO postmortems (incident, version, markdown, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
+		pm.Incident, pm.Version, pm.Markdown, fmtTime(pm.Created), pm.By)
+	return err
+}
+
+// Postmortem implements incident.Store.
+func (db *DB) Postmortem(ctx context.Context, n int64, v int) (incident.Postmortem, error) {
+	pm := incident.Postmortem{Incident: n}
+	var created string
+	err := db.reader.QueryRowContext(ctx, `SELECT version, markdown, created_at, created_by FROM postmortems
+		WHERE incident = ? AND (version = ? OR ? = 0) ORDER BY version DESC LIMIT 1`, n, v, v).Scan(&pm.Version, &pm.Markdown, &created, &pm.By)
+	if errors.Is(err, sql.ErrNoRows) {
+		if v != 0 {
+			return pm, incident.Errorf(incident.ENotFound, "%s has no postmortem draft v%d.", incident.Ref(n), v)
+		}
+		return pm, incident.Errorf(incident.ENotFound, "%s has no postmortem draft yet. Write one: `/incident %s postmortem`.", incident.Ref(n), incident.Ref(n))
+	}
+	pm.Created = parseTime(created)
+	return pm, err
 }

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/jira"
 	"github.com/warroom/warroom/pagerduty"
+	"github.com/warroom/warroom/postmortem"
 	"github.com/warroom/warroom/statuspage"
 	"github.com/warroom/warroom/templates"
 )
@@ -66,6 +68,7 @@ type Config struct {
 	RetryMax        string // WARROOM_RETRY_MAX: the longest delay between retries
 	OnCallWait      string // PAGERDUTY_ONCALL_WAIT: how long to keep asking who is on call
 	CallTimeout     string // WARROOM_CALL_TIMEOUT: how long one call to a vendor may take
+	PMOnResolve     string // WARROOM_POSTMORTEM_ON_RESOLVE: write a draft at resolve
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -121,6 +124,7 @@ func (c *Config) settings() []setting {
 		{"jira-reopen-transition", "JIRA_REOPEN_TRANSITION", "", "transition (or status) an issue takes when its incident reopens; empty: none", &c.JiraReopen, false},
 		{"retry-first", "WARROOM_RETRY_FIRST", "1s", "first delay before a failed Slack, PagerDuty, Jira or Statuspage call is retried (doubles each time, with jitter)", &c.RetryFirst, false},
 		{"call-timeout", "WARROOM_CALL_TIMEOUT", "20s", "how long one Slack, PagerDuty, Jira or Statuspage call from the outbox may take before it counts as failed", &c.CallTimeout, false},
+		{"postmortem-on-resolve", "WARROOM_POSTMORTEM_ON_RESOLVE", "false", "write a postmortem draft and upload it to the war room when an incident resolves", &c.PMOnResolve, false},
 		{"retry-max", "WARROOM_RETRY_MAX", "5m", "longest delay between retries; a call is retried until it succeeds or is refused", &c.RetryMax, false},
 	}
 }
@@ -342,6 +346,8 @@ type checked struct {
 	retryMax    time.Duration
 	onCallWait  time.Duration
 	callTimeout time.Duration
+	postmortems *postmortem.Writer
+	pmOnResolve bool
 	pd          *pagerduty.Client
 	jira        *jira.Client
 }
@@ -354,6 +360,14 @@ func (c *Config) check() (checked, []error) {
 	var err error
 	if s.templates, err = templates.Load(c.Templates); err != nil {
 		problems = append(problems, err)
+	}
+	if s.templates != nil {
+		if s.postmortems, err = postmortem.NewWriter(s.templates); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if s.pmOnResolve, err = strconv.ParseBool(c.PMOnResolve); err != nil {
+		problems = append(problems, fmt.Errorf("WARROOM_POSTMORTEM_ON_RESOLVE: %q is not true or false", c.PMOnResolve))
 	}
 	if s.loc, err = time.LoadLocation(c.TimeZone); err != nil {
 		problems = append(problems, fmt.Errorf("WARROOM_TIMEZONE: %w", err))

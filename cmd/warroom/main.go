@@ -49,6 +49,7 @@ Usage:
   warroom statuspage export DIR [--watch] write the status page as static files
   warroom outbox list [--all] [--json]    what is still to be sent to Slack, PagerDuty, Jira, Statuspage
   warroom outbox retry ID                 send a failed item again
+  warroom postmortem INC-7 [--format html] print the incident's postmortem draft
   warroom version                         print the version
 `
 
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = statuspageCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "outbox":
 		err = outboxCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "postmortem":
+		err = postmortemCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "warroom", version)
 	case "help", "-h", "--help":

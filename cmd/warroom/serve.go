@@ -74,13 +74,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc := incident.NewService(db, nil)
 	svc.UseCadence(cadence)
 	svc.UseHelpAfter(helpAfter)
-	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff}}
+	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff},
+		Postmortems: s.postmortems, PostmortemOnResolve: s.pmOnResolve}
 	for _, sv := range s.services {
 		if sv.Name != "" {
 			disp.Services = append(disp.Services, sv.Name)
 		}
 	}
 	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, Log: log})
+	disp.Names = b.Names
 
 	// Everything warroom does outside itself goes through the outbox:
 	// planned in the transaction of the timeline entry that causes it,
@@ -146,6 +148,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if c.SigningSecret != "" {
 		mux.Handle("/slack/", bot.NewHTTPHandler(b, c.SigningSecret))
 	}
+	// Internal documents: keep this listener off the public internet.
+	mux.HandleFunc("GET /incidents/{ref}/{file}", postmortemHandler(svc))
 	if c.PDSecret != "" {
 		corr := s.correlation
 		mux.Handle("/webhooks/pagerduty", &pagerduty.WebhookHandler{Secret: c.PDSecret, Log: log,

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
+)
+
+// markdown renders drafts as HTML with GitHub's tables; raw HTML in the
+// Markdown (a title with <script>, say) is left out, not passed through.
+var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+
+var htmlPage = template.Must(template.New("pm").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1c1d}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ddd;padding:.3rem .5rem;vertical-align:top}
+blockquote{border-left:4px solid #ddd;margin:0;padding:0 1rem;color:#444}code{background:#f4f4f4;padding:0 .2rem}</style>
+</head><body>{{.Body}}</body></html>
+`))
+
+// postmortemHTML renders a draft as a standalone HTML page.
+func postmortemHTML(w io.Writer, title, md string) error {
+	var body bytes.Buffer
+	if err := markdown.Convert([]byte(md), &body); err != nil {
+		return err
+	}
+	return htmlPage.Execute(w, struct {
+		Title string
+		Body  template.HTML
+	}{title, template.HTML(body.String())})
+}
+
+// postmortemHandler serves /incidents/INC-7/postmortem.md and .html: the
+// latest stored draft.
+func postmortemHandler(svc *incident.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, ok := incident.ParseRef(r.PathValue("ref"))
+		file := r.PathValue("file")
+		if !ok || (file != "postmortem.md" && file != "postmortem.html") {
+			http.NotFound(w, r)
+			return
+		}
+		pm, err := svc.Postmortem(r.Context(), n, 0)
+		if err != nil {
+			status := http.StatusInternalServerError
+			if incident.ErrorCode(err) == incident.ENotFound {
+				status = http.StatusNotFound
+			}
+			http.Error(w, incident.ErrorMessage(err), status)
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if file == "postmortem.md" {
+			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+			io.WriteString(w, pm.Markdown)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
+		postmortemHTML(w, fmt.Sprintf("%s postmortem v%d", pm.Ref(), pm.Version), pm.Markdown)
+	}
+}
+
+// postmortemCmd prints an incident's latest postmortem draft (or the
+// version asked for); with none stored, it writes one from the record
+// without storing it.
+func postmortemCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	const usage = "usage: warroom postmortem INC-7 [--format markdown|html] [--version N]"
+	var c Config
+	fs := newFlagSet("postmortem", &c, getenv, stderr, "db", "templates")
+	format := fs.String("format", "markdown", "markdown or html")
+	version := fs.Int("version", 0, "which version (default: the latest)")
+	var ref string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		ref, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	n, ok := incident.ParseRef(ref)
+	if !ok || (*format != "markdown" && *format != "html") {
+		return usageError(usage)
+	}
+	if _, err := os.Stat(c.DB); err != nil {
+		return fmt.Errorf("no database at %s (set WARROOM_DB or --db)", c.DB)
+	}
+	s, problems := c.check()
+	if len(problems) > 0 {
+		return problems[0]
+	}
+	db, err := sqlite.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	pm, err := svc.Postmortem(ctx, n, *version)
+	if incident.ErrorCode(err) == incident.ENotFound && *version == 0 {
+		if _, gerr := svc.Get(ctx, n); gerr != nil {
+			return errors.New(incident.ErrorMessage(gerr))
+		}
+		fmt.Fprintf(stderr, "%s has no stored draft; this one is written now from the timeline and not stored (names show as Slack IDs). Store one from Slack: /incident postmortem\n", incident.Ref(n))
+		disp := &commands.Dispatcher{Service: svc, Postmortems: s.postmortems}
+		md, werr := disp.DraftPostmortem(ctx, n)
+		if werr != nil {
+			return werr
+		}
+		pm, err = incident.Postmortem{Incident: n, Markdown: md}, nil
+	}
+	if err != nil {
+		return errors.New(incident.ErrorMessage(err))
+	}
+	if *format == "html" {
+		return postmortemHTML(stdout, fmt.Sprintf("%s postmortem", pm.Ref()), pm.Markdown)
+	}
+	_, err = io.WriteString(stdout, pm.Markdown)
+	return err
+}
