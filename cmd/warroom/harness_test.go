@@ -261,6 +261,17 @@ func (w *world) posted(channel string, parts ...string) bool {
 	return false
 }
 
+// countPosts counts the messages in channel whose text contains part.
+func (w *world) countPosts(channel, part string) int {
+	n := 0
+	for _, m := range w.sim.Messages(channel) {
+		if strings.Contains(m.Text, part) {
+			n++
+		}
+	}
+	return n
+}
+
 // ephemeral reports whether user was privately shown a text with all parts.
 func (w *world) ephemeral(user string, parts ...string) bool {
 	for _, m := range w.sim.Ephemerals(w.users[user]) {

@@ -82,13 +82,7 @@ func TestPagerDutyAlertsOpenAndJoinIncidents(t *testing.T) {
 	if n := len(w.listJSON(true)); n != 2 {
 		t.Errorf("%d incidents; want 2 (the forged and redelivered webhooks declared nothing)", n)
 	}
-	grouped := 0
-	for _, m := range w.sim.Messages(room.ID) {
-		if strings.Contains(m.Text, "grouped into INC-1") {
-			grouped++
-		}
-	}
-	if grouped != 1 {
+	if grouped := w.countPosts(room.ID, "grouped into INC-1"); grouped != 1 {
 		t.Errorf("the grouping was posted %d times", grouped)
 	}
 	var kinds []string

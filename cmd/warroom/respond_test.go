@@ -196,13 +196,7 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	if kinds["oncall"] != 1 || kinds["page"] != 3 || kinds["page_acknowledged"] != 1 || kinds["link"] != 1 || kinds["notice"] != 4 {
 		t.Errorf("timeline kinds: %v", kinds)
 	}
-	told := 0
-	for _, m := range w.sim.Messages(room.ID) {
-		if strings.Contains(m.Text, "Jira is not answering") {
-			told++
-		}
-	}
-	if told != 1 {
+	if told := w.countPosts(room.ID, "Jira is not answering"); told != 1 {
 		t.Errorf("the room was told %d times that Jira is down; once is enough", told)
 	}
 	t.Logf("faults injected: Jira %d, PagerDuty %d; requests answered: Jira %d, PagerDuty %d; outbox: %s", jr.Injected(), pd.Injected(), jr.Requests(), pd.Requests()+len(pd.Events()), w.outboxSummary())
