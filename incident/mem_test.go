@@ -21,6 +21,7 @@ type memStore struct {
 	next      int64
 	effects   []incident.Effect
 	links     map[int64][]incident.Link
+	actions   map[int64]*incident.ActionItem
 }
 
 func newMem() *memStore {
@@ -238,4 +239,49 @@ func (t *memTx) NextPostmortemVersion(ctx context.Context, n int64) (int, error)
 func (t *memTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) error { return nil }
 func (s *memStore) Postmortem(ctx context.Context, n int64, v int) (incident.Postmortem, error) {
 	return incident.Postmortem{}, incident.Errorf(incident.ENotFound, "no postmortem")
+}
+
+// Action items are written straight through: the rules that would roll
+// back return before they write.
+func (t *memTx) AddAction(ctx context.Context, a *incident.ActionItem) error {
+	if t.s.actions == nil {
+		t.s.actions = map[int64]*incident.ActionItem{}
+	}
+	a.ID = int64(len(t.s.actions) + 1)
+	c := *a
+	t.s.actions[a.ID] = &c
+	return nil
+}
+func (t *memTx) Action(ctx context.Context, id int64) (*incident.ActionItem, error) {
+	return t.s.action(id)
+}
+func (t *memTx) SaveAction(ctx context.Context, a *incident.ActionItem) error {
+	c := *a
+	t.s.actions[a.ID] = &c
+	return nil
+}
+func (s *memStore) action(id int64) (*incident.ActionItem, error) {
+	a, ok := s.actions[id]
+	if !ok {
+		return nil, incident.Errorf(incident.ENotFound, "There is no action item %s.", incident.ActionRef(id))
+	}
+	c := *a
+	return &c, nil
+}
+func (s *memStore) Action(ctx context.Context, id int64) (*incident.ActionItem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.action(id)
+}
+func (s *memStore) Actions(ctx context.Context, f incident.ActionFilter) ([]incident.ActionItem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []incident.ActionItem
+	for id := int64(1); id <= int64(len(s.actions)); id++ {
+		a := s.actions[id]
+		if (f.Incident == 0 || a.Incident == f.Incident) && (!f.OpenOnly || a.Status == incident.ActionOpen) {
+			out = append(out, *a)
+		}
+	}
+	return out, nil
 }

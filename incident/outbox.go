@@ -73,6 +73,9 @@ func (e Effect) Lane() string { return Lane(e.Kind, e.Incident) }
 // Lane is the lane of an effect of kind for incident n.
 func Lane(kind string, n int64) string {
 	sys, _, _ := strings.Cut(kind, ".")
+	if n == 0 {
+		return sys + "/global" // work for no incident (the weekly report)
+	}
 	return sys + "/" + Ref(n)
 }
 

@@ -494,6 +494,15 @@ func (s *Service) change(ctx context.Context, n int64, cmd Command, rule func(*I
 // changeTx is change for rules that write more than the incident and its
 // entry (a public update, say) in the same transaction.
 func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(Tx, *Incident, time.Time) (map[string]string, error)) (*Incident, error) {
+	return s.changeFx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, []Effect, error) {
+		d, err := rule(tx, inc, now)
+		return d, nil, err
+	})
+}
+
+// changeFx is changeTx for rules that call for effects of their own (an
+// action item's Jira issue, say), planned with the entry.
+func (s *Service) changeFx(ctx context.Context, n int64, cmd Command, rule func(Tx, *Incident, time.Time) (map[string]string, []Effect, error)) (*Incident, error) {
 	now := s.Now()
 	var out *Incident
 	var ruleErr error
@@ -508,7 +517,7 @@ func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(
 			return err
 		}
 		inc := cur.Clone()
-		detail, err := rule(tx, inc, now)
+		detail, extra, err := rule(tx, inc, now)
 		if err != nil {
 			ruleErr = err
 			return tx.Append(ctx, entry(n, cmd, now, ErrorMessage(err), nil))
@@ -532,7 +541,7 @@ func (s *Service) changeTx(ctx context.Context, n int64, cmd Command, rule func(
 		if err := tx.Append(ctx, e); err != nil {
 			return err
 		}
-		queued, err = s.emit(ctx, tx, cur, inc, e, cmd)
+		queued, err = s.emit(ctx, tx, cur, inc, e, cmd, extra...)
 		return err
 	})
 	if err != nil {

@@ -34,6 +34,10 @@ type Store interface {
 	Links(ctx context.Context, n int64) ([]Link, error)
 	// Postmortem returns version v (0: the latest) of incident n's draft.
 	Postmortem(ctx context.Context, n int64, v int) (Postmortem, error)
+	// Action returns action item id, or a not_found Error.
+	Action(ctx context.Context, id int64) (*ActionItem, error)
+	// Actions lists action items by incident, then id.
+	Actions(ctx context.Context, f ActionFilter) ([]ActionItem, error)
 }
 
 // Tx is one write transaction.
@@ -72,6 +76,12 @@ type Tx interface {
 	NextPostmortemVersion(ctx context.Context, n int64) (int, error)
 	// AddPostmortem stores a draft.
 	AddPostmortem(ctx context.Context, pm *Postmortem) error
+	// AddAction stores a new action item and sets its ID.
+	AddAction(ctx context.Context, a *ActionItem) error
+	// Action returns action item id, or a not_found Error.
+	Action(ctx context.Context, id int64) (*ActionItem, error)
+	// SaveAction writes an action item's changes.
+	SaveAction(ctx context.Context, a *ActionItem) error
 }
 
 // Filter selects incidents to list.

@@ -21,14 +21,17 @@ func (t *storeTx) Enqueue(ctx context.Context, e *incident.Effect) error {
 	if e.Payload == nil {
 		payload = []byte("{}")
 	}
-	var entry any
+	var entry, n any
 	if e.Entry != 0 {
 		entry = e.Entry
+	}
+	if e.Incident != 0 {
+		n = e.Incident
 	}
 	res, err := t.tx.ExecContext(ctx, `
 		INSERT INTO outbox (incident, kind, lane, payload, entry, created_at, not_after, state, next_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
-		e.Incident, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt))
+		n, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt))
 	if err != nil {
 		return err
 	}
@@ -70,15 +73,15 @@ func scanEffects(rows *sql.Rows) ([]incident.Effect, error) {
 	for rows.Next() {
 		var e incident.Effect
 		var payload, created, next string
-		var entry sql.NullInt64
+		var entry, n sql.NullInt64
 		var notAfter, done sql.NullString
-		if err := rows.Scan(&e.ID, &e.Incident, &e.Kind, &payload, &entry, &created, &notAfter, &e.State, &e.Attempts, &next, &e.LastError, &done); err != nil {
+		if err := rows.Scan(&e.ID, &n, &e.Kind, &payload, &entry, &created, &notAfter, &e.State, &e.Attempts, &next, &e.LastError, &done); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(payload), &e.Payload); err != nil {
 			return nil, err
 		}
-		e.Entry = entry.Int64
+		e.Entry, e.Incident = entry.Int64, n.Int64
 		e.Created, e.NotAfter, e.NextAt, e.DoneAt = parseTime(created), parseTime(notAfter.String), parseTime(next), parseTime(done.String)
 		out = append(out, e)
 	}
