@@ -124,6 +124,9 @@ func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
 	if n == 0 {
 		n = d.warRoom(ctx, inv.Channel)
 	}
+	if c.Name == "action" {
+		return d.action(ctx, c, n, cmd)
+	}
 	if n == 0 {
 		msg := fmt.Sprintf("This channel is not a war room, so say which incident: `/incident INC-7 %s`. Open incidents: `/incident list`.", c.Name)
 		if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
@@ -796,6 +799,9 @@ func (d *Dispatcher) postmortemInput(ctx context.Context, n int64) (postmortem.I
 	if in.Links, err = d.Service.Links(ctx, n); err != nil {
 		return in, err
 	}
+	if in.Actions, err = d.Service.ActionItems(ctx, incident.ActionFilter{Incident: n}); err != nil {
+		return in, err
+	}
 	if d.Names != nil {
 		seen := map[string]bool{}
 		var ids []string
@@ -813,6 +819,9 @@ func (d *Dispatcher) postmortemInput(ctx context.Context, n int64) (postmortem.I
 		}
 		for _, e := range in.Entries {
 			add(e.Actor)
+		}
+		for _, a := range in.Actions {
+			add(a.Owner)
 		}
 		in.Names = d.Names(ctx, ids)
 	}

@@ -30,6 +30,7 @@ var Help = []Usage{
 	{"resolve", "/incident resolve [summary]", "Resolve the incident; the document stage starts.", "/incident resolve Rollback fixed it"},
 	{"reopen", "/incident reopen", "Reopen a resolved incident.", "/incident reopen"},
 	{"postmortem", "/incident postmortem", "Write a postmortem draft from the timeline (a new version each time) and upload it to the war room.", "/incident postmortem"},
+	{"action", "/incident action add <text> [@owner] [p1|p2|p3] [due:YYYY-MM-DD] · list [all|mine] · done <id> · reopen <id> · assign <id> @user", "Track follow-ups to closure (default p2, due by priority: 7, 30 or 90 days). Done items close their Jira issue too.", "/incident action add Alert on replica lag @alice p1 due:2026-12-15"},
 	{"close", "/incident close", "Close a resolved incident when its review is done.", "/incident close"},
 	{"list", "/incident list [all]", "List open incidents (`all` adds resolved ones).", "/incident list"},
 	{"help", "/incident help [command]", "Show help for all commands or one.", "/incident help status"},
@@ -37,7 +38,7 @@ var Help = []Usage{
 
 // aliases maps what people type to subcommand names.
 var aliases = func() map[string]string {
-	m := map[string]string{"sev": "severity", "ic": "commander", "comms": "communicator", "ls": "list", "?": "help", "component": "components", "pm": "postmortem"}
+	m := map[string]string{"sev": "severity", "ic": "commander", "comms": "communicator", "ls": "list", "?": "help", "component": "components", "pm": "postmortem", "actions": "action", "ai": "action", "followup": "action"}
 	for _, h := range Help {
 		m[h.Name] = h.Name
 	}

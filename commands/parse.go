@@ -8,6 +8,7 @@ package commands
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/mrkdwn"
@@ -26,6 +27,12 @@ type Command struct {
 	Modal    bool              // declare with no title: open the form
 	// Components are name=status pairs, for components.
 	Components map[string]incident.ComponentStatus
+	// Action is the action subcommand (add, list, done, reopen, assign),
+	// ActionID the item it names, Priority and Due what add was given.
+	Action   string
+	ActionID int64
+	Priority incident.Priority
+	Due      time.Time
 }
 
 // ParseError is a command that could not be parsed. Name is the subcommand
@@ -176,6 +183,10 @@ func Parse(text, actor string) (Command, error) {
 			return fail("Pick the person from Slack's list after @, so it becomes a mention, e.g. `/incident page @alice`.")
 		}
 		c.Target, c.Text = w, r
+	case "action":
+		if err := parseAction(&c, rest, actor); err != nil {
+			return fail(err.Error())
+		}
 	case "note":
 		if rest == "" {
 			return fail("The note is empty. Type it after the command.")
@@ -198,6 +209,84 @@ func Parse(text, actor string) (Command, error) {
 	// Slack sends &, < and > escaped; store what the person typed.
 	c.Text = mrkdwn.Unescape(c.Text)
 	return c, nil
+}
+
+// actionVerbs are the action subcommands.
+var actionVerbs = []string{"add", "list", "done", "reopen", "assign"}
+
+// parseAction reads "add <text> [@owner] [p1|p2|p3] [due:YYYY-MM-DD]",
+// "list [all|mine]", "done <id>", "reopen <id>" or "assign <id> @user".
+// The options of add are read from the end, in any order, so the text
+// itself may say "p1" or "@alice" in the middle.
+func parseAction(c *Command, rest, actor string) error {
+	verb, r := next(rest)
+	verb = strings.ToLower(verb)
+	switch verb {
+	case "":
+		verb = "list"
+	case "close", "complete", "finish", "resolve":
+		verb = "done"
+	case "ls", "show":
+		verb = "list"
+	case "mine", "all", "open": // "/incident actions mine"
+		verb, r = "list", verb
+	case "new", "create":
+		verb = "add"
+	case "owner":
+		verb = "assign"
+	}
+	c.Action = verb
+	switch verb {
+	case "add":
+		words := strings.Fields(r)
+		for len(words) > 1 {
+			w := words[len(words)-1]
+			lw := strings.ToLower(w)
+			if p, ok := incident.ParsePriority(lw); ok && c.Priority == 0 {
+				c.Priority = p
+			} else if d, ok := strings.CutPrefix(lw, "due:"); ok && c.Due.IsZero() {
+				t, err := time.Parse(time.DateOnly, d)
+				if err != nil {
+					return errUser("`" + clip(w, 40) + "` is not a due date. Write it as `due:2026-12-31`.")
+				}
+				c.Due = t
+			} else if m := mention.FindStringSubmatch(w); m != nil && c.User == "" {
+				c.User = m[1]
+			} else {
+				break
+			}
+			words = words[:len(words)-1]
+		}
+		c.Text = strings.Join(words, " ")
+		if strings.TrimSpace(r) == "" {
+			return errUser("Say what will change, e.g. `/incident action add Alert on replica lag @alice p1 due:2026-12-15`.")
+		}
+	case "list":
+		w := strings.ToLower(r)
+		if w != "" && w != "all" && w != "mine" && w != "open" {
+			return errUser("`action list` takes nothing, `all` (closed ones too) or `mine`.")
+		}
+		c.Text = w
+	case "done", "reopen", "assign":
+		w, r2 := next(r)
+		id, ok := incident.ParseActionRef(w)
+		if !ok {
+			return errUser("Say which item by its number, e.g. `/incident action " + verb + " 12" + map[bool]string{true: " @alice", false: ""}[verb == "assign"] + "`. The numbers are in `/incident action list`.")
+		}
+		c.ActionID = id
+		if verb == "assign" {
+			u, err := parseUser(r2, actor)
+			if err != nil {
+				return err
+			}
+			c.User = u
+		} else if r2 != "" {
+			return errUser("`action " + verb + "` takes one item number, e.g. `/incident action " + verb + " 12`.")
+		}
+	default:
+		return errUser("`" + clip(verb, 40) + "` is not an action subcommand. Use one of: " + strings.Join(actionVerbs, ", ") + ".")
+	}
+	return nil
 }
 
 // isStatusLike is true for a single lowercase word that looks like a

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -41,6 +42,22 @@ func TestParse(t *testing.T) {
 		{"page <@U2ALICE|alice> db down", Command{Name: "page", Target: "@U2ALICE", Text: "db down"}, ""},
 		{"page", Command{}, "Say whom to page"},
 		{"page @alice", Command{}, "Pick the person"},
+		{"action add Alert on replica lag <@U2|bob> p1 due:2026-12-15", Command{Name: "action", Action: "add", Text: "Alert on replica lag", User: "U2", Priority: 1, Due: time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)}, ""},
+		{"action add due:2026-12-15 stays in the text P3", Command{Name: "action", Action: "add", Text: "due:2026-12-15 stays in the text", Priority: 3}, ""},
+		{"action add Ask <@U2> about p1 paging", Command{Name: "action", Action: "add", Text: "Ask <@U2> about p1 paging"}, ""},
+		{"INC-3 action add p1", Command{Name: "action", Ref: 3, Action: "add", Text: "p1"}, ""},
+		{"action add", Command{}, "Say what will change"},
+		{"action add x due:tomorrow", Command{}, "not a due date"},
+		{"action", Command{Name: "action", Action: "list"}, ""},
+		{"actions mine", Command{Name: "action", Action: "list", Text: "mine"}, ""},
+		{"action list everything", Command{}, "takes nothing"},
+		{"action done AI-12", Command{Name: "action", Action: "done", ActionID: 12}, ""},
+		{"action close #12", Command{Name: "action", Action: "done", ActionID: 12}, ""},
+		{"action done", Command{}, "by its number"},
+		{"action done 12 13", Command{}, "one item number"},
+		{"action assign 4 me", Command{Name: "action", Action: "assign", ActionID: 4, User: "UME"}, ""},
+		{"action assign 4", Command{}, "Name a person"},
+		{"action frobnicate 4", Command{}, "not an action subcommand"},
 		{"INC-7 note hello there", Command{Name: "note", Ref: 7, Text: "hello there"}, ""},
 		{"inc-7 NOTE x", Command{Name: "note", Ref: 7, Text: "x"}, ""},
 		{"note", Command{}, "note is empty"},

@@ -9,6 +9,7 @@ package postmortem
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -24,6 +25,8 @@ type Input struct {
 	Entries  []incident.Entry
 	Updates  []incident.PublicUpdate
 	Links    []incident.Link
+	// Actions are the incident's action items: the recommendations.
+	Actions []incident.ActionItem
 	// Names maps Slack user IDs to display names; IDs not in it show as @ID.
 	Names map[string]string
 	// Generated is when the draft is written; Version its number.
@@ -48,6 +51,8 @@ type Report struct {
 	Updates  []Update
 	Alerts   []Line // alerts grouped into the incident and pages sent
 	Counts   Counts
+	// Recommendations are the action items, open first by priority.
+	Recommendations []Recommendation
 
 	Generated time.Time
 	Version   int
@@ -72,6 +77,12 @@ type Line struct {
 	Count int // folded: how many entries this line stands for (0 or 1: one)
 }
 
+// Recommendation is one action item as the postmortem lists it.
+type Recommendation struct {
+	Ref, Text, Owner, Priority, Due, Status string
+	Ticket, TicketURL                       string
+}
+
 // Update is a public update as it was sent.
 type Update struct {
 	At     time.Time
@@ -92,6 +103,7 @@ var marks = map[string]string{
 	"alert_resolved": "ALERT", "alert_split": "ALERT", "resolve": "RESOLVED", "reopen": "REOPENED", "close": "CLOSED",
 	"impact": "IMPACT", "components": "COMPONENTS", "war_room": "SLACK", "link": "LINK", incident.KindNotice: "warroom",
 	incident.KindReminder: "reminder", "snooze": "reminder", incident.KindSlackError: "warroom",
+	incident.KindAction: "ACTION ITEM", incident.KindPostmortem: "POSTMORTEM",
 }
 
 // quiet kinds are bookkeeping that a reader of the postmortem does not need.
@@ -129,6 +141,7 @@ func Build(in Input) Report {
 		r.Updates = append(r.Updates, Update{At: u.At, Status: string(u.Status), Author: name(u.Author), Body: u.Body})
 	}
 	r.Stages = stages(inc, in.Entries, in.Generated)
+	r.Recommendations = recommendations(in.Actions, name, in.Generated)
 	for _, e := range in.Entries {
 		if quiet[e.Kind] && e.OK() {
 			continue
@@ -193,6 +206,12 @@ func describe(e incident.Entry, name func(string) string) string {
 		return d["text"]
 	case "impact":
 		return "Impact: " + d["to"]
+	case incident.KindAction:
+		s := fmt.Sprintf("AI-%s %s: %s", d["id"], d["action"], d["text"])
+		if d["action"] == "assign" || d["action"] == "add" {
+			s += fmt.Sprintf(" (%s, %s, due %s)", name(d["owner"]), d["priority"], d["due"])
+		}
+		return s
 	case "page":
 		s := "Paged " + d["target"]
 		if d["message"] != "" {
@@ -201,6 +220,41 @@ func describe(e incident.Entry, name func(string) string) string {
 		return s
 	}
 	return oneLine(e.Raw, 300)
+}
+
+// recommendations lists the action items, open ones first, then by
+// priority and id.
+func recommendations(items []incident.ActionItem, name func(string) string, now time.Time) []Recommendation {
+	sorted := slices.Clone(items)
+	slices.SortStableFunc(sorted, func(a, b incident.ActionItem) int {
+		if a.Status != b.Status {
+			return strings.Compare(string(b.Status), string(a.Status)) // open before done
+		}
+		if a.Priority != b.Priority {
+			return int(a.Priority - b.Priority)
+		}
+		return int(a.ID - b.ID)
+	})
+	out := make([]Recommendation, 0, len(sorted))
+	for _, a := range sorted {
+		owner := "nobody yet"
+		if a.Owner != "" {
+			owner = name(a.Owner)
+		}
+		status := string(a.Status)
+		switch {
+		case a.Status == incident.ActionDone:
+			status = "done " + a.Closed.UTC().Format(time.DateOnly)
+		case !now.IsZero() && a.Overdue(now):
+			status = "**overdue**"
+		}
+		r := Recommendation{Ref: a.Ref(), Text: a.Text, Owner: owner, Priority: a.Priority.String(), Status: status, Ticket: a.Ticket, TicketURL: a.TicketURL}
+		if !a.Due.IsZero() {
+			r.Due = a.Due.Format(time.DateOnly)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // stages is the time spent in each stage, from the entries that moved it.

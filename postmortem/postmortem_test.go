@@ -2,6 +2,7 @@ package postmortem_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,18 @@ func scripted() postmortem.Input {
 			{At: at(31), Actor: "U3", Kind: "status", Outcome: ok, Detail: map[string]string{"from": "identified", "to": "monitoring"}},
 			{At: at(33), Actor: incident.SystemActor, Kind: incident.KindNotice, Raw: ":warning: Jira is not answering (503); retrying.", Outcome: ok},
 			{At: at(48), Actor: "U3", Kind: "resolve", Outcome: ok, Detail: map[string]string{"summary": "Rolled back the deploy.", "stage": "document"}},
+			{At: at(50), Actor: incident.SystemActor, Kind: incident.KindPostmortem, Raw: "postmortem at resolve", Outcome: ok, Detail: map[string]string{"version": "1"}},
+			{At: at(55), Actor: "U3", Kind: incident.KindAction, Raw: "action add Alert when the card pool is saturated <@U4> p1", Outcome: ok,
+				Detail: map[string]string{"action": "add", "id": "3", "text": "Alert when the card pool is saturated", "owner": "U4", "priority": "P1", "due": "2026-12-01"}},
+			{At: at(56), Actor: "U3", Kind: incident.KindAction, Raw: "action add Lint pool sizes in deploy review", Outcome: ok,
+				Detail: map[string]string{"action": "add", "id": "4", "text": "Lint pool sizes in deploy review", "priority": "P2", "due": "2026-12-24"}},
+			{At: at(58), Actor: "U4", Kind: incident.KindAction, Raw: "action done 3", Outcome: ok, Detail: map[string]string{"action": "done", "id": "3", "text": "Alert when the card pool is saturated"}},
+		},
+		Actions: []incident.ActionItem{
+			{ID: 3, Incident: 12, Text: "Alert when the card pool is saturated", Owner: "U4", Priority: incident.P1, Due: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+				Status: incident.ActionDone, Closed: at(58), Ticket: "OPS-42", TicketURL: "https://example.atlassian.net/browse/OPS-42"},
+			{ID: 4, Incident: 12, Text: "Lint pool sizes | in deploy review", Priority: incident.P2, Due: time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC), Status: incident.ActionOpen},
+			{ID: 5, Incident: 12, Text: "Runbook for card auth failover", Owner: "U3", Priority: incident.P1, Due: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Status: incident.ActionOpen},
 		}}
 }
 
@@ -88,6 +101,10 @@ func TestGoldenDraft(t *testing.T) {
 		"**ROLE** | commander: @alice → @carol (PagerDuty: carol)", "**SEVERITY** | Severity SEV3 → SEV2", "**PAGE** | Paged payments: db connections exhausted",
 		"**ALERT**", "**rejected** | 3 commands were rejected", "Checkout returns 500s \\| card auth",
 		"| 14:17:00 | @dave | **note** | Deploy 13:55 changed the card client's pool size \\| 5 → 1 |",
+		"| AI-5 | Runbook for card auth failover | @carol | P1 | 2026-11-20 | **overdue** |",
+		"| AI-4 | Lint pool sizes \\| in deploy review | nobody yet | P2 | 2026-12-24 | open |",
+		"| [AI-3](https://example.atlassian.net/browse/OPS-42) | Alert when the card pool is saturated | @dave | P1 | 2026-12-01 | done 2026-11-24 |",
+		"**ACTION ITEM** | AI-3 add: Alert when the card pool is saturated (@dave, P1, due 2026-12-01)",
 		"## Analysis", "## Conclusions", "## Recommendations", "## Appendices", "where did we get lucky",
 	} {
 		if !strings.Contains(strings.ToLower(got), strings.ToLower(must)) {
@@ -120,27 +137,32 @@ func TestABrokenOverrideStopsAtStart(t *testing.T) {
 	}
 }
 
-// BenchmarkRender10k renders the draft of an incident with 10,000 timeline entries.
-func BenchmarkRender10k(b *testing.B) {
-	in := scripted()
-	base := in.Entries
-	for len(in.Entries) < 10000 {
-		for _, e := range base {
-			e.At = e.At.Add(time.Duration(len(in.Entries)) * time.Second)
-			in.Entries = append(in.Entries, e)
-		}
+// BenchmarkRender renders the draft of an incident with 5,000 and 10,000
+// timeline entries: time and memory should double, not more.
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{5000, 10000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			in := scripted()
+			base := in.Entries
+			for len(in.Entries) < n {
+				for _, e := range base {
+					e.At = e.At.Add(time.Duration(len(in.Entries)) * time.Second)
+					in.Entries = append(in.Entries, e)
+				}
+			}
+			in.Entries = in.Entries[:n]
+			set, _ := templates.Load("")
+			w, _ := postmortem.NewWriter(set)
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				out, err := w.Write(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(out)
+			}
+			b.ReportMetric(float64(size)/1024, "KB")
+		})
 	}
-	in.Entries = in.Entries[:10000]
-	set, _ := templates.Load("")
-	w, _ := postmortem.NewWriter(set)
-	b.ReportAllocs()
-	var size int
-	for b.Loop() {
-		out, err := w.Write(in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = len(out)
-	}
-	b.ReportMetric(float64(size)/1024, "KB")
 }
