@@ -88,7 +88,9 @@ type Tx interface {
 type Filter struct {
 	OpenOnly bool  // only incidents not yet resolved
 	Before   int64 // only numbers below this, for paging; 0 for the newest
-	Limit    int   // at most this many; 0 means 50
+	Limit    int   // at most this many; 0 means 50, -1 all
+	// DeclaredSince keeps incidents declared at or after it.
+	DeclaredSince time.Time
 }
 
 // Page selects timeline entries: those after AfterID, at most Limit (0: all).

@@ -53,3 +53,6 @@ DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_pending ON outbox (lane, id) WHERE state = 'pending';
 CREATE INDEX outbox_incident ON outbox (incident, id);
+
+-- The weekly report and the metrics read incidents by declaration time.
+CREATE INDEX incidents_declared ON incidents (declared_at);

@@ -342,7 +342,7 @@ func (db *DB) IncidentByChannel(ctx context.Context, channel string) (*incident.
 // Incidents implements incident.Store.
 func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Incident, error) {
 	limit := f.Limit
-	if limit <= 0 {
+	if limit == 0 {
 		limit = 50
 	}
 	where, args := []string{"1 = 1"}, []any{}
@@ -352,6 +352,13 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 	if f.Before > 0 {
 		where = append(where, "number < ?")
 		args = append(args, f.Before)
+	}
+	if !f.DeclaredSince.IsZero() {
+		where = append(where, "declared_at >= ?")
+		args = append(args, fmtTime(f.DeclaredSince))
+	}
+	if f.Limit < 0 {
+		limit = -1 // SQLite: no limit
 	}
 	args = append(args, limit)
 	return listIncidents(ctx, db.reader, `WHERE `+strings.Join(where, " AND ")+` ORDER BY number DESC LIMIT ?`, args...)
@@ -411,7 +418,17 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	if len(list) == 0 {
 		return list, nil
 	}
-	// One query for the roles of the whole page.
+	// One query per thousand incidents for their roles and components
+	// (SQLite caps the number of parameters of one statement).
+	for start := 0; start < len(list); start += 1000 {
+		if err := loadRoles(ctx, q, list[start:min(start+1000, len(list))], byNumber); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+func loadRoles(ctx context.Context, q querier, list []*incident.Incident, byNumber map[int64]*incident.Incident) error {
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(list)), ",")
 	ids := make([]any, len(list))
 	for i, inc := range list {
@@ -422,14 +439,14 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		UNION ALL
 		SELECT incident, 'component', name, status FROM incident_components WHERE incident IN (`+marks+`)`, append(ids, ids...)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rr.Close()
 	for rr.Next() {
 		var n int64
 		var what, key, value string
 		if err := rr.Scan(&n, &what, &key, &value); err != nil {
-			return nil, err
+			return err
 		}
 		if what == "role" {
 			byNumber[n].Roles[key] = value
@@ -437,7 +454,7 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 			byNumber[n].Components[key] = incident.ComponentStatus(value)
 		}
 	}
-	return list, rr.Err()
+	return rr.Err()
 }
 
 // Timeline implements incident.Store.
