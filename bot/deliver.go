@@ -15,6 +15,7 @@ import (
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/mrkdwn"
 	"github.com/warroom/warroom/outbox"
+	"github.com/warroom/warroom/report"
 )
 
 // Handlers are the outbox handlers for Slack effects (commands.Slack*).
@@ -33,7 +34,19 @@ func (b *Bot) Handlers() map[string]outbox.Handler {
 		commands.SlackTell:     {Deliver: b.deliverTell},
 		commands.SlackArchive:  {Deliver: b.deliverArchive, GiveUp: b.recordGiveUp},
 		commands.SlackFile:     {Deliver: b.deliverFile, GiveUp: b.recordGiveUp},
+		report.EffectKind:      {Deliver: b.deliverReport},
 	}
+}
+
+// deliverReport posts the weekly report, already written as Slack mrkdwn
+// with people's text escaped, to the report channel.
+func (b *Bot) deliverReport(ctx context.Context, e incident.Effect) error {
+	ch := strings.TrimPrefix(e.Payload["channel"], "#")
+	if ch == "" {
+		return nil
+	}
+	_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(e.Payload["text"], false), slack.MsgOptionDisableLinkUnfurl())
+	return classify(err)
 }
 
 // permanentSlack are Slack error codes that retrying will not fix.

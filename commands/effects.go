@@ -143,7 +143,8 @@ var effectNames = map[string]string{
 	SlackReminder: "Slack: update reminder", SlackTell: "Slack: private follow-up", SlackArchive: "Slack: archive the war room", SlackFile: "Slack: upload the postmortem draft",
 	incident.KindTicketSync: "Jira: update the issue", incident.KindOnCall: "PagerDuty: find who is on call",
 	incident.KindPage: "PagerDuty: page", incident.KindPageResolve: "PagerDuty: resolve the pages",
-	incident.KindStatusPage: "Statuspage: publish the update",
+	incident.KindStatusPage: "Statuspage: publish the update", incident.KindActionSync: "Jira: file or update an action item's issue",
+	"slack.report": "Slack: post the weekly report",
 }
 
 // EffectName says what an outbox item of kind is, for people.

@@ -34,11 +34,20 @@ func TestContractAgainstJirasSpec(t *testing.T) {
 	c.Sync(ctx, "OPS-12", tk) // update, then the reopen transition
 	tk.Resolved = true
 	c.Sync(ctx, "OPS-12", tk) // update, then done
+	act := jira.Action{Ref: "AI-3", Incident: "INC-7", IncidentKey: "OPS-12", Text: "Alert on replica lag", Owner: "U2", Priority: "P1", Due: "2026-12-15"}
+	c.SyncAction(ctx, "", act) // search by label (the mock's search answer breaks its own spec, so:)
+	c.CreateAction(ctx, act)
+	if err := c.Link(ctx, "OPS-12", "OPS-13"); err != nil {
+		t.Errorf("linking an action item's issue: %v", err)
+	}
+	act.Done = true
+	c.SyncAction(ctx, "OPS-13", act) // update, then done
+	c.Statuses(ctx, []string{"OPS-13", "OPS-14"})
 	for _, v := range m.Violations() {
 		t.Errorf("against the spec: %s", v)
 	}
 	calls := strings.Join(m.Calls(), "\n") + "\n"
-	for _, want := range []string{"GET /rest/api/3/project/OPS", "GET /rest/api/3/search", "POST /rest/api/3/issue\n", "PUT /rest/api/3/issue/OPS-12", "GET /rest/api/3/issue/OPS-12/transitions"} {
+	for _, want := range []string{"GET /rest/api/3/project/OPS", "GET /rest/api/3/search", "POST /rest/api/3/issue\n", "PUT /rest/api/3/issue/OPS-12", "GET /rest/api/3/issue/OPS-12/transitions", "POST /rest/api/3/issueLink", "PUT /rest/api/3/issue/OPS-13"} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("no %s in:\n%s", want, calls)
 		}

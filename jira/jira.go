@@ -7,6 +7,7 @@
 package jira
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -219,3 +220,127 @@ func clip(s string, n int) string {
 	}
 	return s
 }
+
+// Action is an action item as its Jira issue shows it.
+type Action struct {
+	Ref         string // AI-3
+	Incident    string // INC-1
+	IncidentKey string // the incident's issue, linked to this one; "" if none
+	Text        string
+	Owner       string // Slack user ID
+	Priority    string // P1
+	Due         string // YYYY-MM-DD
+	Done        bool
+}
+
+// ActionLabel finds an action item's issue again, as Label does an incident's.
+func ActionLabel(ref string) string { return "warroom-" + strings.ToLower(ref) }
+
+// SyncAction brings action item a's issue up to date and returns its key
+// and URL. The first time (key ""), it finds the issue by label or creates
+// it, and links it to the incident's issue ("Relates"); a key is returned
+// only once the link is made, so a retry after a failed link finds the
+// issue again and links it then.
+func (c *Client) SyncAction(ctx context.Context, key string, a Action) (string, string, error) {
+	fields := actionFields(a)
+	if key == "" {
+		found, err := c.find(ctx, a.Ref)
+		if err != nil {
+			return "", "", err
+		}
+		if key, err = c.fileAction(ctx, found, fields, a.IncidentKey); err != nil {
+			return "", "", err
+		}
+	} else if resp, err := c.api.Issue.UpdateIssueWithContext(ctx, key, map[string]any{"fields": fields}); err != nil {
+		return key, c.browse(key), classify(resp, err)
+	}
+	// An open item's issue must be open too, or the sync would read
+	// "done" back and close the item again.
+	want := cmp.Or(c.cfg.ReopenTransition, "To Do")
+	if a.Done {
+		want = c.cfg.DoneTransition
+	}
+	if err := c.transition(ctx, key, want); err != nil {
+		return key, c.browse(key), err
+	}
+	return key, c.browse(key), nil
+}
+
+func actionFields(a Action) map[string]any {
+	var d strings.Builder
+	fmt.Fprintf(&d, "Action item %s from incident %s, tracked by warroom.\n\n%s\n\nOwner: %s\nPriority: %s\n", a.Ref, a.Incident, a.Text, orNobody(a.Owner), a.Priority)
+	if a.Due != "" {
+		fmt.Fprintf(&d, "Due: %s\n", a.Due)
+	}
+	fmt.Fprintf(&d, "\nClose it here (any Done status) or in Slack: /incident action done %s\n", strings.TrimPrefix(a.Ref, "AI-"))
+	return map[string]any{
+		"summary":     clip(fmt.Sprintf("%s %s", a.Ref, oneLine(a.Text)), 250),
+		"description": d.String(),
+		"labels":      []string{"warroom", "warroom-action", ActionLabel(a.Ref), Label(a.Incident), strings.ToLower(a.Priority)},
+	}
+}
+
+// fileAction creates the issue (or updates found) and links it to the
+// incident's issue.
+func (c *Client) fileAction(ctx context.Context, found string, fields map[string]any, incidentKey string) (string, error) {
+	var err error
+	if found == "" {
+		if found, err = c.create(ctx, fields); err != nil {
+			return "", err
+		}
+	} else if resp, err := c.api.Issue.UpdateIssueWithContext(ctx, found, map[string]any{"fields": fields}); err != nil {
+		return "", classify(resp, err)
+	}
+	if incidentKey != "" {
+		if err := c.link(ctx, incidentKey, found); err != nil {
+			return "", err
+		}
+	}
+	return found, nil
+}
+
+// link relates issue key to the incident's issue.
+func (c *Client) link(ctx context.Context, incidentKey, key string) error {
+	resp, err := c.api.Issue.AddLinkWithContext(ctx, &gojira.IssueLink{Type: gojira.IssueLinkType{Name: "Relates"},
+		InwardIssue: &gojira.Issue{Key: incidentKey}, OutwardIssue: &gojira.Issue{Key: key}})
+	return classify(resp, err)
+}
+
+// IssueStatus is what an issue's status says, as the periodic sync reads it.
+type IssueStatus struct {
+	Key     string
+	Status  string
+	Done    bool // its status is in Jira's "done" category
+	Updated time.Time
+}
+
+// Statuses reads the status of the issues keys, 50 per search (JQL
+// "key in (...)"). Issues that no longer exist are left out.
+func (c *Client) Statuses(ctx context.Context, keys []string) ([]IssueStatus, error) {
+	var out []IssueStatus
+	for start := 0; start < len(keys); start += 50 {
+		chunk := keys[start:min(start+50, len(keys))]
+		quoted := make([]string, len(chunk))
+		for i, k := range chunk {
+			quoted[i] = `"` + strings.ReplaceAll(k, `"`, ``) + `"`
+		}
+		jql := fmt.Sprintf("key in (%s)", strings.Join(quoted, ", "))
+		issues, resp, err := c.api.Issue.SearchWithContext(ctx, jql, &gojira.SearchOptions{MaxResults: 50, Fields: []string{"status", "updated"}})
+		if err != nil {
+			return out, classify(resp, err)
+		}
+		for _, is := range issues {
+			s := IssueStatus{Key: is.Key}
+			if is.Fields != nil {
+				s.Updated = time.Time(is.Fields.Updated)
+				if is.Fields.Status != nil {
+					s.Status, s.Done = is.Fields.Status.Name, is.Fields.Status.StatusCategory.Key == "done"
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/warroom/warroom/incident"
@@ -33,6 +34,7 @@ type Responder struct {
 	People   People
 	// RoomURL makes a link to a war room from its channel id.
 	RoomURL func(channel string) string
+	Log     *slog.Logger
 }
 
 // Handlers returns the outbox handlers for the integrations configured.
@@ -45,6 +47,8 @@ func (r *Responder) Handlers() map[string]outbox.Handler {
 	}
 	if r.Jira != nil {
 		h[incident.KindTicketSync] = outbox.Handler{Deliver: r.ticket, Coalesce: true, GiveUp: r.ticketFailed}
+		// Not coalesced: consecutive syncs may be for different items.
+		h[incident.KindActionSync] = outbox.Handler{Deliver: r.ticketAction, GiveUp: r.ticketFailed}
 	}
 	return h
 }

@@ -8,13 +8,16 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // JiraIssue is an issue the fake holds.
 type JiraIssue struct {
 	Key, Summary, Description, Type, Status string
 	Labels                                  []string
-	Updates                                 int // edits after creation
+	Updates                                 int       // edits after creation
+	Links                                   []string  // keys of the issues linked to it ("Relates")
+	Updated                                 time.Time // last change
 }
 
 // Jira is a fake Jira Cloud site with one project.
@@ -49,6 +52,7 @@ func (j *Jira) Issues() []JiraIssue {
 	for _, i := range j.issues {
 		c := *i
 		c.Labels = append([]string(nil), i.Labels...)
+		c.Links = append([]string(nil), i.Links...)
 		out = append(out, c)
 	}
 	return out
@@ -64,7 +68,30 @@ func (j *Jira) Requests() int {
 var (
 	issuePath = regexp.MustCompile(`^/rest/api/2/issue/([A-Z][A-Z0-9]*-\d+)(/transitions)?$`)
 	labelJQL  = regexp.MustCompile(`labels = "([^"]+)"`)
+	keysJQL   = regexp.MustCompile(`key in \(([^)]*)\)`)
 )
+
+// SetStatus moves an issue as a person would in Jira's own UI: "Done"
+// closes it, anything else reopens it.
+func (j *Jira) SetStatus(key, status string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	i := j.find(key)
+	if i == nil {
+		return false
+	}
+	i.Status, i.Updated = status, time.Now()
+	return true
+}
+
+func (i *JiraIssue) searchFields() map[string]any {
+	cat := "new"
+	if i.Status == "Done" {
+		cat = "done"
+	}
+	return map[string]any{"summary": i.Summary, "updated": i.Updated.Format("2006-01-02T15:04:05.000-0700"),
+		"status": map[string]any{"name": i.Status, "statusCategory": map[string]any{"key": cat, "name": i.Status}}}
+}
 
 func (j *Jira) find(key string) *JiraIssue {
 	for _, i := range j.issues {
@@ -98,10 +125,17 @@ func (j *Jira) serve(w http.ResponseWriter, r *http.Request) {
 		jiraErr(w, 404, "No project could be found with key '"+strings.TrimPrefix(r.URL.Path, "/rest/api/2/project/")+"'.")
 	case r.Method == "GET" && r.URL.Path == "/rest/api/2/search":
 		var out []any
-		if lm := labelJQL.FindStringSubmatch(r.URL.Query().Get("jql")); lm != nil {
+		jql := r.URL.Query().Get("jql")
+		if lm := labelJQL.FindStringSubmatch(jql); lm != nil {
 			for _, i := range j.issues {
 				if contains(i.Labels, lm[1]) {
-					out = append(out, map[string]any{"id": i.Key, "key": i.Key, "fields": map[string]any{"summary": i.Summary}})
+					out = append(out, map[string]any{"id": i.Key, "key": i.Key, "fields": i.searchFields()})
+				}
+			}
+		} else if km := keysJQL.FindStringSubmatch(jql); km != nil {
+			for _, k := range strings.Split(km[1], ",") {
+				if i := j.find(strings.Trim(strings.TrimSpace(k), `"`)); i != nil {
+					out = append(out, map[string]any{"id": i.Key, "key": i.Key, "fields": i.searchFields()})
 				}
 			}
 		}
@@ -121,7 +155,7 @@ func (j *Jira) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f := body.Fields
-		i := &JiraIssue{Key: fmt.Sprintf("%s-%d", j.project, len(j.issues)+1), Summary: f.Summary, Description: f.Description, Type: f.IssueType.Name, Status: "To Do", Labels: f.Labels}
+		i := &JiraIssue{Key: fmt.Sprintf("%s-%d", j.project, len(j.issues)+1), Summary: f.Summary, Description: f.Description, Type: f.IssueType.Name, Status: "To Do", Labels: f.Labels, Updated: time.Now()}
 		j.issues = append(j.issues, i)
 		writeJSON(w, 201, map[string]any{"id": fmt.Sprint(10000 + len(j.issues)), "key": i.Key, "self": j.srv.URL + "/rest/api/2/issue/" + i.Key})
 	case m != nil && m[2] == "" && r.Method == "PUT":
@@ -147,6 +181,7 @@ func (j *Jira) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		i.Updates++
+		i.Updated = time.Now()
 		w.WriteHeader(204)
 	case m != nil && m[2] != "" && r.Method == "GET":
 		i := j.find(m[1])
@@ -171,14 +206,30 @@ func (j *Jira) serve(w http.ResponseWriter, r *http.Request) {
 		case i == nil:
 			jiraErr(w, 404, "Issue does not exist or you do not have permission to see it.")
 		case body.Transition.ID == "31" && i.Status != "Done":
-			i.Status = "Done"
+			i.Status, i.Updated = "Done", time.Now()
 			w.WriteHeader(204)
 		case body.Transition.ID == "11" && i.Status == "Done":
-			i.Status = "To Do"
+			i.Status, i.Updated = "To Do", time.Now()
 			w.WriteHeader(204)
 		default:
 			writeJSON(w, 400, map[string]any{"errorMessages": []string{"Transition id '" + body.Transition.ID + "' is not valid for this issue."}})
 		}
+	case r.Method == "POST" && r.URL.Path == "/rest/api/2/issueLink":
+		var body struct {
+			Type         struct{ Name string } `json:"type"`
+			InwardIssue  struct{ Key string }  `json:"inwardIssue"`
+			OutwardIssue struct{ Key string }  `json:"outwardIssue"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		in, out := j.find(body.InwardIssue.Key), j.find(body.OutwardIssue.Key)
+		if in == nil || out == nil || body.Type.Name == "" {
+			jiraErr(w, 404, "Issue does not exist or you do not have permission to see it.")
+			return
+		}
+		if !contains(out.Links, in.Key) { // Jira keeps one link of a type between two issues
+			out.Links, in.Links = append(out.Links, in.Key), append(in.Links, out.Key)
+		}
+		w.WriteHeader(201)
 	default:
 		jiraErr(w, 404, "no such resource")
 	}

@@ -61,7 +61,7 @@ func BenchmarkNoteAckSocket(b *testing.B) {
 		lat = append(lat, r.Latency)
 	}
 	b.StopTimer()
-	report(b, lat)
+	reportLatency(b, lat)
 }
 
 type benchWorld struct {
@@ -154,10 +154,10 @@ func measure(b *testing.B, target string, body func(int) []byte, want string) {
 		}
 	}
 	b.StopTimer()
-	report(b, lat)
+	reportLatency(b, lat)
 }
 
-func report(b *testing.B, lat []time.Duration) {
+func reportLatency(b *testing.B, lat []time.Duration) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.50), "p50-ms")

@@ -17,6 +17,7 @@ import (
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/postmortem"
 	"github.com/warroom/warroom/statuspage"
+	"github.com/warroom/warroom/report"
 	"github.com/warroom/warroom/templates"
 )
 
@@ -69,6 +70,9 @@ type Config struct {
 	OnCallWait      string // PAGERDUTY_ONCALL_WAIT: how long to keep asking who is on call
 	CallTimeout     string // WARROOM_CALL_TIMEOUT: how long one call to a vendor may take
 	PMOnResolve     string // WARROOM_POSTMORTEM_ON_RESOLVE: write a draft at resolve
+	ReportChannel   string // WARROOM_REPORT_CHANNEL: where the weekly report goes
+	ReportSchedule  string // WARROOM_REPORT_SCHEDULE: cron fields, in WARROOM_TIMEZONE
+	JiraSyncEvery   string // JIRA_SYNC_EVERY: how often action items' Jira statuses are read
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -125,6 +129,9 @@ func (c *Config) settings() []setting {
 		{"retry-first", "WARROOM_RETRY_FIRST", "1s", "first delay before a failed Slack, PagerDuty, Jira or Statuspage call is retried (doubles each time, with jitter)", &c.RetryFirst, false},
 		{"call-timeout", "WARROOM_CALL_TIMEOUT", "20s", "how long one Slack, PagerDuty, Jira or Statuspage call from the outbox may take before it counts as failed", &c.CallTimeout, false},
 		{"postmortem-on-resolve", "WARROOM_POSTMORTEM_ON_RESOLVE", "false", "write a postmortem draft and upload it to the war room when an incident resolves", &c.PMOnResolve, false},
+		{"report-channel", "WARROOM_REPORT_CHANNEL", "", "channel ID or name for the weekly action-item report; empty: the announcements channel, or none", &c.ReportChannel, false},
+		{"report-schedule", "WARROOM_REPORT_SCHEDULE", "0 9 * * 1", "when the weekly report is posted: cron fields (minute hour day month weekday) in WARROOM_TIMEZONE", &c.ReportSchedule, false},
+		{"jira-sync-every", "JIRA_SYNC_EVERY", "5m", "how often action items' Jira issues are read back (done in Jira closes them here)", &c.JiraSyncEvery, false},
 		{"retry-max", "WARROOM_RETRY_MAX", "5m", "longest delay between retries; a call is retried until it succeeds or is refused", &c.RetryMax, false},
 	}
 }
@@ -350,6 +357,8 @@ type checked struct {
 	pmOnResolve bool
 	pd          *pagerduty.Client
 	jira        *jira.Client
+	weekly      *report.Weekly
+	jiraSync    time.Duration
 }
 
 // check parses every setting that can be wrong and returns all the problems,
@@ -384,6 +393,14 @@ func (c *Config) check() (checked, []error) {
 	}
 	if err != nil || s.helpAfter < 0 {
 		problems = append(problems, fmt.Errorf("WARROOM_HELP_AFTER: %q is not a duration (e.g. 10m, or 0 for never)", c.HelpAfter))
+	}
+	if s.loc != nil {
+		if s.weekly, err = report.NewWeekly(c.ReportSchedule, s.loc); err != nil {
+			problems = append(problems, fmt.Errorf("WARROOM_REPORT_SCHEDULE: %w", err))
+		}
+	}
+	if s.jiraSync, err = time.ParseDuration(c.JiraSyncEvery); err != nil || s.jiraSync < time.Second {
+		problems = append(problems, fmt.Errorf("JIRA_SYNC_EVERY: %q is not a duration of at least 1s (e.g. 5m)", c.JiraSyncEvery))
 	}
 	if s.sweepEvery, err = time.ParseDuration(c.SweepEvery); err != nil || s.sweepEvery < 100*time.Millisecond {
 		problems = append(problems, fmt.Errorf("WARROOM_SWEEP_EVERY: %q is not a duration of at least 100ms (e.g. 30s)", c.SweepEvery))

@@ -107,7 +107,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}})
 		log.Info("publishing to Atlassian Statuspage", "page", c.SPPage)
 	}
-	resp := &respond.Responder{Service: svc, PD: s.pd, Jira: s.jira, Services: s.services, People: b,
+	resp := &respond.Responder{Service: svc, PD: s.pd, Jira: s.jira, Services: s.services, People: b, Log: log,
 		RoomURL: func(ch string) string { return strings.TrimSuffix(auth.URL, "/") + "/archives/" + ch }}
 	for kind, h := range resp.Handlers() {
 		worker.Handle(kind, h)
@@ -121,6 +121,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	worker.OnTrouble = func(ctx context.Context, e incident.Effect, err error, first bool) {
 		text := commands.TroubleText(e, err, first)
 		if text == "" {
+			return
+		}
+		if e.Incident == 0 { // the weekly report: no war room to tell
+			log.Warn("outbox: delivery failing", "kind", e.Kind, "err", err)
 			return
 		}
 		if nerr := svc.Notice(ctx, e.Incident, text, map[string]string{"system": e.System()}); nerr != nil {
@@ -196,6 +200,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	// often they are looked for, so a restart neither loses nor repeats one.
 	sched := cron.New(cron.WithLocation(time.UTC))
 	sched.Schedule(cron.Every(sweepEvery), cron.FuncJob(func() { b.SweepReminders(ctx) }))
+	weekly := s.weekly
+	weekly.Source, weekly.Runs, weekly.Log, weekly.Wake = svc, db, log, worker.Wake
+	weekly.Channel = firstNonEmpty(c.ReportChannel, c.AnnounceChannel)
+	if err := weekly.Start(ctx, sched); err != nil {
+		return fmt.Errorf("weekly report: %w", err)
+	}
+	if s.jira != nil {
+		sched.Schedule(cron.Every(s.jiraSync), cron.FuncJob(func() { resp.SyncActions(ctx) }))
+	}
 	sched.Start()
 	go b.SweepReminders(ctx) // a due time that passed while warroom was down fires now
 
