@@ -16,8 +16,8 @@ import (
 	"github.com/warroom/warroom/jira"
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/postmortem"
-	"github.com/warroom/warroom/statuspage"
 	"github.com/warroom/warroom/report"
+	"github.com/warroom/warroom/statuspage"
 	"github.com/warroom/warroom/templates"
 )
 
