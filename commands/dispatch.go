@@ -68,6 +68,9 @@ type Dispatcher struct {
 	Names func(ctx context.Context, ids []string) map[string]string
 	// PostmortemOnResolve writes a draft when an incident resolves.
 	PostmortemOnResolve bool
+	// Observe, if set, is told each command's name, whether it was
+	// rejected, and how long it took (the metrics' command latency).
+	Observe func(name string, failed bool, took time.Duration)
 
 	once sync.Once
 }
@@ -76,6 +79,20 @@ type Dispatcher struct {
 // failure becomes a reply, and every command is in the timeline or audit
 // log before Run returns.
 func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
+	if d.Observe == nil {
+		return d.run(ctx, inv)
+	}
+	start := time.Now()
+	res := d.run(ctx, inv)
+	name := incident.KindParseError
+	if c, err := Parse(inv.Text, inv.User); err == nil || c.Name != "" {
+		name = c.Name
+	}
+	d.Observe(name, res.Failed, time.Since(start))
+	return res
+}
+
+func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 	c, perr := Parse(inv.Text, inv.User)
 	// The timeline keeps what the person typed, not Slack's escaping of it.
 	cmd := incident.Command{Actor: inv.User, Channel: inv.Channel, Raw: mrkdwn.Unescape(inv.Text), Kind: c.Name}

@@ -98,12 +98,18 @@ func (d *Dispatcher) Planner(before, after *incident.Incident, e incident.Entry)
 		fx = append(fx, incident.Effect{Kind: SlackReminder, Payload: map[string]string{"kind": e.Detail["kind"], "due": e.Detail["due"]}})
 	case e.Kind == incident.KindNotice:
 		fx = append(fx, Post(e.Raw))
+	case e.Kind == incident.KindAction && e.Actor == incident.SystemActor && after.Stage != incident.StageClosed:
+		verb := "closed"
+		if e.Detail["action"] == "reopen" {
+			verb = "reopened"
+		}
+		fx = append(fx, Post(fmt.Sprintf(":arrows_counterclockwise: Action item *AI-%s* was %s in Jira: %s", e.Detail["id"], verb, user(e.Detail["text"]))))
 	case e.Kind == incident.KindOnCallAssigned:
 		to := e.Detail["to"]
 		fx = append(fx, Invite(to)...)
 		fx = append(fx, Post(fmt.Sprintf(":bust_in_silhouette: <@%s> is on call (%s) and is now the *commander* of %s. To hand over: `/incident commander @someone`.", to, e.Detail["source"], after.Ref())))
 	}
-	if before != nil && after.ChannelID != "" && e.Kind != "war_room" {
+	if before != nil && after.ChannelID != "" && e.Kind != "war_room" && before.Stage != incident.StageClosed {
 		fx = append(fx, incident.Effect{Kind: SlackRefresh})
 	}
 	if before != nil && before.Stage != incident.StageClosed && after.Stage == incident.StageClosed {

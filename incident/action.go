@@ -214,8 +214,14 @@ func (s *Service) TicketAction(ctx context.Context, id int64, ticket, url string
 	}
 	cmd := Command{Actor: SystemActor, Kind: KindSystem, Raw: "Jira issue " + ticket + " for " + a.Ref()}
 	return s.systemEntry(ctx, a.Incident, cmd, map[string]string{"action": strconv.FormatInt(id, 10), "ticket": ticket, "url": url}, func(tx Tx) error {
-		a.Ticket, a.TicketURL = ticket, url
-		return tx.SaveAction(ctx, a)
+		// Read again inside the transaction: the item may have changed
+		// (closed, say) while its issue was being filed.
+		cur, err := tx.Action(ctx, id)
+		if err != nil {
+			return err
+		}
+		cur.Ticket, cur.TicketURL = ticket, url
+		return tx.SaveAction(ctx, cur)
 	})
 }
 

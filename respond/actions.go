@@ -81,10 +81,23 @@ func (r *Responder) SyncActions(ctx context.Context) int {
 		log.ErrorContext(ctx, "jira sync: reading action items", "err", err)
 		return 0
 	}
+	// Items whose own changes are still on their way to Jira are left for
+	// the next run: Jira shows the state before them.
+	inFlight := map[string]bool{}
+	pending, err := r.Service.Effects(ctx, incident.EffectFilter{States: []string{incident.EffectPending}, Limit: 100000})
+	if err != nil {
+		log.ErrorContext(ctx, "jira sync: reading the outbox", "err", err)
+		return 0
+	}
+	for _, e := range pending {
+		if e.Kind == incident.KindActionSync {
+			inFlight[e.Payload["action"]] = true
+		}
+	}
 	byKey := map[string]int64{}
 	var keys []string
 	for _, a := range items {
-		if a.Ticket != "" {
+		if a.Ticket != "" && !inFlight[strconv.FormatInt(a.ID, 10)] {
 			byKey[a.Ticket] = a.ID
 			keys = append(keys, a.Ticket)
 		}

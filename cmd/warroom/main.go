@@ -50,6 +50,8 @@ Usage:
   warroom outbox list [--all] [--json]    what is still to be sent to Slack, PagerDuty, Jira, Statuspage
   warroom outbox retry ID                 send a failed item again
   warroom postmortem INC-7 [--format html] print the incident's postmortem draft
+  warroom report weekly [--since DATE] [--format markdown|json|slack]
+                                          print the weekly action-item report
   warroom version                         print the version
 `
 
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = statuspageCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "outbox":
 		err = outboxCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "report":
+		err = reportCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "postmortem":
 		err = postmortemCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version":

@@ -21,6 +21,7 @@ import (
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/metrics"
 	"github.com/warroom/warroom/outbox"
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/respond"
@@ -131,6 +132,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			log.Error("could not tell the war room about an outage", "incident", incident.Ref(e.Incident), "err", nerr)
 		}
 	}
+	mets := metrics.New(db, worker, nil)
+	disp.Observe = mets.Command
 	svc.Plan(disp.Planner)
 	svc.Enable(worker.Kinds()...)
 	svc.OnEnqueue(worker.Wake)
@@ -152,6 +155,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if c.SigningSecret != "" {
 		mux.Handle("/slack/", bot.NewHTTPHandler(b, c.SigningSecret))
 	}
+	mux.Handle("GET /metrics", mets.Handler(c.MetricsToken))
 	// Internal documents: keep this listener off the public internet.
 	mux.HandleFunc("GET /incidents/{ref}/{file}", postmortemHandler(svc))
 	if c.PDSecret != "" {
