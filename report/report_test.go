@@ -323,3 +323,52 @@ func synthetic(incidents int) report.Input {
 	}
 	return in
 }
+
+// BenchmarkWeeklyFromSQLite reads the report's input from a real SQLite
+// file (two queries) and builds it, over 5,000 incidents with 50,000 items
+// and then twice that.
+func BenchmarkWeeklyFromSQLite(b *testing.B) {
+	for _, size := range []int{5000, 10000} {
+		b.Run(fmt.Sprintf("incidents=%d,items=%d", size, size*10), func(b *testing.B) {
+			ctx := context.Background()
+			db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "warroom.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			in := synthetic(size)
+			err = db.Update(ctx, func(tx incident.Tx) error {
+				for _, inc := range in.Incidents {
+					inc.Stage, inc.DeclaredBy, inc.Commander, inc.Roles, inc.UpdatedAt = incident.StageDocument, "U1", "U1", map[string]string{}, inc.DeclaredAt
+					if err := tx.CreateIncident(ctx, inc); err != nil {
+						return err
+					}
+				}
+				for i := range in.Actions {
+					a := &in.Actions[i]
+					a.Updated = a.Created
+					if err := tx.AddAction(ctx, a); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			svc := incident.NewService(db, nil)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var read int
+			for b.Loop() {
+				got, err := report.Gather(ctx, svc, in.Now, time.Time{}, time.UTC)
+				if err != nil {
+					b.Fatal(err)
+				}
+				read = len(got.Actions)
+				report.Build(got)
+			}
+			b.ReportMetric(float64(read), "items-read")
+		})
+	}
+}
