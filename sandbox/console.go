@@ -62,6 +62,7 @@ func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
 	c.mux.HandleFunc("GET /api/vendors", c.vendorState)
 	c.mux.HandleFunc("POST /api/vendors/alert", c.vendorAlert)
 	c.mux.HandleFunc("POST /api/vendors/outage", c.vendorOutage)
+	c.mux.HandleFunc("POST /api/vendors/issue", c.vendorIssue)
 	return c
 }
 

@@ -18,6 +18,9 @@ type Vendors interface {
 	SetDown(vendor string, down bool) error
 	// State is what the console shows of the mocks.
 	State() VendorState
+	// SetIssueStatus moves a Jira issue as a person would in Jira ("Done",
+	// or "To Do" to reopen it).
+	SetIssueStatus(key, status string) error
 }
 
 // VendorState is the mocks' state, for the console.
@@ -73,4 +76,17 @@ func (c *Console) vendorOutage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"ok": "done"})
+}
+
+func (c *Console) vendorIssue(w http.ResponseWriter, r *http.Request) {
+	var req struct{ Key, Status string }
+	if c.vendors == nil || json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(&req) != nil || req.Key == "" || (req.Status != "Done" && req.Status != "To Do") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {key, status: "Done" or "To Do"}`})
+		return
+	}
+	if err := c.vendors.SetIssueStatus(req.Key, req.Status); err != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"ok": "moved"})
 }

@@ -80,6 +80,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		users[name] = sim.AddUser(name)
 	}
 	announce := sim.AddChannel("announcements", false)
+	reports := sim.AddChannel("incident-reports", false)
 	if scenario != nil {
 		if err := scenario.Setup(sim); err != nil {
 			return err
@@ -106,6 +107,9 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB,
 		"WARROOM_ADDR": botAddr, "WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
 		"WARROOM_STATUS_ADDR": statusAddr, "WARROOM_STATUS_URL": "http://" + statusAddr, "WARROOM_STATUS_TITLE": "Sandbox status",
+		// The document stage shows itself: a draft at resolve, the weekly
+		// report in #incident-reports, Jira read back every 3 seconds.
+		"WARROOM_POSTMORTEM_ON_RESOLVE": "true", "WARROOM_REPORT_CHANNEL": reports, "JIRA_SYNC_EVERY": "3s",
 	}
 	// Mock PagerDuty and Jira, so paging, on-call commanders and issues work
 	// here as they would with the real ones.

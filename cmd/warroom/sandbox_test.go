@@ -339,4 +339,33 @@ func TestSandboxRespondWithMocks(t *testing.T) {
 	if v.State.Faults["jira"] == 0 {
 		t.Errorf("no Jira faults were injected: %+v", v.State)
 	}
+
+	// The document stage: resolving writes the draft, an action item gets
+	// its own Jira issue, and closing that issue in Jira closes the item.
+	run := func(text string) {
+		t.Helper()
+		if code := postJSON(t, url+"/api/command", map[string]string{"user": carol, "channel": room, "text": text}); code != 200 {
+			t.Fatalf("%s: %d", text, code)
+		}
+	}
+	run("/incident resolve card client pool restored")
+	wait("the postmortem draft in the war room", func() bool { return strings.Contains(messages(carol), "Postmortem draft v1 for INC-1") })
+	run("/incident action add Alert on card pool saturation p1")
+	var ai string
+	wait("the action item's Jira issue", func() bool {
+		getJSON(t, url+"/api/vendors", &v)
+		for _, is := range v.State.Issues {
+			if strings.HasPrefix(is.Title, "AI-1 ") {
+				ai = is.Key
+			}
+		}
+		return ai != ""
+	})
+	if code := postJSON(t, url+"/api/vendors/issue", map[string]string{"key": ai, "status": "Done"}); code != 200 {
+		t.Fatalf("done in Jira: %d", code)
+	}
+	if code := postJSON(t, url+"/api/vendors/issue", map[string]string{"key": ai, "status": "Closed?"}); code != 400 {
+		t.Errorf("a bad status: %d", code)
+	}
+	wait("the sync closes AI-1 in warroom", func() bool { return strings.Contains(messages(carol), "Action item *AI-1* was closed in Jira") })
 }

@@ -141,6 +141,13 @@ func (v *sandboxVendors) SetDown(vendor string, down bool) error {
 	return nil
 }
 
+func (v *sandboxVendors) SetIssueStatus(key, status string) error {
+	if !v.jira.SetStatus(key, status) {
+		return fmt.Errorf("no Jira issue %s", key)
+	}
+	return nil
+}
+
 func (v *sandboxVendors) State() sandbox.VendorState {
 	v.mu.Lock()
 	st := sandbox.VendorState{Down: map[string]bool{"pagerduty": v.down["pagerduty"], "jira": v.down["jira"]},

@@ -291,8 +291,10 @@ async function refreshVendors() {
   const st = v.state;
   $("#down-pagerduty").checked = !!st.down.pagerduty;
   $("#down-jira").checked = !!st.down.jira;
-  const list = (items) => items.length ? "<ul>" + items.map((i) => `<li><strong>${esc(i.key)}</strong> ${esc(i.title)} <em>${esc(i.status)}</em></li>`).join("") + "</ul>" : '<p class="hint">nothing yet</p>';
-  $("#vendor-state").innerHTML = `<h3>Jira issues</h3>${list(st.issues || [])}<h3>PagerDuty pages</h3>${list(st.pages || [])}` +
+  const list = (items, jira) => items.length ? "<ul>" + items.map((i) => `<li><strong>${esc(i.key)}</strong> ${esc(i.title)} <em>${esc(i.status)}</em>` +
+    (jira ? ` <button type="button" data-issue="${esc(i.key)}" data-status="${i.status === "Done" ? "To Do" : "Done"}">${i.status === "Done" ? "Reopen in Jira" : "Done in Jira"}</button>` : "") +
+    `</li>`).join("") + "</ul>" : '<p class="hint">nothing yet</p>';
+  $("#vendor-state").innerHTML = `<h3>Jira issues</h3>${list(st.issues || [], true)}<h3>PagerDuty pages</h3>${list(st.pages || [], false)}` +
     `<p class="hint">Requests refused during outages: PagerDuty ${st.faults.pagerduty || 0}, Jira ${st.faults.jira || 0}</p>`;
 }
 
@@ -300,6 +302,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#vendor-alerts").addEventListener("click", async (e) => {
     const s = e.target.dataset && e.target.dataset.alert;
     if (s) { await api("/api/vendors/alert", { service: s, title: "Error rate above 5%" }).catch(alert); refreshVendors(); }
+  });
+  // Moving an issue as someone would in Jira: the periodic sync brings an
+  // action item's change back to warroom.
+  $("#vendor-state").addEventListener("click", async (e) => {
+    const d = e.target.dataset || {};
+    if (d.issue) { await api("/api/vendors/issue", { key: d.issue, status: d.status }).catch(alert); refreshVendors(); }
   });
   for (const v of ["pagerduty", "jira"]) {
     $("#down-" + v).addEventListener("change", async (e) => { await api("/api/vendors/outage", { vendor: v, down: e.target.checked }).catch(alert); refreshVendors(); });
