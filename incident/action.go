@@ -99,9 +99,10 @@ var DefaultDue = map[Priority]int{P1: 7, P2: 30, P3: 90} // days
 const KindAction = "action"
 
 // KindActionSync is the effect that brings an action item's Jira issue up
-// to date (creating and linking it the first time, transitioning it when
-// the item is done). Payload: "action", the item's id. It runs in the
-// incident's ticket lane, after the incident's own issue exists.
+// to date (creating and linking it the first time). Payload: "action", the
+// item's id; "move", "done" or "reopen" when the item's status changed
+// here, so the issue is transitioned too. It runs in the incident's ticket
+// lane, after the incident's own issue exists.
 const KindActionSync = "ticket.action"
 
 // MaxActionText is the longest action item text, in characters.
@@ -290,7 +291,11 @@ func (s *Service) changeAction(ctx context.Context, n int64, cmd Command, id int
 		out = cur
 		var fx []Effect
 		if cmd.Actor != SystemActor || verb == "assign" {
-			fx = append(fx, actionSync(cur))
+			e := actionSync(cur)
+			if verb == "done" || verb == "reopen" {
+				e.Payload["move"] = verb // the issue follows; other changes leave its status alone
+			}
+			fx = append(fx, e)
 		}
 		return cur.detail(verb), fx, nil
 	})

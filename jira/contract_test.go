@@ -40,7 +40,7 @@ func TestContractAgainstJirasSpec(t *testing.T) {
 	if err := c.Link(ctx, "OPS-12", "OPS-13"); err != nil {
 		t.Errorf("linking an action item's issue: %v", err)
 	}
-	act.Done = true
+	act.Move = "done"
 	c.SyncAction(ctx, "OPS-13", act) // update, then done
 	c.Statuses(ctx, []string{"OPS-13", "OPS-14"})
 	for _, v := range m.Violations() {

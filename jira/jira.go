@@ -230,7 +230,9 @@ type Action struct {
 	Owner       string // Slack user ID
 	Priority    string // P1
 	Due         string // YYYY-MM-DD
-	Done        bool
+	// Move is the transition the change calls for: "done", "reopen", or ""
+	// to leave the issue's status alone (someone may have moved it in Jira).
+	Move string
 }
 
 // ActionLabel finds an action item's issue again, as Label does an incident's.
@@ -254,14 +256,19 @@ func (c *Client) SyncAction(ctx context.Context, key string, a Action) (string, 
 	} else if resp, err := c.api.Issue.UpdateIssueWithContext(ctx, key, map[string]any{"fields": fields}); err != nil {
 		return key, c.browse(key), classify(resp, err)
 	}
-	// An open item's issue must be open too, or the sync would read
-	// "done" back and close the item again.
-	want := cmp.Or(c.cfg.ReopenTransition, "To Do")
-	if a.Done {
+	// Only a change of status in warroom moves the issue; a reopened item's
+	// issue must be open again, or the sync would read "done" back.
+	var want string
+	switch a.Move {
+	case "done":
 		want = c.cfg.DoneTransition
+	case "reopen":
+		want = cmp.Or(c.cfg.ReopenTransition, "To Do")
 	}
-	if err := c.transition(ctx, key, want); err != nil {
-		return key, c.browse(key), err
+	if want != "" {
+		if err := c.transition(ctx, key, want); err != nil {
+			return key, c.browse(key), err
+		}
 	}
 	return key, c.browse(key), nil
 }

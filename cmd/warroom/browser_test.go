@@ -207,7 +207,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What alice was told privately in #general is not shown to bob.
-	step("bob looks at #general", open("general"), waitText("#channel-name", "general"))
+	step("bob looks at #general", open("general"), waitText("#channel-name", "general"), chromedp.WaitVisible(css(`#messages[data-view="bob@general"]`)))
 	ephemeralForBob, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("#messages .ephemeral").length`))
 	if err != nil {
 		t.Fatal(err)

@@ -146,7 +146,11 @@ async function renderChannel() {
   if (!ch) return;
   $("#channel-name").textContent = (ch.private ? "🔒 " : "# ") + ch.name + (ch.archived ? " (archived)" : "");
   $("#topic").innerHTML = mrkdwn(ch.topic || ch.purpose || "");
-  const msgs = await api("/api/messages?" + q({ user: state.user, channel: ch.id }));
+  const user = state.user;
+  const msgs = await api("/api/messages?" + q({ user, channel: ch.id }));
+  // A newer render (another person or channel picked meanwhile) wins: never
+  // show one person's view under another's name.
+  if (user !== state.user || ch.id !== state.channel) return;
   const pinned = msgs.filter((m) => ch.pins.includes(m.ts));
   const pane = $("#pinned");
   pane.hidden = pinned.length === 0;
@@ -156,6 +160,7 @@ async function renderChannel() {
   list.innerHTML = msgs.map(renderMessage).join("") || '<p class="hint">No messages yet.</p>';
   if (atBottom || state.counts[ch.id] !== msgs.length) list.scrollTop = list.scrollHeight;
   state.counts[ch.id] = msgs.length;
+  list.dataset.view = ((state.users.find((u) => u.id === user) || {}).name || "") + "@" + ch.name;
   $("#composer-input").disabled = ch.archived;
 }
 
