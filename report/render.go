@@ -31,74 +31,59 @@ func Markdown(r Report, who Who, loc *time.Location) string {
 	fmt.Fprintf(&b, "Week %s to %s (%s). Written by warroom.\n\n", r.From.In(loc).Format("2006-01-02 15:04"), r.To.In(loc).Format("2006-01-02 15:04"), loc)
 	fmt.Fprintf(&b, "**%s.**\n\n", headline(r))
 
-	fmt.Fprintf(&b, "## Overdue (%d)\n\n", len(r.Overdue))
-	if len(r.Overdue) == 0 {
-		b.WriteString("Nothing is overdue.\n\n")
-	} else {
-		b.WriteString("| item | incident | priority | owner | due | overdue by | action |\n|---|---|---|---|---|---|---|\n")
-		for _, it := range r.Overdue {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %dd | %s |\n", ref(it), it.Incident, it.Priority, owner(who, it.Owner), it.Due, it.OverdueDays, cell(it.Text))
+	table := func(title string, n int, empty, header string, row func(i int) string) {
+		if title != "" {
+			fmt.Fprintf(&b, "%s (%d)\n\n", title, n)
+		}
+		if n == 0 {
+			b.WriteString(empty + "\n\n")
+			return
+		}
+		cols := strings.Count(header, "|") - 1
+		b.WriteString(header + "\n|" + strings.Repeat("---|", cols) + "\n")
+		for i := range n {
+			b.WriteString("| " + row(i) + " |\n")
 		}
 		b.WriteByte('\n')
 	}
-
-	fmt.Fprintf(&b, "## Open, by priority (%d)\n\n", len(r.Open))
-	if len(r.Open) == 0 {
-		b.WriteString("No open action items.\n\n")
-	} else {
-		b.WriteString("| item | incident | priority | owner | due | action |\n|---|---|---|---|---|---|\n")
-		for _, it := range r.Open {
-			due := orDash(it.Due)
-			if it.OverdueDays > 0 {
-				due += " **overdue**"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", ref(it), it.Incident, it.Priority, owner(who, it.Owner), due, cell(it.Text))
+	table("## Overdue", len(r.Overdue), "Nothing is overdue.", "| item | incident | priority | owner | due | overdue by | action |", func(i int) string {
+		it := r.Overdue[i]
+		return fmt.Sprintf("%s | %s | %s | %s | %s | %dd | %s", ref(it), it.Incident, it.Priority, owner(who, it.Owner), it.Due, it.OverdueDays, cell(it.Text))
+	})
+	table("## Open, by priority", len(r.Open), "No open action items.", "| item | incident | priority | owner | due | action |", func(i int) string {
+		it := r.Open[i]
+		due := orDash(it.Due)
+		if it.OverdueDays > 0 {
+			due += " **overdue**"
 		}
-		b.WriteByte('\n')
-		b.WriteString("### Open, by owner\n\n| owner | open | P1 | overdue |\n|---|---|---|---|\n")
-		for _, o := range r.ByOwner {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", owner(who, o.Owner), o.Open, o.P1, o.Overdue)
-		}
-		b.WriteByte('\n')
+		return fmt.Sprintf("%s | %s | %s | %s | %s | %s", ref(it), it.Incident, it.Priority, owner(who, it.Owner), due, cell(it.Text))
+	})
+	if len(r.ByOwner) > 0 {
+		table("### Open, by owner", len(r.ByOwner), "", "| owner | open | P1 | overdue |", func(i int) string {
+			o := r.ByOwner[i]
+			return fmt.Sprintf("%s | %d | %d | %d", owner(who, o.Owner), o.Open, o.P1, o.Overdue)
+		})
 	}
-
-	fmt.Fprintf(&b, "## Closed this week (%d)\n\n", len(r.ClosedThisWeek))
-	if len(r.ClosedThisWeek) == 0 {
-		b.WriteString("Nothing was closed this week.\n\n")
-	} else {
-		b.WriteString("| item | incident | priority | owner | closed | action |\n|---|---|---|---|---|---|\n")
-		for _, it := range r.ClosedThisWeek {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", ref(it), it.Incident, it.Priority, owner(who, it.Owner), it.Closed.In(loc).Format(time.DateOnly), cell(it.Text))
-		}
-		b.WriteByte('\n')
-	}
-
-	b.WriteString("## Closed within 30 days of their incident\n\n| quarter | closed in time | late | still inside 30 days | share in time |\n|---|---|---|---|---|\n")
-	for _, q := range []Rate{r.Closure.ThisQuarter, r.Closure.LastQuarter} {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s |\n", q.Quarter, q.InTime, q.Late, q.Pending, percent(q))
-	}
-	b.WriteString("\nAn item counts for the quarter its incident was declared in.\n\n")
-
-	fmt.Fprintf(&b, "## Incidents this week (%d)\n\n", len(r.Incidents))
-	if len(r.Incidents) == 0 {
-		b.WriteString("No incidents were declared this week.\n\n")
-	} else {
-		b.WriteString("| incident | severity | service | declared | time to resolve | open action items | title |\n|---|---|---|---|---|---|---|\n")
-		for _, i := range r.Incidents {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", i.Ref, i.Severity, orDash(i.Service), i.Declared.In(loc).Format("2006-01-02 15:04"), ttr(i), i.Open, cell(i.Title))
-		}
-		b.WriteByte('\n')
-	}
-
+	table("## Closed this week", len(r.ClosedThisWeek), "Nothing was closed this week.", "| item | incident | priority | owner | closed | action |", func(i int) string {
+		it := r.ClosedThisWeek[i]
+		return fmt.Sprintf("%s | %s | %s | %s | %s | %s", ref(it), it.Incident, it.Priority, owner(who, it.Owner), it.Closed.In(loc).Format(time.DateOnly), cell(it.Text))
+	})
+	b.WriteString("## Closed within 30 days of their incident\n\n")
+	rates := []Rate{r.Closure.ThisQuarter, r.Closure.LastQuarter}
+	table("", len(rates), "", "| quarter | closed in time | late | still inside 30 days | share in time |", func(i int) string {
+		q := rates[i]
+		return fmt.Sprintf("%s | %d | %d | %d | %s", q.Quarter, q.InTime, q.Late, q.Pending, percent(q))
+	})
+	b.WriteString("An item counts for the quarter its incident was declared in.\n\n")
+	table("## Incidents this week", len(r.Incidents), "No incidents were declared this week.", "| incident | severity | service | declared | time to resolve | open action items | title |", func(i int) string {
+		in := r.Incidents[i]
+		return fmt.Sprintf("%s | %s | %s | %s | %s | %d | %s", in.Ref, in.Severity, orDash(in.Service), in.Declared.In(loc).Format("2006-01-02 15:04"), ttr(in), in.Open, cell(in.Title))
+	})
 	b.WriteString("## Recurring: most affected services and components, last 90 days\n\n")
-	if len(r.TopServices) == 0 {
-		b.WriteString("No incident named a service or component.\n")
-	} else {
-		b.WriteString("| name | kind | incidents | SEV1 or SEV2 |\n|---|---|---|---|\n")
-		for _, s := range r.TopServices {
-			fmt.Fprintf(&b, "| %s | %s | %d | %d |\n", cell(s.Name), s.Kind, s.Incidents, s.Severe)
-		}
-	}
+	table("", len(r.TopServices), "No incident named a service or component.", "| name | kind | incidents | SEV1 or SEV2 |", func(i int) string {
+		s := r.TopServices[i]
+		return fmt.Sprintf("%s | %s | %d | %d", cell(s.Name), s.Kind, s.Incidents, s.Severe)
+	})
 	return b.String()
 }
 

@@ -109,6 +109,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
+// openExisting opens the database of a subcommand that reads it, refusing
+// to create an empty one where the path is wrong.
+func openExisting(ctx context.Context, path string) (*sqlite.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s (set WARROOM_DB or --db)", path)
+	}
+	return sqlite.Open(ctx, path)
+}
+
 // usageError is a mistake in how warroom was invoked (exit status 2).
 type usageError string
 
@@ -156,10 +165,7 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if ref == "" && fs.NArg() > 0 {
 		ref = fs.Arg(0)
 	}
-	if _, err := os.Stat(c.DB); err != nil {
-		return fmt.Errorf("no database at %s (set WARROOM_DB or --db)", c.DB)
-	}
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := openExisting(ctx, c.DB)
 	if err != nil {
 		return err
 	}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
 )
 
 const outboxUsage = "usage: warroom outbox list [--all] [--incident INC-7] [--json] | warroom outbox retry <id>"
@@ -30,10 +28,7 @@ func outboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if _, err := os.Stat(c.DB); err != nil {
-		return fmt.Errorf("no database at %s (set WARROOM_DB or --db)", c.DB)
-	}
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := openExisting(ctx, c.DB)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/yuin/goldmark"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
 )
 
 // markdown renders drafts as HTML with GitHub's tables; raw HTML in the
@@ -95,14 +93,11 @@ func postmortemCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if !ok || (*format != "markdown" && *format != "html") {
 		return usageError(usage)
 	}
-	if _, err := os.Stat(c.DB); err != nil {
-		return fmt.Errorf("no database at %s (set WARROOM_DB or --db)", c.DB)
-	}
 	s, problems := c.check()
 	if len(problems) > 0 {
 		return problems[0]
 	}
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := openExisting(ctx, c.DB)
 	if err != nil {
 		return err
 	}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/report"
-	"github.com/warroom/warroom/sqlite"
 )
 
 // reportCmd prints the weekly action-item report, the same one the bot
@@ -41,10 +39,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			return usageError(fmt.Sprintf("--since %q is not a date like 2026-11-16\n%s", *since, usage))
 		}
 	}
-	if _, err := os.Stat(c.DB); err != nil {
-		return fmt.Errorf("no database at %s (set WARROOM_DB or --db)", c.DB)
-	}
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := openExisting(ctx, c.DB)
 	if err != nil {
 		return err
 	}
