@@ -211,7 +211,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("weekly report: %w", err)
 	}
 	if s.jira != nil {
-		sched.Schedule(cron.Every(s.jiraSync), cron.FuncJob(func() { resp.SyncActions(ctx) }))
+		// A slow Jira must not stack syncs up: a run still going skips the next.
+		sched.Schedule(cron.Every(s.jiraSync), cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(cron.FuncJob(func() { resp.SyncActions(ctx) })))
 	}
 	sched.Start()
 	go b.SweepReminders(ctx) // a due time that passed while warroom was down fires now
