@@ -166,3 +166,38 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDraft writes drafts whose title, note and action item hold hostile
+// text: the timeline and recommendations tables keep one row per entry and
+// item, whatever pipes or line breaks the text has.
+func FuzzDraft(f *testing.F) {
+	f.Add("Checkout | down", "line one\nline two | three", "fix it\r\n| x |")
+	f.Add(`<script>alert(1)</script>`, "[x](javascript:alert(1))", "\u202e\x00")
+	set, _ := templates.Load("")
+	w, err := postmortem.NewWriter(set)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, title, note, action string) {
+		in := scripted()
+		in.Incident.Title = title
+		in.Entries[13].Detail = map[string]string{"text": note}
+		in.Actions[1].Text = action
+		md, err := w.Write(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		section := func(from, to string) string {
+			_, after, _ := strings.Cut(md, from)
+			body, _, _ := strings.Cut(after, to)
+			return body
+		}
+		rows := func(s string) int { return strings.Count(s, "\n| ") }
+		if got, want := rows(section("## Timeline", "## Analysis")), len(postmortem.Build(in).Timeline)+1; got != want {
+			t.Fatalf("timeline table has %d rows, want %d:\n%s", got, want, md)
+		}
+		if got := rows(section("## Recommendations", "## Appendices")); got != len(in.Actions)+1 {
+			t.Fatalf("recommendations table has %d rows, want %d:\n%s", got, len(in.Actions)+1, md)
+		}
+	})
+}
