@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"time"
@@ -78,7 +79,7 @@ func (m *Metrics) Handler(token string) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="warroom metrics"`)
 			http.Error(w, "metrics need WARROOM_METRICS_TOKEN as a bearer token", http.StatusUnauthorized)
 			return

@@ -172,7 +172,8 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cons := sandbox.NewConsole(sim, links, log)
 	cons.UseVendors(vendors)
-	console := &http.Server{Handler: cons, ReadHeaderTimeout: 5 * time.Second}
+	// No write timeout: the console's live updates are one long response.
+	console := &http.Server{Handler: cons, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go console.Serve(ln)
 	defer console.Close()
 	fmt.Fprintf(stdout, "sandbox ready: open %s\n", consoleURL(ln.Addr(), *addr))

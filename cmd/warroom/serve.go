@@ -168,7 +168,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	// Every server has read, write and idle timeouts, so a slow or idle
+	// client (slowloris) cannot hold connections open.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	errc := make(chan error, 3)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -177,7 +179,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}()
 	// The public status page has its own listener, apart from the Slack
 	// endpoints, so it can be exposed without them.
-	status := &http.Server{Handler: c.statusPage(svc, loc), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	status := &http.Server{Handler: c.statusPage(svc, loc), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	if c.StatusAddr != "off" {
 		sln, err := net.Listen("tcp", c.StatusAddr)
 		if err != nil {
