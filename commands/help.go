@@ -27,11 +27,11 @@ var Help = []Usage{
 	{"page", "/incident page <service|@user> [message]", "Page a service's on-call or a person through PagerDuty.", "/incident page payments card auth failing"},
 	{"note", "/incident note <text>", "Add an internal note to the timeline (never public).", "/incident note Rolled back checkout to v41"},
 	{"timeline", "/incident timeline", "Show the timeline (only to you).", "/incident timeline"},
-	{"resolve", "/incident resolve [summary]", "Resolve the incident; the document stage starts.", "/incident resolve Rollback fixed it"},
+	{"resolve", "/incident resolve [summary]", "Resolve the incident (the commander only); the document stage starts.", "/incident resolve Rollback fixed it"},
 	{"reopen", "/incident reopen", "Reopen a resolved incident.", "/incident reopen"},
 	{"postmortem", "/incident postmortem", "Write a postmortem draft from the timeline (a new version each time) and upload it to the war room.", "/incident postmortem"},
 	{"action", "/incident action add <text> [@owner] [p1|p2|p3] [due:YYYY-MM-DD] · list [all|mine] · done <id> · reopen <id> · assign <id> @user", "Track follow-ups to closure (default p2, due by priority: 7, 30 or 90 days). Done items close their Jira issue too.", "/incident action add Alert on replica lag @alice p1 due:2026-12-15"},
-	{"close", "/incident close", "Close a resolved incident when its review is done.", "/incident close"},
+	{"close", "/incident close", "Close a resolved incident when its review is done (the commander only).", "/incident close"},
 	{"list", "/incident list [all]", "List open incidents (`all` adds resolved ones).", "/incident list"},
 	{"help", "/incident help [command]", "Show help for all commands or one.", "/incident help status"},
 }

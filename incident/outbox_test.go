@@ -69,7 +69,7 @@ func TestEffectsAreQueuedWithTheirEntryOnlyWhenEnabled(t *testing.T) {
 		t.Fatalf("page: %+v", page)
 	}
 	before = len(st.effects)
-	if _, err := svc.Resolve(ctx, inc.Number, cmd("bob", "resolve"), "fixed"); err != nil {
+	if _, err := svc.Resolve(ctx, inc.Number, cmd("alice", "resolve"), "fixed"); err != nil {
 		t.Fatal(err)
 	}
 	got := []string{}

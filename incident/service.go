@@ -241,6 +241,9 @@ func (s *Service) Note(ctx context.Context, n int64, cmd Command, text string) (
 // Resolve marks the incident resolved and moves it to the document stage.
 func (s *Service) Resolve(ctx context.Context, n int64, cmd Command, summary string) (*Incident, error) {
 	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if err := commanderOnly(inc, cmd.Actor, "resolve"); err != nil {
+			return nil, err
+		}
 		sum, err := cleanText("summary", summary, true)
 		if err != nil {
 			return nil, err
@@ -275,6 +278,9 @@ func (s *Service) Close(ctx context.Context, n int64, cmd Command) (*Incident, e
 		}
 		if inc.Open() {
 			return nil, Errorf(EConflict, "%s is still open. Resolve it first: `/incident resolve <summary>`.", inc.Ref())
+		}
+		if err := commanderOnly(inc, cmd.Actor, "close"); err != nil {
+			return nil, err
 		}
 		inc.ClosedAt = now
 		return nil, nil
@@ -560,6 +566,16 @@ func (s *Service) reject(ctx context.Context, n int64, cmd Command, now time.Tim
 		return err
 	}
 	return cause
+}
+
+// commanderOnly refuses what only the commander may do (resolve, close)
+// to anyone else, saying who may and how to take the role. warroom itself
+// may, and anyone may when nobody commands.
+func commanderOnly(inc *Incident, actor, what string) error {
+	if actor == inc.Commander || actor == SystemActor || inc.Commander == "" {
+		return nil
+	}
+	return Errorf(EForbidden, "Only the commander (<@%s>) can %s %s. Ask them, or take command first: `/incident commander me`.", inc.Commander, what, inc.Ref())
 }
 
 // acknowledge stamps the first action by someone other than the declarer.

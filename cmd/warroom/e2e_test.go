@@ -78,10 +78,13 @@ func TestIncidentLifecycle(t *testing.T) {
 			}
 			w.cmd("dave", room.ID, "note Rolled back checkout to v41")
 			w.cmd("bob", room.ID, "status monitoring Error rate back to baseline")
-			if r := w.cmd("alice", room.ID, "resolve Rollback fixed it"); !strings.Contains(r, "INC-1 is resolved") {
+			if r := w.cmd("alice", room.ID, "resolve Rollback fixed it"); !strings.Contains(r, "Only the commander (<@"+bob+">) can resolve INC-1") || !strings.Contains(r, "/incident commander me") {
+				t.Fatalf("resolve by someone else: %q", r)
+			}
+			if r := w.cmd("bob", room.ID, "resolve Rollback fixed it"); !strings.Contains(r, "INC-1 is resolved") {
 				t.Fatalf("resolve reply: %q", r)
 			}
-			if r := w.cmd("alice", room.ID, "resolve"); !strings.Contains(r, "already resolved") || !strings.Contains(r, "/incident reopen") {
+			if r := w.cmd("bob", room.ID, "resolve"); !strings.Contains(r, "already resolved") || !strings.Contains(r, "/incident reopen") {
 				t.Fatalf("second resolve: %q", r)
 			}
 			if r := w.cmd("bob", room.ID, "reopen"); !strings.Contains(r, "open again") {
@@ -117,7 +120,10 @@ func TestIncidentLifecycle(t *testing.T) {
 			if !strings.Contains(tl, "INC-1 timeline") || !strings.Contains(tl, "rejected: INC-1 was already resolved") {
 				t.Errorf("timeline reply: %q", tl)
 			}
-			if r := w.cmd("alice", room.ID, "close"); !strings.Contains(r, "INC-1 is closed") {
+			if r := w.cmd("alice", room.ID, "close"); !strings.Contains(r, "Only the commander (<@"+bob+">) can close INC-1") {
+				t.Fatalf("close by someone else: %q", r)
+			}
+			if r := w.cmd("bob", room.ID, "close"); !strings.Contains(r, "INC-1 is closed") {
 				t.Fatalf("close: %q", r)
 			}
 			w.eventually("the war room is archived", func() bool { ch, _ := w.sim.Channel(room.ID); return ch.Archived })
@@ -130,7 +136,7 @@ func TestIncidentLifecycle(t *testing.T) {
 					t.Errorf("entry %+v lacks a UTC time or an actor", e)
 				}
 			}
-			want := "declare war_room commander communicator role status severity status note status resolve resolve reopen status resolve timeline close"
+			want := "declare war_room commander communicator role status severity status note status resolve resolve resolve reopen status resolve timeline close close" // the refused resolve and close are there too
 			if got := strings.Join(kinds, " "); got != want {
 				t.Errorf("timeline kinds:\n got %s\nwant %s", got, want)
 			}

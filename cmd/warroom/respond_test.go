@@ -162,7 +162,7 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	}
 
 	// Resolving resolves the pages and the issue.
-	w.cmd("bob", room.ID, "resolve rolled back")
+	w.cmd("carol", room.ID, "resolve rolled back")
 	defer func() {
 		if t.Failed() {
 			t.Logf("jira %+v\npd events %+v\npd incidents %+v", jr.Issues(), pd.Events(), pd.Incidents())
