@@ -77,7 +77,7 @@ func TestSecretsNeverShow(t *testing.T) {
 		return string(b)
 	}
 	status := "http://" + w.env["WARROOM_STATUS_ADDR"]
-	texts = append(texts, get(status+"/", ""), get(status+"/feed.atom", ""), get(status+"/api/v2/summary.json", ""),
+	texts = append(texts, get(status+"/", ""), get(status+"/history.atom", ""), get(status+"/api/v2/summary.json", ""),
 		get("http://"+w.addr+"/metrics", metricsToken), get("http://"+w.addr+"/incidents/INC-1/postmortem.html", ""))
 	if !strings.Contains(w.log.String(), "401") && !strings.Contains(w.outboxSummary(), "401") {
 		t.Error("the scenario did not make Jira refuse the credentials")
