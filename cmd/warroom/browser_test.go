@@ -198,10 +198,15 @@ func TestSandboxInBrowser(t *testing.T) {
 		waitText("#pinned", "Respond (3/4)"),
 		typeLine("/incident note Failing over to the backup processor"),
 		waitText("#messages", "Failing over to the backup processor"),
+		typeLine("/incident note "+xssPayload),
+		waitText("#messages", "window.__xss=5"),
 		typeLine("/incident resolve Backup processor took over"),
 		waitText("#pinned", "Document (4/4)"),
 		waitText("#topic", "RESOLVED"),
 		chromedp.Sleep(300*time.Millisecond))
+	if ran, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`window.__xss !== undefined || document.querySelectorAll('#messages [onerror], #messages svg, #messages a[href^="javascript:" i]').length > 0`)); err != nil || ran {
+		t.Errorf("a note with script in it ran or made live elements in the console (err %v)", err)
+	}
 	shot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
