@@ -100,7 +100,7 @@ func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident) (*slack
 	for suffix := 1; suffix <= 20; suffix++ {
 		name := ChannelName(inc.Number, inc.Title, suffix)
 		var ch *slack.Channel
-		ch, err = b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+		ch, err = b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name, IsPrivate: inc.Private})
 		if err == nil {
 			return ch, nil
 		}

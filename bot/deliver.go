@@ -213,6 +213,12 @@ func (b *Bot) deliverAnnounce(ctx context.Context, e incident.Effect) error {
 	if b.announce == "" {
 		return nil
 	}
+	// A private incident is never announced: its name alone may say too much.
+	if inc, err := b.incident(ctx, e); err != nil {
+		return err
+	} else if inc.Private {
+		return nil
+	}
 	_, _, err := b.api.PostMessageContext(ctx, b.announce, slack.MsgOptionText(mrkdwn.Escape(e.Payload["text"]), false))
 	return classify(err)
 }

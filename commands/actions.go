@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,14 @@ const actionsShown = 30
 // room this is, or 0: done, reopen and assign find the incident from the
 // item, and list then shows open items everywhere.
 func (d *Dispatcher) action(ctx context.Context, c Command, n int64, cmd incident.Command) Result {
+	if n == 0 && c.ActionID != 0 {
+		// By the item's number alone: its incident must be one this person may see.
+		if a, err := d.Service.Action(ctx, c.ActionID); err == nil {
+			if res, refused := d.private(ctx, a.Incident, cmd); refused {
+				return res
+			}
+		}
+	}
 	switch c.Action {
 	case "list":
 		return d.actionList(ctx, c, n, cmd)
@@ -105,6 +114,18 @@ func (d *Dispatcher) actionList(ctx context.Context, c Command, n int64, cmd inc
 	items, err := d.Service.ActionItems(ctx, f)
 	if err != nil {
 		return d.internal(ctx, err)
+	}
+	if n == 0 { // across incidents: leave out private ones this person is not in
+		seen := map[int64]bool{}
+		items = slices.DeleteFunc(items, func(a incident.ActionItem) bool {
+			ok, known := seen[a.Incident]
+			if !known {
+				inc, err := d.Service.Get(ctx, a.Incident)
+				ok = err == nil && inc.Visible(cmd.Actor, cmd.Channel)
+				seen[a.Incident] = ok
+			}
+			return !ok
+		})
 	}
 	now := d.Service.Now()
 	var b strings.Builder

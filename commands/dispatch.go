@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -126,7 +127,7 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 			}
 			return Result{Modal: &DeclareForm{Severity: c.Severity, Channel: inv.Channel, Services: d.Services}}
 		}
-		decl := incident.Declaration{Title: c.Text, Severity: c.Severity}
+		decl := incident.Declaration{Title: c.Text, Severity: c.Severity, Private: c.Private}
 		if svc, rest, ok := strings.Cut(c.Text, ":"); ok && d.knownService(svc) != "" {
 			decl.Service, decl.Title = d.knownService(svc), rest
 		}
@@ -140,6 +141,11 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 	n := c.Ref
 	if n == 0 {
 		n = d.warRoom(ctx, inv.Channel)
+	}
+	if n != 0 {
+		if res, refused := d.private(ctx, n, cmd); refused {
+			return res
+		}
 	}
 	if c.Name == "action" {
 		return d.action(ctx, c, n, cmd)
@@ -289,6 +295,21 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 	return d.internal(ctx, incident.Errorf(incident.EInternal, "unhandled command %q", c.Name))
 }
 
+// private refuses a command about a private incident from someone outside
+// it: not a member, and not typing in its war room. The refusal is on the
+// incident's own timeline, and says nothing about the incident.
+func (d *Dispatcher) private(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil || inc.Visible(cmd.Actor, cmd.Channel) {
+		return Result{}, false
+	}
+	msg := fmt.Sprintf("%s is private: only the people working on it can see it or act on it. Ask one of them to invite you to its war room.", inc.Ref())
+	if err := d.Service.Record(ctx, n, cmd, msg); err != nil {
+		return d.internal(ctx, err), true
+	}
+	return Result{Reply: msg, Failed: true}, true
+}
+
 // origin is where a command came from, for follow-ups sent later.
 type origin struct{ user, channel, responseURL string }
 
@@ -356,7 +377,7 @@ func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl inc
 		lead = "You lead until I find who is on call in PagerDuty."
 	}
 	return Result{
-		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. %s Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title), lead),
+		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. %s%s Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title), lead, privateNote(inc)),
 		Incident: inc,
 	}
 }
@@ -367,6 +388,9 @@ func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st inci
 	inc, err := d.Service.Get(ctx, n)
 	if err != nil {
 		return nil, err
+	}
+	if inc.Private {
+		return nil, incident.Errorf(incident.EForbidden, "%s is private, so it has no public updates and stays off the status page. Keep the team informed in the war room: `/incident status identified <what you know>`.", inc.Ref())
 	}
 	if actor != inc.Communicator && actor != inc.Commander {
 		return nil, incident.Errorf(incident.EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", Mention(inc.Communicator), Mention(inc.Commander))
@@ -484,6 +508,13 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 	return Result{Incident: inc, Reply: "Published. " + nextDueText(inc)}
 }
 
+func privateNote(inc *incident.Incident) string {
+	if !inc.Private {
+		return ""
+	}
+	return " :lock: Private: the war room is private, nothing is announced or put on the status page, and only the people in it can see the incident."
+}
+
 func nextDueText(inc *incident.Incident) string {
 	if inc.NextUpdateDue.IsZero() {
 		return "No further update is scheduled."
@@ -571,6 +602,10 @@ func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) R
 			return Result{Reply: "No incidents yet. To declare one: `/incident declare sev2 <title>`."}
 		}
 		return Result{Reply: "No open incidents. To declare one: `/incident declare sev2 <title>`."}
+	}
+	list = slices.DeleteFunc(list, func(inc *incident.Incident) bool { return !inc.Visible(cmd.Actor, cmd.Channel) })
+	if len(list) == 0 {
+		return Result{Reply: "No open incidents you can see. To declare one: `/incident declare sev2 <title>`."}
 	}
 	var b strings.Builder
 	if all {

@@ -15,7 +15,7 @@ type Usage struct {
 
 // Help lists every subcommand, in the order a response uses them.
 var Help = []Usage{
-	{"declare", "/incident declare [sev1|sev2|sev3|sev4] <title>", "Declare an incident and open its war room. With no title, opens a form.", "/incident declare sev2 Checkout returns 500s"},
+	{"declare", "/incident declare [private] [sev1|sev2|sev3|sev4] <title>", "Declare an incident and open its war room. `private`: a private room, never announced or on the status page, visible only to the people in it. With no title, opens a form.", "/incident declare sev2 Checkout returns 500s"},
 	{"severity", "/incident severity <sev1|sev2|sev3|sev4>", "Change the severity.", "/incident severity sev1"},
 	{"commander", "/incident commander @user", "Name the incident commander (`me` for yourself).", "/incident commander @alice"},
 	{"communicator", "/incident communicator @user", "Name who writes the status updates.", "/incident communicator @bob"},

@@ -25,6 +25,7 @@ type Command struct {
 	Text     string            // title, note, message, summary, help topic
 	Target   string            // page: a service name, or "@U123"
 	Modal    bool              // declare with no title: open the form
+	Private  bool              // declare private: a private war room, off announcements and the status page
 	// Components are name=status pairs, for components.
 	Components map[string]incident.ComponentStatus
 	// Action is the action subcommand (add, list, done, reopen, assign),
@@ -85,16 +86,25 @@ func Parse(text, actor string) (Command, error) {
 			return fail("`declare` starts a new incident, so it takes no reference.")
 		}
 		c.Severity = incident.DefaultSeverity
-		w, r := next(rest)
-		if sevLike.MatchString(w) {
-			sev, err := incident.ParseSeverity(w)
-			if err != nil {
-				return fail(incident.ErrorMessage(err))
+		// "private" and the severity may come in either order.
+		for range 2 {
+			w, r := next(rest)
+			switch {
+			case strings.EqualFold(w, "private") && !c.Private:
+				c.Private, rest = true, r
+			case sevLike.MatchString(w):
+				sev, err := incident.ParseSeverity(w)
+				if err != nil {
+					return fail(incident.ErrorMessage(err))
+				}
+				c.Severity, rest = sev, r
 			}
-			c.Severity, rest = sev, r
 		}
 		c.Text = strings.TrimSpace(rest)
 		c.Modal = c.Text == ""
+		if c.Modal && c.Private {
+			return fail("A private incident takes its title on the line (the form opens in public), e.g. `/incident declare private sev2 Payroll export sent to the wrong bucket`.")
+		}
 	case "severity":
 		w, r := next(rest)
 		if w == "" {

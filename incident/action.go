@@ -161,6 +161,7 @@ func (s *Service) AddAction(ctx context.Context, n int64, cmd Command, in NewAct
 		if err := tx.AddAction(ctx, item); err != nil {
 			return nil, nil, err
 		}
+		inc.AddMember(in.Owner)
 		return item.detail("add"), []Effect{actionSync(item)}, nil
 	})
 	if err != nil {
@@ -288,6 +289,7 @@ func (s *Service) changeAction(ctx context.Context, n int64, cmd Command, id int
 		if err := tx.SaveAction(ctx, cur); err != nil {
 			return nil, nil, err
 		}
+		inc.AddMember(cur.Owner)
 		out = cur
 		var fx []Effect
 		if cmd.Actor != SystemActor || verb == "assign" {

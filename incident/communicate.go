@@ -175,6 +175,9 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, st Status, 
 		return append(fx, Effect{Kind: KindStatusPage, Payload: map[string]string{"update": strconv.FormatInt(pub.ID, 10)}})
 	}
 	inc, err := s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
+		if inc.Private {
+			return nil, Errorf(EForbidden, "%s is private, so it has no public updates and stays off the status page. Keep the team informed in the war room: `/incident status identified <what you know>`.", inc.Ref())
+		}
 		if cmd.Actor != inc.Communicator && cmd.Actor != inc.Commander {
 			return nil, Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
 		}

@@ -107,7 +107,13 @@ type Incident struct {
 	Number int64 // INC-<Number>; never reused
 	Title  string
 	// Service is the affected service as configured (payments), if known.
-	Service     string
+	Service string
+	// Private incidents have a private war room, are never announced or
+	// on the status page, and show nothing to people outside Members.
+	Private bool
+	// Members may see and act on a private incident from anywhere; anyone
+	// in its (private) war room may act there. Unused for public ones.
+	Members     map[string]bool
 	Description string
 	Severity    Severity
 	Stage       Stage
@@ -179,7 +185,29 @@ func (inc *Incident) Clone() *Incident {
 	for k, v := range inc.Components {
 		c.Components[k] = v
 	}
+	c.Members = make(map[string]bool, len(inc.Members))
+	for k := range inc.Members {
+		c.Members[k] = true
+	}
 	return &c
+}
+
+// Visible reports whether user may see the incident: anyone for a public
+// one; for a private one, its members and whoever is in its war room
+// (where is the channel the user is in).
+func (inc *Incident) Visible(user, where string) bool {
+	return !inc.Private || inc.Members[user] || (where != "" && where == inc.ChannelID) || user == SystemActor
+}
+
+// AddMember lets user see a private incident; it does nothing for a public one.
+func (inc *Incident) AddMember(user string) {
+	if !inc.Private || user == "" || user == SystemActor {
+		return
+	}
+	if inc.Members == nil {
+		inc.Members = map[string]bool{}
+	}
+	inc.Members[user] = true
 }
 
 // RoleNames returns the other role names in a stable order.

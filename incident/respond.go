@@ -61,6 +61,7 @@ func (s *Service) AssignOnCall(ctx context.Context, n int64, user, provisional, 
 		}
 		from := inc.Commander
 		inc.Commander = user
+		inc.AddMember(user)
 		return map[string]string{"role": RoleCommander, "from": from, "to": user, "source": source}, nil
 	})
 }

@@ -55,6 +55,9 @@ type Declaration struct {
 	NamedCommander bool
 	// Service is the affected service, as configured ("payments"), or "".
 	Service string
+	// Private opens a private war room and keeps the incident off the
+	// announcements channel and the status page.
+	Private bool
 }
 
 // UseOnCallWait sets how long the on-call lookup keeps trying (default OnCallLookupFor).
@@ -102,15 +105,19 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 		extra = append(extra, Effect{Kind: KindOnCall, NotAfter: now.Add(s.onCallWait),
 			Payload: map[string]string{"provisional": cmd.Actor, "service": d.Service}})
 	}
-	inc.Service = d.Service
+	inc.Service, inc.Private = d.Service, d.Private
+	inc.AddMember(cmd.Actor)
+	inc.AddMember(inc.Commander)
 	var queued int
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.CreateIncident(ctx, inc); err != nil {
 			return err
 		}
-		e := entry(inc.Number, cmd, now, OutcomeOK, map[string]string{
-			"title": inc.Title, "severity": inc.Severity.String(), "commander": inc.Commander, "service": inc.Service,
-		})
+		d := map[string]string{"title": inc.Title, "severity": inc.Severity.String(), "commander": inc.Commander, "service": inc.Service}
+		if inc.Private {
+			d["private"] = "true"
+		}
+		e := entry(inc.Number, cmd, now, OutcomeOK, d)
 		if err := tx.Append(ctx, e); err != nil {
 			return err
 		}
@@ -208,6 +215,7 @@ func (s *Service) Assign(ctx context.Context, n int64, cmd Command, role, user s
 		if from == user {
 			return nil, Errorf(EConflict, "<@%s> is already %s of %s. Nothing changed.", user, r, inc.Ref())
 		}
+		inc.AddMember(user)
 		return map[string]string{"role": r, "from": from, "to": user}, nil
 	})
 }

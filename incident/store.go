@@ -91,6 +91,9 @@ type Filter struct {
 	Limit    int   // at most this many; 0 means 50, -1 all
 	// DeclaredSince keeps incidents declared at or after it.
 	DeclaredSince time.Time
+	// PublicOnly leaves private incidents out (the status page);
+	// PrivateOnly keeps only them.
+	PublicOnly, PrivateOnly bool
 }
 
 // Page selects timeline entries: those after AfterID, at most Limit (0: all).

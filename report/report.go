@@ -35,7 +35,13 @@ type Input struct {
 	// Incidents holds every incident declared since the earlier of last
 	// quarter's start and Now less TopServicesWindow.
 	Incidents []*incident.Incident
+	// Private holds the numbers of private incidents: the report, read in
+	// a shared channel, names neither them nor their items' texts.
+	Private map[int64]bool
 }
+
+// Hidden stands in for what a private incident's title or item says.
+const Hidden = "(private incident)"
 
 // Report is the weekly report. Its JSON form is the --format json output.
 type Report struct {
@@ -135,7 +141,14 @@ func Gather(ctx context.Context, src Source, now, since time.Time, loc *time.Loc
 	if in.Actions, err = src.ActionItems(ctx, incident.ActionFilter{OpenOnly: true, ClosedSince: in.Since, DeclaredSince: last}); err != nil {
 		return in, err
 	}
-	in.Incidents, err = src.List(ctx, incident.Filter{DeclaredSince: from, Limit: -1})
+	if in.Incidents, err = src.List(ctx, incident.Filter{DeclaredSince: from, Limit: -1}); err != nil {
+		return in, err
+	}
+	private, err := src.List(ctx, incident.Filter{PrivateOnly: true, Limit: -1})
+	in.Private = make(map[int64]bool, len(private))
+	for _, inc := range private {
+		in.Private[inc.Number] = true
+	}
 	return in, err
 }
 
@@ -175,6 +188,9 @@ func Build(in Input) Report {
 	r.Closure.ThisQuarter.Quarter, r.Closure.LastQuarter.Quarter = quarterName(this), quarterName(last)
 	owners := map[string]*OwnerLoad{}
 	for _, a := range in.Actions {
+		if in.Private[a.Incident] {
+			a.Text = Hidden
+		}
 		it := item(a, now)
 		if a.Status == incident.ActionOpen {
 			r.Open = append(r.Open, it)
@@ -254,7 +270,11 @@ func Build(in Input) Report {
 	window := now.Add(-TopServicesWindow)
 	for _, inc := range in.Incidents {
 		if !inc.DeclaredAt.Before(in.Since) && !inc.DeclaredAt.After(now) {
-			r.Incidents = append(r.Incidents, IncidentRow{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(),
+			title := inc.Title
+			if inc.Private || in.Private[inc.Number] {
+				title = Hidden
+			}
+			r.Incidents = append(r.Incidents, IncidentRow{Ref: inc.Ref(), Title: title, Severity: inc.Severity.String(),
 				Service: inc.Service, Status: string(inc.Status), Declared: inc.DeclaredAt, ToResolve: inc.Durations().ToResolve,
 				Open: openByIncident[inc.Number]})
 		}

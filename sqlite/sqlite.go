@@ -176,12 +176,12 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	res, err := t.tx.ExecContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
-			resolved_at, closed_at, updated_at, impact, next_update_due, service)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			resolved_at, closed_at, updated_at, impact, next_update_due, service, private)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
-		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service)
+		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Private)
 	if err != nil {
 		return err
 	}
@@ -213,6 +213,12 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 
 // saveRoles writes the incident's other roles and its components.
 func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
+	// Members only matter for private incidents, and are never removed.
+	for user := range inc.Members {
+		if _, err := q.ExecContext(ctx, `INSERT INTO incident_members (incident, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, inc.Number, user); err != nil {
+			return err
+		}
+	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM incident_roles WHERE incident = ?`, inc.Number); err != nil {
 		return err
 	}
@@ -353,6 +359,12 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 		where = append(where, "number < ?")
 		args = append(args, f.Before)
 	}
+	if f.PublicOnly {
+		where = append(where, "private = 0")
+	}
+	if f.PrivateOnly {
+		where = append(where, "private = 1")
+	}
 	if !f.DeclaredSince.IsZero() {
 		where = append(where, "declared_at >= ?")
 		args = append(args, fmtTime(f.DeclaredSince))
@@ -366,7 +378,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
 	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
-	closed_at, updated_at, impact, next_update_due, service`
+	closed_at, updated_at, impact, next_update_due, service, private`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
 	list, err := listIncidents(ctx, q, where, args...)
@@ -399,7 +411,7 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		var ack, mit, res, closed, next sql.NullString
 		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
 			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
-			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service); err != nil {
+			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private); err != nil {
 			return nil, err
 		}
 		inc.NextUpdateDue = parseTime(next.String)
@@ -437,7 +449,9 @@ func loadRoles(ctx context.Context, q querier, list []*incident.Incident, byNumb
 	rr, err := q.QueryContext(ctx, `
 		SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN (`+marks+`)
 		UNION ALL
-		SELECT incident, 'component', name, status FROM incident_components WHERE incident IN (`+marks+`)`, append(ids, ids...)...)
+		SELECT incident, 'component', name, status FROM incident_components WHERE incident IN (`+marks+`)
+		UNION ALL
+		SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident IN (`+marks+`)`, append(append(ids, ids...), ids...)...)
 	if err != nil {
 		return err
 	}
@@ -448,9 +462,12 @@ func loadRoles(ctx context.Context, q querier, list []*incident.Incident, byNumb
 		if err := rr.Scan(&n, &what, &key, &value); err != nil {
 			return err
 		}
-		if what == "role" {
+		switch what {
+		case "role":
 			byNumber[n].Roles[key] = value
-		} else {
+		case "member":
+			byNumber[n].AddMember(key)
+		default:
 			byNumber[n].Components[key] = incident.ComponentStatus(value)
 		}
 	}

@@ -102,7 +102,7 @@ type Incident struct {
 // Snapshot reads the published state.
 func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	now := p.cfg.Now().UTC()
-	list, err := p.src.List(ctx, incident.Filter{Limit: maxIncidents})
+	list, err := p.src.List(ctx, incident.Filter{Limit: maxIncidents, PublicOnly: true})
 	if err != nil {
 		return nil, err
 	}

@@ -110,6 +110,12 @@ func postmortemHandler(svc *incident.Service) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
+		// This listener knows nobody's identity, so a private incident's
+		// draft is not served here (warroom postmortem, or its war room).
+		if inc, err := svc.Get(r.Context(), n); err == nil && inc.Private {
+			http.NotFound(w, r)
+			return
+		}
 		pm, err := svc.Postmortem(r.Context(), n, 0)
 		if err != nil {
 			status := http.StatusInternalServerError

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestPrivateIncident: a private incident gets a private war room, is never
+// announced, never reaches the status page or the main listener's
+// documents, hides from /incident list, and refuses people outside it —
+// while those in it, and those given a role, work as usual.
+func TestPrivateIncident(t *testing.T) {
+	w := start(t, "http", "WARROOM_POSTMORTEM_ON_RESOLVE=true", "WARROOM_REPORT_CHANNEL=#announcements")
+	r := w.cmd("alice", w.general, "declare private sev1 Payroll export sent to the wrong bucket")
+	if !strings.Contains(r, "Declared *INC-1*") || !strings.Contains(r, "Private:") {
+		t.Fatalf("declare: %q", r)
+	}
+	room := w.room("INC-1")
+	if !room.Private {
+		t.Fatal("the war room is not private")
+	}
+	w.cmd("alice", w.general, "declare sev3 Search is slow") // a public one, to compare
+	w.room("INC-2")
+	w.eventually("the public incident is announced", func() bool { return w.posted(w.announce, "INC-2") })
+	if w.posted(w.announce, "INC-1") || w.posted(w.announce, "Payroll") {
+		t.Error("the private incident was announced")
+	}
+
+	refused := "INC-1 is private: only the people working on it can see it or act on it"
+	for _, text := range []string{"INC-1 timeline", "INC-1 note peeking", "INC-1 status", "INC-1 commander me", "INC-1 action add x"} {
+		if r := w.cmd("dave", w.general, text); !strings.Contains(r, refused) || strings.Contains(r, "Payroll") {
+			t.Errorf("%s by an outsider: %q", text, r)
+		}
+	}
+	if r := w.cmd("dave", w.general, "list"); strings.Contains(r, "INC-1") || !strings.Contains(r, "INC-2") {
+		t.Errorf("list for an outsider: %q", r)
+	}
+	if r := w.cmd("alice", w.general, "list"); !strings.Contains(r, "INC-1") {
+		t.Errorf("list for the declarer: %q", r)
+	}
+
+	// In the room, and once given a role, people act as usual.
+	w.cmd("alice", room.ID, "commander "+w.at("bob"))
+	if r := w.cmd("bob", w.general, "INC-1 note from elsewhere"); strings.Contains(r, refused) {
+		t.Errorf("the commander was refused outside the room: %q", r)
+	}
+	if r := w.cmd("alice", room.ID, "update investigating"); !strings.Contains(r, "private, so it has no public updates") {
+		t.Errorf("update: %q", r)
+	}
+	w.cmd("bob", room.ID, "action add Encrypt payroll exports "+w.at("carol")+" p1")
+	if r := w.cmd("carol", w.general, "action list mine"); !strings.Contains(r, "Encrypt payroll exports") {
+		t.Errorf("the item's owner cannot see it: %q", r)
+	}
+	if r := w.cmd("dave", w.general, "action done 1"); !strings.Contains(r, refused) {
+		t.Errorf("an outsider closing the item: %q", r)
+	}
+	if r := w.cmd("dave", w.general, "action list"); strings.Contains(r, "Encrypt") {
+		t.Errorf("an outsider sees the item: %q", r)
+	}
+	w.cmd("bob", room.ID, "resolve bucket locked down")
+	w.draft(room.ID, "INC-1-postmortem-v1.md")
+
+	if body := fetch(t, "http://"+w.env["WARROOM_STATUS_ADDR"]+"/"); strings.Contains(body, "Payroll") || strings.Contains(body, "INC-1") {
+		t.Error("the private incident is on the status page")
+	}
+	if resp, err := http.Get("http://" + w.addr + "/incidents/INC-1/postmortem.md"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("the private postmortem is served: %v %v", resp.StatusCode, err)
+	}
+	var out, errb bytes.Buffer
+	run(context.Background(), []string{"report", "weekly"}, nil, &out, &errb, w.getenv)
+	if strings.Contains(out.String(), "Payroll") || strings.Contains(out.String(), "Encrypt") || !strings.Contains(out.String(), "(private incident)") {
+		t.Errorf("the weekly report shows the private incident:\n%s", out.String())
+	}
+	// The refusals are on the incident's own timeline, for its members to see.
+	refusals := 0
+	for _, e := range w.show("INC-1").Timeline {
+		if strings.HasPrefix(e.Outcome, refused) {
+			refusals++
+		}
+	}
+	if refusals != 6 {
+		t.Errorf("%d refusals on the timeline, want 6", refusals)
+	}
+}
