@@ -69,6 +69,9 @@ type Dispatcher struct {
 	Names func(ctx context.Context, ids []string) map[string]string
 	// PostmortemOnResolve writes a draft when an incident resolves.
 	PostmortemOnResolve bool
+	// Declarers, if not empty, are the only people who may declare
+	// (PagerDuty alerts still do).
+	Declarers []string
 	// Observe, if set, is told each command's name, whether it was
 	// rejected, and how long it took (the metrics' command latency).
 	Observe func(name string, failed bool, took time.Duration)
@@ -120,6 +123,12 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 
 	switch c.Name {
 	case "declare":
+		if msg := d.mayDeclare(inv.User); msg != "" {
+			if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
+				return d.internal(ctx, err)
+			}
+			return Result{Reply: msg, Failed: true}
+		}
 		if c.Modal {
 			// Opening the form is recorded; the submission is recorded again as a declare.
 			if err := d.Service.Record(ctx, 0, cmd, incident.OutcomeOK); err != nil {
@@ -362,6 +371,12 @@ func (d *Dispatcher) failed(ctx context.Context, err error, name string) Result 
 // ready through responseURL (or ephemerally where they typed).
 func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl incident.Declaration, responseURL string) Result {
 	cmd.Kind = "declare"
+	if msg := d.mayDeclare(cmd.Actor); msg != "" {
+		if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: msg, Failed: true}
+	}
 	cmd.Effects = func(before, after *incident.Incident, _ incident.Entry) []incident.Effect {
 		return []incident.Effect{{Kind: SlackRoom, Payload: map[string]string{"user": cmd.Actor, "channel": cmd.Channel, "response_url": responseURL}}}
 	}
@@ -506,6 +521,18 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 		return d.failed(ctx, err, "")
 	}
 	return Result{Incident: inc, Reply: "Published. " + nextDueText(inc)}
+}
+
+// mayDeclare says why user may not declare, or "" if they may.
+func (d *Dispatcher) mayDeclare(user string) string {
+	if len(d.Declarers) == 0 || slices.Contains(d.Declarers, user) {
+		return ""
+	}
+	who := make([]string, 0, len(d.Declarers))
+	for _, u := range d.Declarers[:min(len(d.Declarers), 5)] {
+		who = append(who, Mention(u))
+	}
+	return "Only some people may declare incidents here (" + strings.Join(who, ", ") + "). Ask one of them to declare it, or your warroom admin to add you to WARROOM_DECLARERS."
 }
 
 func privateNote(inc *incident.Incident) string {

@@ -74,6 +74,7 @@ type Config struct {
 	ReportSchedule  string // WARROOM_REPORT_SCHEDULE: cron fields, in WARROOM_TIMEZONE
 	JiraSyncEvery   string // JIRA_SYNC_EVERY: how often action items' Jira statuses are read
 	MetricsToken    string // WARROOM_METRICS_TOKEN: bearer token /metrics requires
+	Declarers       string // WARROOM_DECLARERS: Slack user IDs who alone may declare
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -133,6 +134,7 @@ func (c *Config) settings() []setting {
 		{"report-channel", "WARROOM_REPORT_CHANNEL", "", "channel ID or name for the weekly action-item report; empty: the announcements channel, or none", &c.ReportChannel, false},
 		{"report-schedule", "WARROOM_REPORT_SCHEDULE", "0 9 * * 1", "when the weekly report is posted: cron fields (minute hour day month weekday) in WARROOM_TIMEZONE", &c.ReportSchedule, false},
 		{"jira-sync-every", "JIRA_SYNC_EVERY", "5m", "how often action items' Jira issues are read back (done in Jira closes them here)", &c.JiraSyncEvery, false},
+		{"declarers", "WARROOM_DECLARERS", "", "comma-separated Slack user IDs who alone may declare incidents; empty: anyone", &c.Declarers, false},
 		{"metrics-token", "WARROOM_METRICS_TOKEN", "", "if set, GET /metrics requires it as a bearer token", &c.MetricsToken, true},
 		{"retry-max", "WARROOM_RETRY_MAX", "5m", "longest delay between retries; a call is retried until it succeeds or is refused", &c.RetryMax, false},
 	}

@@ -85,3 +85,20 @@ func TestPrivateIncident(t *testing.T) {
 		t.Errorf("%d refusals on the timeline, want 6", refusals)
 	}
 }
+
+// TestDeclarersAllowList: with WARROOM_DECLARERS set, only those people
+// may declare, by command or form; the refusal says who may.
+func TestDeclarersAllowList(t *testing.T) {
+	w := start(t, "http", "WARROOM_DECLARERS=U_NOBODY")
+	w.env["WARROOM_DECLARERS"] = w.users["alice"] + ", " + w.users["bob"]
+	w.restart()
+	if r := w.cmd("carol", w.general, "declare sev2 db down"); !strings.Contains(r, "Only some people may declare incidents here (<@"+w.users["alice"]+">, <@"+w.users["bob"]+">)") {
+		t.Errorf("carol: %q", r)
+	}
+	if r := w.cmd("carol", w.general, "declare"); !strings.Contains(r, "Only some people may declare") {
+		t.Errorf("carol's form: %q", r)
+	}
+	if r := w.cmd("bob", w.general, "declare sev2 db down"); !strings.Contains(r, "Declared *INC-1*") {
+		t.Errorf("bob: %q", r)
+	}
+}

@@ -82,6 +82,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			disp.Services = append(disp.Services, sv.Name)
 		}
 	}
+	for _, u := range strings.Split(c.Declarers, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			disp.Declarers = append(disp.Declarers, u)
+		}
+	}
 	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, Log: log})
 	disp.Names = b.Names
 
