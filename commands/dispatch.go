@@ -384,6 +384,11 @@ func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl inc
 	if err != nil {
 		return d.failed(ctx, err, "declare")
 	}
+	opening := "Opening the war room now; you'll be invited."
+	if ahead := d.roomsAhead(ctx, inc.Number); ahead > 0 {
+		// Slack limits how fast channels are made; say so rather than look stuck.
+		opening = fmt.Sprintf("Opening the war room: %d other war room%s ahead of yours (Slack limits how fast channels are made); you'll be invited.", ahead, plural(ahead))
+	}
 	lead := "You are commander."
 	switch {
 	case inc.Commander != cmd.Actor:
@@ -392,7 +397,7 @@ func (d *Dispatcher) Declare(ctx context.Context, cmd incident.Command, decl inc
 		lead = "You lead until I find who is on call in PagerDuty."
 	}
 	return Result{
-		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\nOpening the war room now; you'll be invited. %s%s Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title), lead, privateNote(inc)),
+		Reply:    fmt.Sprintf(":rotating_light: Declared *%s* (%s): %s\n%s %s%s Type `/incident help` there for what's next.", inc.Ref(), inc.Severity, user(inc.Title), opening, lead, privateNote(inc)),
 		Incident: inc,
 	}
 }
@@ -521,6 +526,22 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 		return d.failed(ctx, err, "")
 	}
 	return Result{Incident: inc, Reply: "Published. " + nextDueText(inc)}
+}
+
+// roomsAhead counts the war rooms still waiting to be created for
+// incidents declared before n.
+func (d *Dispatcher) roomsAhead(ctx context.Context, n int64) int {
+	fx, err := d.Service.Effects(ctx, incident.EffectFilter{States: []string{incident.EffectPending}, Limit: 1000})
+	if err != nil {
+		return 0
+	}
+	ahead := 0
+	for _, e := range fx {
+		if e.Kind == SlackRoom && e.Incident < n {
+			ahead++
+		}
+	}
+	return ahead
 }
 
 // mayDeclare says why user may not declare, or "" if they may.
