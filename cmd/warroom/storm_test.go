@@ -1,8 +1,11 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -53,4 +56,56 @@ func TestDeclareStorm(t *testing.T) {
 		t.Error("nobody was told their war room was queued")
 	}
 	t.Logf("100 declares in %v; all 100 war rooms in %v; %d declarers told of a queue", declared.Round(time.Millisecond), all.Round(time.Millisecond), told)
+}
+
+// TestAlertStorm: 2,000 PagerDuty webhooks from 8 senders at once, across
+// 20 services in 10 groups, plus 200 redeliveries. They become exactly one
+// incident per group, every alert is kept once, and nothing is refused.
+func TestAlertStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the alert storm takes a few seconds")
+	}
+	var services []string
+	for i := range 20 {
+		services = append(services, fmt.Sprintf("S%02d=sev2:g%d", i, i/2))
+	}
+	w := start(t, "http", "WARROOM_LOG_LEVEL=info", "PAGERDUTY_WEBHOOK_SECRET="+pdSecret, "PAGERDUTY_SERVICES="+strings.Join(services, ","))
+	begin := time.Now()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				n := i % 2000 // the last 200 are redeliveries of the first 200
+				if code := w.pdWebhook(pdSecret, fmt.Sprintf("ev%d", n), "incident.triggered", fmt.Sprintf("Q%d", n), fmt.Sprintf("S%02d", n%20), fmt.Sprintf("alert %d", n)); code != 204 {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	for i := range 2200 {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	took := time.Since(begin)
+	if refused.Load() != 0 {
+		t.Errorf("%d webhooks refused", refused.Load())
+	}
+	db, err := sql.Open("sqlite", "file:"+w.env["WARROOM_DB"]+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var incidents, alerts, distinct, groupsSplit int
+	db.QueryRow(`SELECT COUNT(*) FROM incidents`).Scan(&incidents)
+	db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT external_id) FROM alerts`).Scan(&alerts, &distinct)
+	db.QueryRow(`SELECT COUNT(*) FROM (SELECT group_key FROM alerts GROUP BY group_key HAVING COUNT(DISTINCT incident) > 1)`).Scan(&groupsSplit)
+	if incidents != 10 || alerts != 2000 || distinct != 2000 || groupsSplit != 0 {
+		t.Errorf("incidents %d (want 10), alerts %d and distinct %d (want 2000), groups spread over several incidents %d", incidents, alerts, distinct, groupsSplit)
+	}
+	t.Logf("2,200 webhooks (200 redeliveries) from 8 senders in %v: %.0f/s", took.Round(time.Millisecond), 2200/took.Seconds())
 }
