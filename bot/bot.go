@@ -47,6 +47,7 @@ type Bot struct {
 	topics map[int64]string  // the last topic set per war room, to skip no-op updates
 	names  map[string]string // display names by user ID, for documents
 	events *seen             // Events API event IDs already handled
+	self   string            // the bot's user ID, once known
 }
 
 // New returns a Bot. Call Shutdown to let background Slack work finish.
@@ -107,8 +108,65 @@ func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident) (*slack
 		if slackErr(err) != "name_taken" {
 			return nil, err
 		}
+		// A create whose answer was lost (a timeout) made the channel all
+		// the same: the retry finds it taken. Ours and unclaimed, it is
+		// this incident's; anything else is someone else's name.
+		if mine, lerr := b.unclaimedChannel(ctx, name); lerr != nil {
+			return nil, lerr
+		} else if mine != nil {
+			b.log.InfoContext(ctx, "adopted a war room created before a lost answer", "incident", inc.Ref(), "channel", mine.ID)
+			return mine, nil
+		}
 	}
 	return nil, err
+}
+
+// unclaimedChannel returns the channel called name if the bot created it
+// and no incident has it as its war room, or nil.
+func (b *Bot) unclaimedChannel(ctx context.Context, name string) (*slack.Channel, error) {
+	self, err := b.selfID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	params := &slack.GetConversationsParameters{Types: []string{"public_channel", "private_channel"}, ExcludeArchived: true, Limit: 200}
+	for {
+		chans, next, err := b.api.GetConversationsContext(ctx, params)
+		if err != nil {
+			return nil, err
+		}
+		for i := range chans {
+			ch := &chans[i]
+			if ch.Name != name || ch.Creator != self {
+				continue
+			}
+			if _, err := b.svc.ByChannel(ctx, ch.ID); incident.ErrorCode(err) == incident.ENotFound {
+				return ch, nil
+			}
+			return nil, nil
+		}
+		if next == "" {
+			return nil, nil
+		}
+		params.Cursor = next
+	}
+}
+
+// selfID is the bot's own Slack user ID, asked once.
+func (b *Bot) selfID(ctx context.Context) (string, error) {
+	b.mu.Lock()
+	id := b.self
+	b.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	auth, err := b.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	b.self = auth.UserID
+	b.mu.Unlock()
+	return auth.UserID, nil
 }
 
 func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident) error {

@@ -9,7 +9,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,7 @@ var methods = map[string]method{
 	"conversations.invite":         {params: []string{"channel", "users"}, required: []string{"channel", "users"}, handle: (*Server).conversationsInvite},
 	"conversations.setTopic":       {params: []string{"channel", "topic"}, required: []string{"channel", "topic"}, handle: (*Server).conversationsSetTopic},
 	"conversations.setPurpose":     {params: []string{"channel", "purpose"}, required: []string{"channel", "purpose"}, handle: (*Server).conversationsSetPurpose},
+	"conversations.list":           {params: []string{"types", "exclude_archived", "limit", "cursor"}, handle: (*Server).conversationsList},
 	"conversations.info":           {params: []string{"channel", "include_locale", "include_num_members"}, required: []string{"channel"}, handle: (*Server).conversationsInfo},
 	"conversations.archive":        {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).conversationsArchive},
 	"conversations.members":        {params: []string{"channel", "cursor", "limit"}, required: []string{"channel"}, handle: (*Server).conversationsMembers},
@@ -105,6 +108,35 @@ func readParams(r *http.Request) (params, string, error) {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	slow := s.slow[r.PathValue("method")]
+	var delay time.Duration
+	if slow != nil && slow.remaining > 0 {
+		slow.remaining--
+		delay = slow.retryAfter
+	}
+	s.mu.Unlock()
+	if delay > 0 {
+		// The call takes effect now; only its answer is late, as when a
+		// response is lost to a timeout.
+		rec := httptest.NewRecorder()
+		s.serveAPINow(rec, r)
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	s.serveAPINow(w, r)
+}
+
+func (s *Server) serveAPINow(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("method")
 	m, ok := methods[name]
 	if !ok {
@@ -120,6 +152,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	call := Call{Method: name, Params: p, Status: http.StatusOK}
 	defer func() { s.calls = append(s.calls, call); s.mu.Unlock() }()
 
+	if f := s.serverErrors[name]; f != nil && f.remaining > 0 {
+		f.remaining--
+		call.Status, call.Error = http.StatusInternalServerError, "internal_error"
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	if lim := s.limits[name]; lim != nil && lim.remaining > 0 {
 		lim.remaining--
 		call.Status, call.Error = http.StatusTooManyRequests, "ratelimited"
@@ -217,6 +255,41 @@ func (s *Server) conversationsCreate(p params) (map[string]any, string) {
 	}
 	ch := s.newChannelLocked(name, p.get("is_private") == "true", BotUserID)
 	return map[string]any{"channel": channelJSON(ch)}, ""
+}
+
+// conversationsList lists channels: public ones, and private ones the bot
+// is in, by type, 100 (or limit) at a time.
+func (s *Server) conversationsList(p params) (map[string]any, string) {
+	types := p.get("types")
+	if types == "" {
+		types = "public_channel"
+	}
+	limit, _ := strconv.Atoi(p.get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start, _ := strconv.Atoi(p.get("cursor"))
+	var all []*Channel
+	for _, ch := range s.channels {
+		kind := "public_channel"
+		if ch.Private {
+			kind = "private_channel"
+		}
+		if !strings.Contains(types, kind) || (ch.Private && !member(ch, BotUserID)) || (p.get("exclude_archived") == "true" && ch.Archived) {
+			continue
+		}
+		all = append(all, ch)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	var out []any
+	for i := start; i < len(all) && i < start+limit; i++ {
+		out = append(out, channelJSON(all[i]))
+	}
+	next := ""
+	if start+limit < len(all) {
+		next = strconv.Itoa(start + limit)
+	}
+	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, ""
 }
 
 func (s *Server) channelForBot(id string) (*Channel, string) {

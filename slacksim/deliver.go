@@ -190,13 +190,29 @@ func (s *Server) PostSigned(ctx context.Context, url, secret string, ts int64, b
 }
 
 func (s *Server) postSigned(ctx context.Context, url, ctype string, body []byte) (Reply, error) {
+	return s.postSignedAt(ctx, url, ctype, body, time.Now().Unix(), nil)
+}
+
+// postSignedRetry is retry number n of an event delivery: signed anew a
+// second later each time, as Slack's retries are, with X-Slack-Retry-Num.
+func (s *Server) postSignedRetry(ctx context.Context, url string, body []byte, n int) (Reply, error) {
+	var h http.Header
+	if n > 0 {
+		h = http.Header{"X-Slack-Retry-Num": {strconv.Itoa(n)}, "X-Slack-Retry-Reason": {"http_timeout"}}
+	}
+	return s.postSignedAt(ctx, url, "application/json", body, time.Now().Unix()+int64(n), h)
+}
+
+func (s *Server) postSignedAt(ctx context.Context, url, ctype string, body []byte, ts int64, extra http.Header) (Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	start := time.Now()
-	ts := time.Now().Unix()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Reply{}, err
+	}
+	for k, v := range extra {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
@@ -268,4 +284,32 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	s.addMessageLocked(&Message{Channel: ru.channel, User: BotUserID, Text: body.Text, Blocks: body.Blocks,
 		Ephemeral: body.ResponseType != "in_channel", To: ru.user, Source: "response_url"})
 	w.Write([]byte("ok"))
+}
+
+// Event delivers an Events API event (an app_mention, say) with eventID,
+// times times in a row, as Slack does when it retries a delivery it thinks
+// failed: over HTTP with X-Slack-Retry-Num on the repeats, or over Socket
+// Mode as new envelopes with the same event. It returns the last reply.
+func (s *Server) Event(ctx context.Context, eventID string, event map[string]any, times int) (Reply, error) {
+	body := map[string]any{"token": "sim-verification-token", "team_id": TeamID, "api_app_id": AppID, "type": "event_callback",
+		"event_id": eventID, "event_time": time.Now().Unix(), "event": event}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return Reply{}, err
+	}
+	s.mu.Lock()
+	botURL := s.opts.BotURL
+	s.mu.Unlock()
+	var r Reply
+	for i := range times {
+		if botURL != "" {
+			r, err = s.postSignedRetry(ctx, botURL+"/slack/events", raw, i)
+		} else {
+			r, err = s.sendEnvelope(ctx, "events_api", json.RawMessage(raw))
+		}
+		if err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }

@@ -124,13 +124,16 @@ type Server struct {
 	responses map[string]*responseURL
 	limits    map[string]*fault
 	faults    map[string]*fault
-	seq       int
-	ts        int64
-	conns     []*socketConn
-	envelopes map[string]chan json.RawMessage
-	protoErrs []string
-	subs      []chan Message
-	watchers  []chan struct{}
+	// serverErrors answer HTTP 500; slow calls take effect but answer late.
+	serverErrors map[string]*fault
+	slow         map[string]*fault
+	seq          int
+	ts           int64
+	conns        []*socketConn
+	envelopes    map[string]chan json.RawMessage
+	protoErrs    []string
+	subs         []chan Message
+	watchers     []chan struct{}
 }
 
 type trigger struct {
@@ -157,13 +160,14 @@ func New(opts Options) (*Server, error) {
 		opts.PingInterval = 5 * time.Second
 	}
 	s := &Server{
-		opts:      opts,
-		users:     map[string]*User{},
-		channels:  map[string]*Channel{},
-		triggers:  map[string]trigger{},
-		responses: map[string]*responseURL{},
-		limits:    map[string]*fault{},
-		faults:    map[string]*fault{},
+		opts:         opts,
+		users:        map[string]*User{},
+		channels:     map[string]*Channel{},
+		triggers:     map[string]trigger{},
+		responses:    map[string]*responseURL{},
+		limits:       map[string]*fault{},
+		faults:       map[string]*fault{},
+		serverErrors: map[string]*fault{}, slow: map[string]*fault{},
 		envelopes: map[string]chan json.RawMessage{},
 		ts:        time.Now().Unix() * 1_000_000,
 	}
@@ -389,6 +393,22 @@ func (s *Server) RateLimit(method string, n int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limits[method] = &fault{remaining: n, retryAfter: retryAfter}
+}
+
+// ServerError makes the next n calls of method answer HTTP 500 without
+// doing anything.
+func (s *Server) ServerError(method string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.serverErrors[method] = &fault{remaining: n}
+}
+
+// Slow makes the next n calls of method take effect at once but answer
+// only after d: past a client's timeout, the answer is lost.
+func (s *Server) Slow(method string, d time.Duration, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slow[method] = &fault{remaining: n, retryAfter: d}
 }
 
 // Fail makes the next n calls of method answer {"ok":false,"error":err}.
