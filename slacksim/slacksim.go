@@ -32,8 +32,10 @@ const (
 	BotUserID = "U0BOT0001"
 	BotID     = "B0BOT0001"
 	BotToken  = "xoxb-sim-bot-token"
-	AppToken  = "xapp-sim-app-token"
-	Command   = "/incident"
+	// AdminUserID is who made the channels a test or scenario adds.
+	AdminUserID = "U0ADMIN001"
+	AppToken    = "xapp-sim-app-token"
+	Command     = "/incident"
 )
 
 // User is a member of the workspace.
@@ -268,6 +270,7 @@ func (s *Server) AddChannel(name string, private bool) string {
 		return ch.ID
 	}
 	ch := s.newChannelLocked(name, private, BotUserID)
+	ch.Creator = AdminUserID // people made it; the bot is only in it
 	for _, u := range s.users {
 		if !u.IsBot {
 			ch.Members = append(ch.Members, u.ID)
