@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/slacksim"
+)
+
+// TestMain lets the crash test run this test binary as `warroom serve` in
+// a child process it can kill -9.
+func TestMain(m *testing.M) {
+	if os.Getenv("WARROOM_TEST_CHILD") == "serve" {
+		os.Exit(run(context.Background(), []string{"serve"}, nil, os.Stdout, os.Stderr, os.Getenv))
+	}
+	os.Exit(m.Run())
+}
+
+// TestKillNineUnderLoad kills warroom with SIGKILL 20 times at random
+// moments while four people send notes as fast as it answers, restarting
+// it each time. Every note that was acknowledged is in the timeline
+// exactly once; one whose request died with the process is there at most
+// once; and after the last restart the outbox delivers every note to the
+// war room.
+func TestKillNineUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 crash-restart cycles take a while")
+	}
+	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	var users []string
+	for _, n := range []string{"alice", "bob", "carol", "dave"} {
+		users = append(users, sim.AddUser(n))
+	}
+	general, _ := sim.ChannelByNameID("general")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	sim.SetBotURL("http://" + addr)
+	env := append(os.Environ(), "WARROOM_TEST_CHILD=serve", "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(),
+		"SLACK_SIGNING_SECRET="+testSecret, "WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr,
+		"WARROOM_STATUS_ADDR=off", "WARROOM_LOG_LEVEL=warn", "WARROOM_RETRY_FIRST=50ms", "WARROOM_RETRY_MAX=500ms")
+	var child *exec.Cmd
+	logs := &syncBuffer{}
+	launch := func() {
+		t.Helper()
+		child = exec.Command(os.Args[0], "-test.run=^$")
+		child.Env, child.Stdout, child.Stderr = env, logs, logs
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("warroom did not come up:\n%s", logs.String())
+			}
+		}
+	}
+	launch()
+	defer func() { child.Process.Kill(); child.Wait() }()
+	if r, err := sim.SlashCommand(t.Context(), users[0], general, "declare sev2 Crash drill"); err != nil || !strings.Contains(r.Text, "INC-1") {
+		t.Fatalf("declare: %v %q", err, r.Text)
+	}
+	var room string
+	for deadline := time.Now().Add(10 * time.Second); room == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		room, _ = sim.ChannelByNameID("inc-1-crash-drill")
+	}
+	if room == "" {
+		t.Fatal("no war room")
+	}
+
+	var mu sync.Mutex
+	acked, sent := map[string]bool{}, map[string]bool{}
+	for cycle := range 20 {
+		ctx, stop := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for u := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					tok := fmt.Sprintf("crash-%d-%d-%d", cycle, u, i)
+					mu.Lock()
+					sent[tok] = true
+					mu.Unlock()
+					r, err := sim.SlashCommand(context.Background(), users[u], room, "note "+tok)
+					if err == nil && strings.Contains(r.Text, "Noted") {
+						mu.Lock()
+						acked[tok] = true
+						mu.Unlock()
+					} else {
+						time.Sleep(5 * time.Millisecond) // the process is down
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(50+rand.IntN(300)) * time.Millisecond)
+		child.Process.Signal(syscall.SIGKILL)
+		child.Wait()
+		stop()
+		wg.Wait()
+		launch()
+	}
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "warroom.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT json_extract(detail, '$.text') FROM timeline WHERE incident = 1 AND kind = 'note' AND outcome = 'ok'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTimeline := map[string]int{}
+	for rows.Next() {
+		var text string
+		rows.Scan(&text)
+		inTimeline[text]++
+	}
+	rows.Close()
+	lost, twice := 0, 0
+	for tok := range acked {
+		if inTimeline[tok] != 1 {
+			lost++
+		}
+	}
+	for tok, n := range inTimeline {
+		if n > 1 || !sent[tok] {
+			twice++
+		}
+	}
+	if lost != 0 || twice != 0 {
+		t.Errorf("%d acknowledged notes not in the timeline exactly once; %d notes there more than once", lost, twice)
+	}
+	if len(acked) < 100 {
+		t.Errorf("only %d notes were acknowledged across the run; the load was too light to prove anything", len(acked))
+	}
+	// Delivery resumes: every acknowledged note reaches the war room.
+	posted := func() int {
+		n := 0
+		for _, m := range sim.Messages(room) {
+			if strings.Contains(m.Text, "crash-") {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	missing := -1
+	for missing != 0 && time.Now().Before(deadline) {
+		missing = 0
+		msgs := sim.Messages(room)
+		for tok := range acked {
+			found := false
+			for _, m := range msgs {
+				if strings.Contains(m.Text, tok+" ") || strings.HasSuffix(m.Text, tok) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				missing++
+			}
+		}
+		if missing > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("20 kill -9 cycles: %d notes sent, %d acknowledged, %d in the timeline, %d posts in the war room (duplicates possible for posts killed mid-delivery)",
+		len(sent), len(acked), len(inTimeline), posted())
+	if missing != 0 {
+		t.Errorf("%d of %d acknowledged notes never reached the war room", missing, len(acked))
+	}
+}
