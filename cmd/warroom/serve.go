@@ -214,7 +214,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	weekly := s.weekly
 	weekly.Source, weekly.Runs, weekly.Log, weekly.Wake = svc, db, log, worker.Wake
 	weekly.Channel = firstNonEmpty(c.ReportChannel, c.AnnounceChannel)
-	if err := weekly.Start(ctx, sched); err != nil {
+	if err := weekly.Start(ctx, sched); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("weekly report: %w", err)
 	}
 	if s.jira != nil {
