@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -74,7 +75,9 @@ func (h *HTTPHandler) verify(header http.Header, body []byte) error {
 		return err
 	}
 	// The same signed request, sent again, has the same signature.
-	if !h.replays.first(header.Get("X-Slack-Signature")) {
+	// The hex digits may come in either case and still verify, so the key
+	// is folded: otherwise a replay in upper case would pass as new.
+	if !h.replays.first(strings.ToLower(header.Get("X-Slack-Signature"))) {
 		return errReplay
 	}
 	return nil

@@ -51,6 +51,15 @@ func TestHTTPRefusesBeforeDispatch(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
 		}
 	}
+	// A replay with the signature's hex digits in upper case is still a replay.
+	sig := signed("secret", now, "text=z")
+	if got := post("/slack/commands", "text=z", sig); got != 400 {
+		t.Fatalf("first delivery: %d", got)
+	}
+	sig["X-Slack-Signature"] = "v0=" + strings.ToUpper(strings.TrimPrefix(sig["X-Slack-Signature"], "v0="))
+	if got := post("/slack/commands", "text=z", sig); got != 401 {
+		t.Errorf("a replay in upper-case hex: %d, want 401", got)
+	}
 	req := httptest.NewRequest(http.MethodGet, "/slack/commands", nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
