@@ -121,19 +121,7 @@ func TestDocumentStageEndToEnd(t *testing.T) {
 	}
 
 	// /metrics, with its token.
-	get := func(token string) (int, string) {
-		req, _ := http.NewRequest("GET", "http://"+w.addr+"/metrics", nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(token string) (int, string) { return w.getWithToken("http://"+w.addr+"/metrics", token) }
 	if code, _ := get(""); code != 401 {
 		t.Errorf("/metrics without the token: %d", code)
 	}
@@ -168,6 +156,23 @@ func (w *world) draft(channel, name string) string {
 		return false
 	})
 	return md
+}
+
+// getWithToken GETs url, with token as a bearer token if not empty, and
+// returns the status and body.
+func (w *world) getWithToken(url, token string) (int, string) {
+	w.t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func slicesHas(list []string, s string) bool {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,19 +62,7 @@ func TestSecretsNeverShow(t *testing.T) {
 		run(context.Background(), args, nil, &out, &errb, w.getenv)
 		texts = append(texts, out.String(), errb.String())
 	}
-	get := func(url, token string) string {
-		req, _ := http.NewRequest("GET", url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
+	get := func(url, token string) string { _, body := w.getWithToken(url, token); return body }
 	status := "http://" + w.env["WARROOM_STATUS_ADDR"]
 	texts = append(texts, get(status+"/", ""), get(status+"/history.atom", ""), get(status+"/api/v2/summary.json", ""),
 		get("http://"+w.addr+"/metrics", metricsToken), get("http://"+w.addr+"/incidents/INC-1/postmortem.html", ""))
