@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestDocumentStageEndToEnd(t *testing.T) {
 		}
 		linked := 0
 		for _, is := range issues[1:] {
-			if len(is.Links) == 1 && is.Links[0] == issues[0].Key && slicesHas(is.Labels, "warroom-action") {
+			if len(is.Links) == 1 && is.Links[0] == issues[0].Key && slices.Contains(is.Labels, "warroom-action") {
 				linked++
 			}
 			if strings.HasPrefix(is.Summary, "AI-1 ") {
@@ -173,13 +174,4 @@ func (w *world) getWithToken(url, token string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func slicesHas(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
