@@ -1,0 +1,233 @@
+// Command load drives a running `warroom serve` the way Slack does — signed
+// slash commands over HTTP, the simulator as the Web API — at fixed rates,
+// open loop (each request is sent on schedule whether or not earlier ones
+// were answered, and its latency counts from when it was due), and, in the
+// same run, a floor: a bare net/http handler that verifies the signature
+// and inserts one row into SQLite with warroom's settings.
+//
+//	go run ./bench/load                       # builds warroom, 50..2000 commands/s, 5 s each
+//	go run ./bench/load -rates 200 -duration 20s -command status
+//
+// It prints, per rate and target, the commands sent and acknowledged, the
+// p50, p99 and max latency, and the rate actually achieved.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/slacksim"
+	"github.com/warroom/warroom/sqlite"
+)
+
+const secret = "load-test-signing-secret-0123456789"
+
+func main() {
+	rates := flag.String("rates", "50,200,500,1000,2000", "commands per second to try, comma-separated")
+	duration := flag.Duration("duration", 5*time.Second, "how long each rate runs")
+	command := flag.String("command", "note", "note or status")
+	bin := flag.String("warroom", "", "warroom binary (default: go build ./cmd/warroom)")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "warroom-load")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if *bin == "" {
+		*bin = filepath.Join(dir, "warroom")
+		build := exec.Command("go", "build", "-o", *bin, "./cmd/warroom")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			log.Fatalf("building warroom: %v", err)
+		}
+	}
+	sim, err := slacksim.New(slacksim.Options{SigningSecret: secret})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+	user := sim.AddUser("alice")
+	addr := freeAddr()
+	sim.SetBotURL("http://" + addr)
+	srv := exec.Command(*bin, "serve")
+	srv.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(), "SLACK_SIGNING_SECRET="+secret,
+		"WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr, "WARROOM_STATUS_ADDR=off", "WARROOM_LOG_LEVEL=error")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	waitHealthy("http://" + addr + "/healthz")
+	general, _ := sim.ChannelByNameID("general")
+	if _, err := sim.SlashCommand(context.Background(), user, general, "declare sev2 Load test"); err != nil {
+		log.Fatal(err)
+	}
+	var room string
+	for deadline := time.Now().Add(10 * time.Second); room == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		room, _ = sim.ChannelByNameID("inc-1-load-test")
+	}
+	if room == "" {
+		log.Fatal("no war room")
+	}
+	floor := floorServer(filepath.Join(dir, "floor.db"))
+
+	text := func(i int) string {
+		if *command == "status" {
+			return fmt.Sprintf("status identified load %d", i)
+		}
+		return fmt.Sprintf("note load %d", i)
+	}
+	fmt.Printf("| rate/s | target | sent | acked | p50 ms | p99 ms | max ms | achieved/s |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range strings.Split(*rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || rate <= 0 {
+			log.Fatalf("bad rate %q", r)
+		}
+		for _, target := range []struct{ name, url string }{{"warroom", "http://" + addr + "/slack/commands"}, {"floor", floor}} {
+			res := openLoop(target.url, rate, *duration, func(i int) []byte {
+				return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"},
+					"text": {text(i)}, "response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
+			})
+			fmt.Printf("| %d | %s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, target.name, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
+			time.Sleep(time.Second) // let the outbox catch up between runs
+		}
+	}
+}
+
+type result struct {
+	sent, acked int
+	lat         []time.Duration
+	achieved    float64
+}
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[int(p*float64(len(r.lat)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// openLoop sends rate requests per second for d, each at its due time on
+// its own goroutine, and measures each from its due time to its answer.
+func openLoop(target string, rate int, d time.Duration, body func(int) []byte) result {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 1024}}
+	n := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := body(i)
+			ts := time.Now().Unix()
+			req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(data))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+			req.Header.Set("X-Slack-Signature", slacksim.Sign(secret, ts, data))
+			resp, err := client.Do(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			took := time.Since(due)
+			if resp.StatusCode == http.StatusOK {
+				acked.Add(1)
+				mu.Lock()
+				lat = append(lat, took)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{sent: n, acked: int(acked.Load()), lat: lat, achieved: float64(acked.Load()) / elapsed.Seconds()}
+}
+
+// floorServer verifies the signature and inserts one row, durably, with
+// warroom's SQLite settings: the least a Slack command endpoint can do.
+func floorServer(path string) string {
+	db, err := sql.Open("sqlite", sqlite.DSN(path, true))
+	if err != nil {
+		log.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE log (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, channel TEXT, raw TEXT)`); err != nil {
+		log.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		sv, err := slack.NewSecretsVerifier(r.Header, secret)
+		if err == nil {
+			sv.Write(body)
+			err = sv.Ensure()
+		}
+		if err != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		f, _ := url.ParseQuery(string(body))
+		if _, err := db.Exec(`INSERT INTO log (at, actor, channel, raw) VALUES (?, ?, ?, ?)`, time.Now().UTC().Format(time.RFC3339Nano), f.Get("user_id"), f.Get("channel_id"), f.Get("text")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, `{"response_type":"ephemeral","text":"ok"}`)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go http.Serve(ln, h)
+	return "http://" + ln.Addr().String() + "/slack/commands"
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHealthy(u string) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+	}
+	log.Fatal("warroom did not start")
+}
