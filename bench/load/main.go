@@ -35,6 +35,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/slacksim"
 	"github.com/warroom/warroom/sqlite"
 )
@@ -46,6 +47,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long each rate runs")
 	command := flag.String("command", "note", "note or status")
 	bin := flag.String("warroom", "", "warroom binary (default: go build ./cmd/warroom)")
+	seed := flag.Int("seed", 0, "incidents to put in the database before warroom starts (the first 1,000 open)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "warroom-load")
 	if err != nil {
@@ -72,18 +74,23 @@ func main() {
 	srv.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(), "SLACK_SIGNING_SECRET="+secret,
 		"WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr, "WARROOM_STATUS_ADDR=off", "WARROOM_LOG_LEVEL=error")
 	srv.Stderr = os.Stderr
+	if *seed > 0 {
+		seedIncidents(filepath.Join(dir, "warroom.db"), *seed)
+	}
+	began := time.Now()
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
 	}
 	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
 	waitHealthy("http://" + addr + "/healthz")
+	fmt.Printf("start to /healthz 200 with %d incidents: %v; RSS at idle: %s\n\n", *seed, time.Since(began).Round(time.Millisecond), rss(srv.Process.Pid))
 	general, _ := sim.ChannelByNameID("general")
 	if _, err := sim.SlashCommand(context.Background(), user, general, "declare sev2 Load test"); err != nil {
 		log.Fatal(err)
 	}
 	var room string
 	for deadline := time.Now().Add(10 * time.Second); room == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		room, _ = sim.ChannelByNameID("inc-1-load-test")
+		room, _ = sim.ChannelByNameID(fmt.Sprintf("inc-%d-load-test", *seed+1))
 	}
 	if room == "" {
 		log.Fatal("no war room")
@@ -107,7 +114,11 @@ func main() {
 				return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"},
 					"text": {text(i)}, "response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
 			})
-			fmt.Printf("| %d | %s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, target.name, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
+			mem := ""
+			if target.name == "warroom" {
+				mem = " (RSS " + rss(srv.Process.Pid) + ")"
+			}
+			fmt.Printf("| %d | %s%s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, target.name, mem, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
 			time.Sleep(time.Second) // let the outbox catch up between runs
 		}
 	}
@@ -209,6 +220,50 @@ func floorServer(path string) string {
 	}
 	go http.Serve(ln, h)
 	return "http://" + ln.Addr().String() + "/slack/commands"
+}
+
+// rss is the process's resident set size, from /proc (Linux).
+func rss(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return fmt.Sprintf("%.1f MB", float64(kb)/1024)
+		}
+	}
+	return "?"
+}
+
+// seedIncidents writes n incidents (the newest 1,000 open) in one
+// transaction, through warroom's own store.
+func seedIncidents(path string, n int) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	err = db.Update(ctx, func(tx incident.Tx) error {
+		for i := range n {
+			at := now.Add(-time.Duration(n-i) * time.Hour)
+			inc := &incident.Incident{Title: fmt.Sprintf("seeded %d", i), Severity: incident.Severity(1 + i%4), Stage: incident.StageDocument,
+				Status: incident.StatusResolved, DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{}, DeclaredAt: at, UpdatedAt: at, ResolvedAt: at.Add(time.Hour)}
+			if i >= n-1000 {
+				inc.Stage, inc.Status, inc.ResolvedAt = incident.StageRespond, incident.StatusIdentified, time.Time{}
+			}
+			if err := tx.CreateIncident(ctx, inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 }
 
 func freeAddr() string {
