@@ -223,3 +223,13 @@ func TestAlertCorrelation(t *testing.T) {
 		t.Errorf("timeline: %v", kinds)
 	}
 }
+
+// Every command in a war room looks its incident up by channel: that must
+// be an index search, not a scan of every incident.
+func TestIncidentByChannelUsesTheIndex(t *testing.T) {
+	db, _ := open(t)
+	plan, err := db.ByChannelPlan(context.Background())
+	if err != nil || !strings.Contains(plan, "USING COVERING INDEX incidents_channel") {
+		t.Fatalf("query plan: %q %v", plan, err)
+	}
+}

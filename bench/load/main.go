@@ -237,8 +237,9 @@ func rss(pid int) string {
 	return "?"
 }
 
-// seedIncidents writes n incidents (the newest 1,000 open) in one
-// transaction, through warroom's own store.
+// seedIncidents writes n acknowledged incidents (the newest 1,000 open) in
+// one transaction, through warroom's own store. (Unacknowledged SEV1/SEV2
+// ones would each call everyone in at the first sweep: a storm of its own.)
 func seedIncidents(path string, n int) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
@@ -251,7 +252,8 @@ func seedIncidents(path string, n int) {
 		for i := range n {
 			at := now.Add(-time.Duration(n-i) * time.Hour)
 			inc := &incident.Incident{Title: fmt.Sprintf("seeded %d", i), Severity: incident.Severity(1 + i%4), Stage: incident.StageDocument,
-				Status: incident.StatusResolved, DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{}, DeclaredAt: at, UpdatedAt: at, ResolvedAt: at.Add(time.Hour)}
+				Status: incident.StatusResolved, DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{}, DeclaredAt: at, UpdatedAt: at,
+				AcknowledgedAt: at.Add(2 * time.Minute), ResolvedAt: at.Add(time.Hour)}
 			if i >= n-1000 {
 				inc.Stage, inc.Status, inc.ResolvedAt = incident.StageRespond, incident.StatusIdentified, time.Time{}
 			}
