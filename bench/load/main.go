@@ -47,6 +47,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long each rate runs")
 	command := flag.String("command", "note", "note or status")
 	bin := flag.String("warroom", "", "warroom binary (default: go build ./cmd/warroom)")
+	peer := flag.Bool("peer", false, "also measure the Bolt-JS peer in bench/peer (needs node and npm; installs @slack/bolt there)")
 	seed := flag.Int("seed", 0, "incidents to put in the database before warroom starts (the first 1,000 open)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "warroom-load")
@@ -96,6 +97,12 @@ func main() {
 		log.Fatal("no war room")
 	}
 	floor := floorServer(filepath.Join(dir, "floor.db"))
+	targets := []struct{ name, url string }{{"warroom", "http://" + addr + "/slack/commands"}, {"floor", floor}}
+	if *peer {
+		url, stop := startPeer(filepath.Join(dir, "peer.log"))
+		defer stop()
+		targets = append(targets, struct{ name, url string }{"Bolt-JS peer", url})
+	}
 
 	text := func(i int) string {
 		if *command == "status" {
@@ -103,13 +110,22 @@ func main() {
 		}
 		return fmt.Sprintf("note load %d", i)
 	}
+	// Warm up each target for a second (discarded): connections, caches,
+	// and whatever warroom does just after it starts.
+	for _, target := range targets {
+		openLoop(target.url, 100, time.Second, func(i int) []byte {
+			return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"}, "text": {text(-1 - i)},
+				"response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
+		})
+	}
+	time.Sleep(time.Second)
 	fmt.Printf("| rate/s | target | sent | acked | p50 ms | p99 ms | max ms | achieved/s |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range strings.Split(*rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(r))
 		if err != nil || rate <= 0 {
 			log.Fatalf("bad rate %q", r)
 		}
-		for _, target := range []struct{ name, url string }{{"warroom", "http://" + addr + "/slack/commands"}, {"floor", floor}} {
+		for _, target := range targets {
 			res := openLoop(target.url, rate, *duration, func(i int) []byte {
 				return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"},
 					"text": {text(i)}, "response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
@@ -220,6 +236,36 @@ func floorServer(path string) string {
 	}
 	go http.Serve(ln, h)
 	return "http://" + ln.Addr().String() + "/slack/commands"
+}
+
+// startPeer runs bench/peer/app.js (installing @slack/bolt first if
+// needed) and returns its command URL.
+func startPeer(logFile string) (string, func()) {
+	if _, err := os.Stat("bench/peer/node_modules/@slack/bolt"); err != nil {
+		install := exec.Command("npm", "install", "--prefix", "bench/peer", "--no-audit", "--no-fund", "--loglevel=error")
+		install.Stdout, install.Stderr = os.Stderr, os.Stderr
+		if err := install.Run(); err != nil {
+			log.Fatalf("installing the peer's @slack/bolt: %v", err)
+		}
+	}
+	addr := freeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("node", "bench/peer/app.js")
+	cmd.Env = append(os.Environ(), "SLACK_SIGNING_SECRET="+secret, "PORT="+port, "LOG="+logFile)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatalf("starting the peer: %v", err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log.Fatal("the peer did not start")
+		}
+	}
+	return "http://127.0.0.1:" + port + "/slack/events", func() { cmd.Process.Kill(); cmd.Wait() }
 }
 
 // rss is the process's resident set size, from /proc (Linux).
