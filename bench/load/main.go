@@ -15,7 +15,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -33,9 +32,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/slack-go/slack"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/floor"
 	"github.com/warroom/warroom/slacksim"
 	"github.com/warroom/warroom/sqlite"
 )
@@ -96,8 +95,12 @@ func main() {
 	if room == "" {
 		log.Fatal("no war room")
 	}
-	floor := floorServer(filepath.Join(dir, "floor.db"))
-	targets := []struct{ name, url string }{{"warroom", "http://" + addr + "/slack/commands"}, {"floor", floor}}
+	fl, err := floor.Start(filepath.Join(dir, "floor.db"), secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fl.Close()
+	targets := []struct{ name, url string }{{"warroom", "http://" + addr + "/slack/commands"}, {"floor", "http://" + fl.Addr + "/slack/commands"}}
 	if *peer {
 		url, stop := startPeer(filepath.Join(dir, "peer.log"))
 		defer stop()
@@ -199,43 +202,6 @@ func openLoop(target string, rate int, d time.Duration, body func(int) []byte) r
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return result{sent: n, acked: int(acked.Load()), lat: lat, achieved: float64(acked.Load()) / elapsed.Seconds()}
-}
-
-// floorServer verifies the signature and inserts one row, durably, with
-// warroom's SQLite settings: the least a Slack command endpoint can do.
-func floorServer(path string) string {
-	db, err := sql.Open("sqlite", sqlite.DSN(path, true))
-	if err != nil {
-		log.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE log (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, channel TEXT, raw TEXT)`); err != nil {
-		log.Fatal(err)
-	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		sv, err := slack.NewSecretsVerifier(r.Header, secret)
-		if err == nil {
-			sv.Write(body)
-			err = sv.Ensure()
-		}
-		if err != nil {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		f, _ := url.ParseQuery(string(body))
-		if _, err := db.Exec(`INSERT INTO log (at, actor, channel, raw) VALUES (?, ?, ?, ?)`, time.Now().UTC().Format(time.RFC3339Nano), f.Get("user_id"), f.Get("channel_id"), f.Get("text")); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprint(w, `{"response_type":"ephemeral","text":"ok"}`)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	go http.Serve(ln, h)
-	return "http://" + ln.Addr().String() + "/slack/commands"
 }
 
 // startPeer runs bench/peer/app.js (installing @slack/bolt first if

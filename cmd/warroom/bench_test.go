@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,10 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slack-go/slack"
-
+	"github.com/warroom/warroom/internal/floor"
 	"github.com/warroom/warroom/slacksim"
-	"github.com/warroom/warroom/sqlite"
 )
 
 // BenchmarkNoteAck measures how long Slack waits for warroom to answer a
@@ -164,44 +160,14 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
 
-// floorServer is the least a Slack command endpoint can do durably: verify
-// the signature and insert one row, with warroom's SQLite settings.
+// floorServer starts the floor (internal/floor) for this benchmark.
 func floorServer(b *testing.B) string {
-	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(b.TempDir(), "floor.db"), true))
+	f, err := floor.Start(filepath.Join(b.TempDir(), "floor.db"), testSecret)
 	if err != nil {
 		b.Fatal(err)
 	}
-	db.SetMaxOpenConns(1)
-	b.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TABLE log (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, channel TEXT, raw TEXT)`); err != nil {
-		b.Fatal(err)
-	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		sv, err := slack.NewSecretsVerifier(r.Header, testSecret)
-		if err == nil {
-			sv.Write(body)
-			err = sv.Ensure()
-		}
-		if err != nil {
-			http.Error(w, "bad signature", 401)
-			return
-		}
-		f, _ := url.ParseQuery(string(body))
-		if _, err := db.Exec(`INSERT INTO log (at, actor, channel, raw) VALUES (?, ?, ?, ?)`, time.Now().UTC().Format(time.RFC3339Nano), f.Get("user_id"), f.Get("channel_id"), f.Get("text")); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		fmt.Fprint(w, `{"response_type":"ephemeral","text":"ok"}`)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	b.Cleanup(func() { f.Close() })
+	return f.Addr
 }
 
 func freeAddrB(b *testing.B) string {
