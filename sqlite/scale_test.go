@@ -3,12 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
 )
 
 // BenchmarkScale reads what people read most — the newest incidents (the
@@ -19,34 +17,25 @@ import (
 func BenchmarkScale(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		ctx := context.Background()
-		db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "scale.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
 		now := time.Now().UTC()
-		err = db.Update(ctx, func(tx incident.Tx) error {
-			for i := range n {
-				at := now.Add(-time.Duration(n-i) * time.Minute)
-				inc := &incident.Incident{Title: fmt.Sprintf("incident %d", i), Severity: incident.SEV2, Stage: incident.StageDocument, Status: incident.StatusResolved,
-					DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{"scribe": "U2"}, DeclaredAt: at, UpdatedAt: at, ResolvedAt: at.Add(time.Hour),
-					ChannelID: fmt.Sprintf("C%08d", i), ChannelName: fmt.Sprintf("inc-%d", i+1)}
-				if i%10 == 0 {
-					inc.Stage, inc.Status, inc.ResolvedAt = incident.StageRespond, incident.StatusIdentified, time.Time{}
-				}
-				if err := tx.CreateIncident(ctx, inc); err != nil {
+		db := seedDB(b, n, func(i int) *incident.Incident {
+			at := now.Add(-time.Duration(n-i) * time.Minute)
+			inc := &incident.Incident{Title: fmt.Sprintf("incident %d", i), Severity: incident.SEV2, Stage: incident.StageDocument, Status: incident.StatusResolved,
+				DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{"scribe": "U2"}, DeclaredAt: at, UpdatedAt: at, ResolvedAt: at.Add(time.Hour),
+				ChannelID: fmt.Sprintf("C%08d", i), ChannelName: fmt.Sprintf("inc-%d", i+1)}
+			if i%10 == 0 {
+				inc.Stage, inc.Status, inc.ResolvedAt = incident.StageRespond, incident.StatusIdentified, time.Time{}
+			}
+			return inc
+		}, func(tx incident.Tx, inc *incident.Incident) error {
+			for j := range 3 {
+				e := &incident.Entry{Incident: inc.Number, At: inc.DeclaredAt.Add(time.Duration(j) * time.Second), Actor: "U1", Kind: "note", Raw: "note x", Outcome: incident.OutcomeOK, Detail: map[string]string{"text": "x"}}
+				if err := tx.Append(ctx, e); err != nil {
 					return err
-				}
-				for j := range 3 {
-					if err := tx.Append(ctx, &incident.Entry{Incident: inc.Number, At: at.Add(time.Duration(j) * time.Second), Actor: "U1", Kind: "note", Raw: "note x", Outcome: incident.OutcomeOK, Detail: map[string]string{"text": "x"}}); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
 		last := int64(n)
 		for _, op := range []struct {
 			name string
@@ -78,6 +67,5 @@ func BenchmarkScale(b *testing.B) {
 				}
 			})
 		}
-		db.Close()
 	}
 }

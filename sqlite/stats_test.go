@@ -3,12 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
 )
 
 // BenchmarkStats is the database's share of one /metrics scrape over
@@ -17,37 +15,26 @@ func BenchmarkStats(b *testing.B) {
 	for _, n := range []int{5000, 10000} {
 		b.Run(fmt.Sprintf("incidents=%d", n), func(b *testing.B) {
 			ctx := context.Background()
-			db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "warroom.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
 			now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-			err = db.Update(ctx, func(tx incident.Tx) error {
-				for i := range n {
-					at := now.Add(-time.Duration(n-i) * time.Hour)
-					inc := &incident.Incident{Title: "x", Severity: incident.Severity(1 + i%4), Stage: incident.StageDocument, Status: incident.StatusResolved,
-						DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{}, DeclaredAt: at, UpdatedAt: at,
-						AcknowledgedAt: at.Add(time.Minute), MitigatedAt: at.Add(20 * time.Minute), ResolvedAt: at.Add(time.Hour)}
-					if err := tx.CreateIncident(ctx, inc); err != nil {
-						return err
+			db := seedDB(b, n, func(i int) *incident.Incident {
+				at := now.Add(-time.Duration(n-i) * time.Hour)
+				return &incident.Incident{Title: "x", Severity: incident.Severity(1 + i%4), Stage: incident.StageDocument, Status: incident.StatusResolved,
+					DeclaredBy: "U1", Commander: "U1", Roles: map[string]string{}, DeclaredAt: at, UpdatedAt: at,
+					AcknowledgedAt: at.Add(time.Minute), MitigatedAt: at.Add(20 * time.Minute), ResolvedAt: at.Add(time.Hour)}
+			}, func(tx incident.Tx, inc *incident.Incident) error {
+				at := inc.DeclaredAt
+				for j := range 10 {
+					a := &incident.ActionItem{Incident: inc.Number, Text: "y", Priority: incident.Priority(1 + j%3), Due: at.AddDate(0, 0, 30).Truncate(24 * time.Hour),
+						Status: incident.ActionOpen, Created: at, Updated: at}
+					if j%3 != 0 {
+						a.Status, a.Closed = incident.ActionDone, at.AddDate(0, 0, j)
 					}
-					for j := range 10 {
-						a := &incident.ActionItem{Incident: inc.Number, Text: "y", Priority: incident.Priority(1 + j%3), Due: at.AddDate(0, 0, 30).Truncate(24 * time.Hour),
-							Status: incident.ActionOpen, Created: at, Updated: at}
-						if j%3 != 0 {
-							a.Status, a.Closed = incident.ActionDone, at.AddDate(0, 0, j)
-						}
-						if err := tx.AddAction(ctx, a); err != nil {
-							return err
-						}
+					if err := tx.AddAction(ctx, a); err != nil {
+						return err
 					}
 				}
 				return nil
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
