@@ -107,8 +107,10 @@ type IncidentRow struct {
 	Service   string        `json:"service,omitempty"`
 	Status    string        `json:"status"`
 	Declared  time.Time     `json:"declared"`
-	ToResolve time.Duration `json:"time_to_resolve_ns,omitempty"`
-	Open      int           `json:"open_action_items"`
+	ToResolve time.Duration `json:"-"`
+	// ToResolveSeconds is ToResolve for JSON readers; 0 while open.
+	ToResolveSeconds float64 `json:"time_to_resolve_seconds,omitempty"`
+	Open             int     `json:"open_action_items"`
 }
 
 // ServiceCount is how often a service or component was affected.
@@ -276,7 +278,8 @@ func Build(in Input) Report {
 			}
 			r.Incidents = append(r.Incidents, IncidentRow{Ref: inc.Ref(), Title: title, Severity: inc.Severity.String(),
 				Service: inc.Service, Status: string(inc.Status), Declared: inc.DeclaredAt, ToResolve: inc.Durations().ToResolve,
-				Open: openByIncident[inc.Number]})
+				ToResolveSeconds: inc.Durations().ToResolve.Seconds(),
+				Open:             openByIncident[inc.Number]})
 		}
 		if inc.DeclaredAt.Before(window) {
 			continue
