@@ -32,7 +32,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/floor"
 	"github.com/warroom/warroom/slacksim"
