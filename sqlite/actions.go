@@ -14,7 +14,7 @@ const actionColumns = `id, incident, text, owner, priority, due, status, created
 
 // AddAction implements incident.Tx.
 func (t *storeTx) AddAction(ctx context.Context, a *incident.ActionItem) error {
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO action_items (incident, text, owner, priority, due, status, created_at, created_by, closed_at, closed_by, updated_at, ticket, ticket_url)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Incident, a.Text, a.Owner, int(a.Priority), fmtDay(a.Due), string(a.Status), fmtTime(a.Created), a.CreatedBy,
@@ -28,7 +28,7 @@ func (t *storeTx) AddAction(ctx context.Context, a *incident.ActionItem) error {
 
 // SaveAction implements incident.Tx.
 func (t *storeTx) SaveAction(ctx context.Context, a *incident.ActionItem) error {
-	_, err := t.tx.ExecContext(ctx, `
+	_, err := t.q.ExecContext(ctx, `
 		UPDATE action_items SET text = ?, owner = ?, priority = ?, due = ?, status = ?, closed_at = ?, closed_by = ?,
 			updated_at = ?, ticket = ?, ticket_url = ? WHERE id = ?`,
 		a.Text, a.Owner, int(a.Priority), fmtDay(a.Due), string(a.Status), nullTime(a.Closed), a.ClosedBy,
@@ -38,12 +38,12 @@ func (t *storeTx) SaveAction(ctx context.Context, a *incident.ActionItem) error 
 
 // Action implements incident.Tx.
 func (t *storeTx) Action(ctx context.Context, id int64) (*incident.ActionItem, error) {
-	return getAction(ctx, t.tx, id)
+	return getAction(ctx, t.q, id)
 }
 
 // Action implements incident.Store.
 func (db *DB) Action(ctx context.Context, id int64) (*incident.ActionItem, error) {
-	return getAction(ctx, db.reader, id)
+	return getAction(ctx, db.r, id)
 }
 
 func getAction(ctx context.Context, q querier, id int64) (*incident.ActionItem, error) {
@@ -94,7 +94,7 @@ func (db *DB) Actions(ctx context.Context, f incident.ActionFilter) ([]incident.
 	if f.Limit > 0 {
 		q, args = q+` LIMIT ?`, append(args, f.Limit)
 	}
-	rows, err := db.reader.QueryContext(ctx, q, args...)
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (db *DB) ClaimRun(ctx context.Context, job string, slot, now time.Time, the
 	claimed := false
 	err := db.Update(ctx, func(tx incident.Tx) error {
 		st := tx.(*storeTx)
-		res, err := st.tx.ExecContext(ctx, `INSERT INTO scheduled_runs (job, slot, ran_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		res, err := st.q.ExecContext(ctx, `INSERT INTO scheduled_runs (job, slot, ran_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 			job, fmtTime(slot), fmtTime(now))
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (db *DB) ClaimRun(ctx context.Context, job string, slot, now time.Time, the
 // LastRun is the latest slot job was claimed for, or zero.
 func (db *DB) LastRun(ctx context.Context, job string) (time.Time, error) {
 	var slot sql.NullString
-	err := db.reader.QueryRowContext(ctx, `SELECT MAX(slot) FROM scheduled_runs WHERE job = ?`, job).Scan(&slot)
+	err := db.r.QueryRowContext(ctx, `SELECT MAX(slot) FROM scheduled_runs WHERE job = ?`, job).Scan(&slot)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}

@@ -13,7 +13,33 @@ func (db *DB) ExecForTest(ctx context.Context, q string) error {
 
 // ByChannelPlan is SQLite's query plan for finding a war room's incident.
 func (db *DB) ByChannelPlan(ctx context.Context) (string, error) {
-	rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT number FROM incidents `+byChannel, "C1")
+	return db.plan(ctx, `SELECT number FROM incidents `+byChannel, "C1")
+}
+
+// HotPlans are SQLite's query plans for the reads every command or outbox
+// round makes, by name.
+func (db *DB) HotPlans(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for name, q := range map[string]struct {
+		sql  string
+		args []any
+	}{
+		"due effects": {dueEffects, []any{"2026", 10}},
+		"next due":    {nextDue, nil},
+		"followers":   {followers, []any{"slack/INC-1", 1, 10}},
+		"roles":       {rolesOf, []any{"[1,2]"}},
+	} {
+		p, err := db.plan(ctx, q.sql, q.args...)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = p
+	}
+	return out, nil
+}
+
+func (db *DB) plan(ctx context.Context, q string, args ...any) (string, error) {
+	rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
 		return "", err
 	}

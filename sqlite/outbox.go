@@ -28,7 +28,7 @@ func (t *storeTx) Enqueue(ctx context.Context, e *incident.Effect) error {
 	if e.Incident != 0 {
 		n = e.Incident
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO outbox (incident, kind, lane, payload, entry, created_at, not_after, state, next_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
 		n, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt))
@@ -41,7 +41,7 @@ func (t *storeTx) Enqueue(ctx context.Context, e *incident.Effect) error {
 
 // SetLink implements incident.Tx.
 func (t *storeTx) SetLink(ctx context.Context, n int64, l incident.Link) error {
-	_, err := t.tx.ExecContext(ctx, `
+	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO external_refs (incident, system, ref, url) VALUES (?, ?, ?, ?)
 		ON CONFLICT (incident, system) DO UPDATE SET ref = excluded.ref, url = excluded.url`, n, l.System, l.Ref, l.URL)
 	return err
@@ -49,7 +49,7 @@ func (t *storeTx) SetLink(ctx context.Context, n int64, l incident.Link) error {
 
 // Links implements incident.Store.
 func (db *DB) Links(ctx context.Context, n int64) ([]incident.Link, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT system, ref, url FROM external_refs WHERE incident = ? ORDER BY system`, n)
+	rows, err := db.r.QueryContext(ctx, `SELECT system, ref, url FROM external_refs WHERE incident = ? ORDER BY system`, n)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (db *DB) Effects(ctx context.Context, f incident.EffectFilter) ([]incident.
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.reader.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -119,30 +119,44 @@ func (db *DB) Effects(ctx context.Context, f incident.EffectFilter) ([]incident.
 // DueEffects returns the oldest pending effect of each lane, if it is due by
 // now, oldest first: what the outbox worker may deliver next. A lane whose
 // head waits for a retry waits as a whole, so its effects keep their order.
+//
+// The lanes are walked one index seek at a time (a recursive "loose index
+// scan"), so the cost grows with the number of lanes, not with the backlog:
+// a GROUP BY read every pending row, and under load the worker spent more
+// time finding its next effect than delivering it.
 func (db *DB) DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error) {
-	rows, err := db.reader.QueryContext(ctx, `
-		SELECT `+effectColumns+` FROM outbox
-		WHERE id IN (SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY lane) AND next_at <= ?
-		ORDER BY next_at, id LIMIT ?`, fmtTime(now), limit)
+	rows, err := db.r.QueryContext(ctx, dueEffects, fmtTime(now), limit)
 	if err != nil {
 		return nil, err
 	}
 	return scanEffects(rows)
 }
 
+const dueEffects = `
+	WITH RECURSIVE lanes (lane) AS (
+		SELECT MIN(lane) FROM outbox WHERE state = 'pending'
+		UNION ALL
+		SELECT (SELECT MIN(o.lane) FROM outbox o WHERE o.state = 'pending' AND o.lane > lanes.lane)
+		FROM lanes WHERE lanes.lane IS NOT NULL
+	)
+	SELECT ` + effectColumns + ` FROM lanes JOIN outbox
+		ON outbox.id = (SELECT MIN(h.id) FROM outbox h WHERE h.state = 'pending' AND h.lane = lanes.lane)
+	WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`
+
 // NextDue is when the earliest pending effect falls due, or zero if none is pending.
 func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
 	var next sql.NullString
-	err := db.reader.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox WHERE state = 'pending'`).Scan(&next)
+	err := db.r.QueryRowContext(ctx, nextDue).Scan(&next)
 	return parseTime(next.String), err
 }
+
+const nextDue = `SELECT MIN(next_at) FROM outbox WHERE state = 'pending'`
 
 // Followers returns the ids of the pending effects right behind e in its
 // lane that have e's kind, up to limit: work that delivering e's kind again
 // would repeat (a summary refresh, a ticket sync read the current state).
 func (db *DB) Followers(ctx context.Context, e incident.Effect, limit int) ([]int64, error) {
-	rows, err := db.reader.QueryContext(ctx, `
-		SELECT id, kind FROM outbox WHERE state = 'pending' AND lane = ? AND id > ? ORDER BY id LIMIT ?`, e.Lane(), e.ID, limit)
+	rows, err := db.r.QueryContext(ctx, followers, e.Lane(), e.ID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -162,31 +176,34 @@ func (db *DB) Followers(ctx context.Context, e incident.Effect, limit int) ([]in
 	return ids, rows.Err()
 }
 
+const followers = `SELECT id, kind FROM outbox WHERE state = 'pending' AND lane = ? AND id > ? ORDER BY id LIMIT ?`
+
 // EffectsDone marks effects delivered, in one transaction, each with one
-// more attempt than it had.
+// more attempt than it had. The ids go as one JSON array, so any number of
+// them is one prepared statement.
 func (db *DB) EffectsDone(ctx context.Context, ids []int64, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{fmtTime(at)}
-	for _, id := range ids {
-		args = append(args, id)
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
 	}
-	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = 'done', attempts = attempts + 1, done_at = ?, last_error = ''
-		WHERE state = 'pending' AND id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...)
+	_, err = db.exec(ctx, `UPDATE outbox SET state = 'done', attempts = attempts + 1, done_at = ?, last_error = ''
+		WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))`, fmtTime(at), string(list))
 	return err
 }
 
 // EffectRetry records a failed attempt and when to try again.
 func (db *DB) EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error {
-	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
+	_, err := db.exec(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
 		attempts, fmtTime(next), clip(reason, 500), id)
 	return err
 }
 
 // EffectGiveUp ends an effect as failed or expired.
 func (db *DB) EffectGiveUp(ctx context.Context, id int64, state string, attempts int, reason string, at time.Time) error {
-	_, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, last_error = ?, done_at = ? WHERE id = ? AND state = 'pending'`,
+	_, err := db.exec(ctx, `UPDATE outbox SET state = ?, attempts = ?, last_error = ?, done_at = ? WHERE id = ? AND state = 'pending'`,
 		state, attempts, clip(reason, 500), fmtTime(at), id)
 	return err
 }
@@ -194,7 +211,7 @@ func (db *DB) EffectGiveUp(ctx context.Context, id int64, state string, attempts
 // RequeueEffect puts a failed or expired effect back in its lane, due now;
 // it reports false if there is no such effect to requeue.
 func (db *DB) RequeueEffect(ctx context.Context, id int64, now time.Time) (bool, error) {
-	res, err := db.writer.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, not_after = NULL, done_at = NULL
+	res, err := db.exec(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, not_after = NULL, done_at = NULL
 		WHERE id = ? AND state IN ('failed', 'expired')`, fmtTime(now), id)
 	if err != nil {
 		return false, err
@@ -205,7 +222,7 @@ func (db *DB) RequeueEffect(ctx context.Context, id int64, now time.Time) (bool,
 
 // OutboxBacklog counts effects by state.
 func (db *DB) OutboxBacklog(ctx context.Context) (map[string]int, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	rows, err := db.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
@@ -232,13 +249,13 @@ func clip(s string, n int) string {
 // NextPostmortemVersion implements incident.Tx.
 func (t *storeTx) NextPostmortemVersion(ctx context.Context, n int64) (int, error) {
 	var v int
-	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM postmortems WHERE incident = ?`, n).Scan(&v)
+	err := t.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM postmortems WHERE incident = ?`, n).Scan(&v)
 	return v, err
 }
 
 // AddPostmortem implements incident.Tx.
 func (t *storeTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO postmortems (incident, version, markdown, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO postmortems (incident, version, markdown, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
 		pm.Incident, pm.Version, pm.Markdown, fmtTime(pm.Created), pm.By)
 	return err
 }
@@ -247,7 +264,7 @@ func (t *storeTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) er
 func (db *DB) Postmortem(ctx context.Context, n int64, v int) (incident.Postmortem, error) {
 	pm := incident.Postmortem{Incident: n}
 	var created string
-	err := db.reader.QueryRowContext(ctx, `SELECT version, markdown, created_at, created_by FROM postmortems
+	err := db.r.QueryRowContext(ctx, `SELECT version, markdown, created_at, created_by FROM postmortems
 		WHERE incident = ? AND (version = ? OR ? = 0) ORDER BY version DESC LIMIT 1`, n, v, v).Scan(&pm.Version, &pm.Markdown, &created, &pm.By)
 	if errors.Is(err, sql.ErrNoRows) {
 		if v != 0 {

@@ -32,6 +32,11 @@ type DB struct {
 	path   string
 	writer *sql.DB // one connection: the only writer
 	reader *sql.DB
+	// wc and rc keep the writer's and the readers' statements prepared;
+	// w and r run queries through them.
+	wc, rc *stmtCache
+	r      cachedDB
+	group
 }
 
 // Open opens (creating if needed) the database at path and applies any
@@ -52,7 +57,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{path: path, writer: w, reader: r}
+	db := &DB{path: path, writer: w, reader: r, wc: newStmtCache(w), rc: newStmtCache(r)}
+	db.r = cachedDB{db.rc}
+	db.startGroup()
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
@@ -82,13 +89,16 @@ func dsn(path string, writer bool) string {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stopGroup()
+	db.rc.close()
+	db.wc.close()
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
 // Ping reports whether the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	return db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
 // Migrate applies pending migrations; it returns the names applied.
@@ -148,16 +158,9 @@ func (db *DB) applyMigration(ctx context.Context, name string) (bool, error) {
 }
 
 // Update implements incident.Store.
+// It shares a commit with other writes waiting at the same time (group.go).
 func (db *DB) Update(ctx context.Context, fn func(incident.Tx) error) error {
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(&storeTx{tx: tx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return db.write(ctx, func(q cachedTx) error { return fn(&storeTx{tx: q.tx, q: q}) })
 }
 
 type querier interface {
@@ -166,14 +169,17 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-type storeTx struct{ tx *sql.Tx }
+type storeTx struct {
+	tx *sql.Tx
+	q  cachedTx
+}
 
 func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
-	return getIncident(ctx, t.tx, `WHERE number = ?`, n)
+	return getIncident(ctx, t.q, `WHERE number = ?`, n)
 }
 
 func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
 			resolved_at, closed_at, updated_at, impact, next_update_due, service, private)
@@ -188,11 +194,11 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	if inc.Number, err = res.LastInsertId(); err != nil {
 		return err
 	}
-	return saveRoles(ctx, t.tx, inc)
+	return saveRoles(ctx, t.q, inc)
 }
 
 func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) error {
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
 			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
@@ -208,7 +214,7 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 	if n, _ := res.RowsAffected(); n != 1 {
 		return incident.Errorf(incident.ENotFound, "%s does not exist.", inc.Ref())
 	}
-	return saveRoles(ctx, t.tx, inc)
+	return saveRoles(ctx, t.q, inc)
 }
 
 // saveRoles writes the incident's other roles and its components.
@@ -241,7 +247,7 @@ func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
 }
 
 func (t *storeTx) AddPublicUpdate(ctx context.Context, u *incident.PublicUpdate) error {
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO public_updates (incident, at, author, status, body, next_update_due) VALUES (?, ?, ?, ?, ?, ?)`,
 		u.Incident, fmtTime(u.At), u.Author, string(u.Status), u.Body, nullTime(u.NextUpdateDue))
 	if err != nil {
@@ -252,7 +258,7 @@ func (t *storeTx) AddPublicUpdate(ctx context.Context, u *incident.PublicUpdate)
 }
 
 func (t *storeTx) MarkReminder(ctx context.Context, n int64, due time.Time, kind string, at time.Time, sent bool) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO reminders (incident, due, kind, fired_at, sent) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (incident, due, kind) DO NOTHING`, n, fmtTime(due), kind, fmtTime(at), sent)
 	if err != nil {
@@ -264,12 +270,12 @@ func (t *storeTx) MarkReminder(ctx context.Context, n int64, due time.Time, kind
 
 // DueForReminder implements incident.Store.
 func (db *DB) DueForReminder(ctx context.Context, before time.Time) ([]*incident.Incident, error) {
-	return listIncidents(ctx, db.reader, `WHERE next_update_due IS NOT NULL AND next_update_due <= ? AND status <> 'resolved' ORDER BY number`, fmtTime(before))
+	return listIncidents(ctx, db.r, `WHERE next_update_due IS NOT NULL AND next_update_due <= ? AND status <> 'resolved' ORDER BY number`, fmtTime(before))
 }
 
 // Unacknowledged implements incident.Store.
 func (db *DB) Unacknowledged(ctx context.Context, worst incident.Severity, before time.Time) ([]*incident.Incident, error) {
-	return listIncidents(ctx, db.reader, `WHERE status <> 'resolved' AND severity <= ? AND acknowledged_at IS NULL AND declared_at <= ? ORDER BY number`, int(worst), fmtTime(before))
+	return listIncidents(ctx, db.r, `WHERE status <> 'resolved' AND severity <= ? AND acknowledged_at IS NULL AND declared_at <= ? ORDER BY number`, int(worst), fmtTime(before))
 }
 
 // PublicUpdates implements incident.Store.
@@ -288,7 +294,7 @@ func (db *DB) PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]inci
 	for i, n := range ns {
 		args[i] = n
 	}
-	rows, err := db.reader.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, `
 		SELECT id, incident, at, author, status, body, next_update_due FROM public_updates
 		WHERE incident IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ns)), ",")+`) ORDER BY id`, args...)
 	if err != nil {
@@ -321,7 +327,7 @@ func (t *storeTx) Append(ctx context.Context, e *incident.Entry) error {
 	if e.Incident != 0 {
 		inc = e.Incident
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO timeline (incident, at, actor, channel, raw, kind, outcome, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc, fmtTime(e.At), e.Actor, e.Channel, e.Raw, e.Kind, e.Outcome, detail)
@@ -334,7 +340,7 @@ func (t *storeTx) Append(ctx context.Context, e *incident.Entry) error {
 
 // Incident implements incident.Store.
 func (db *DB) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
-	return getIncident(ctx, db.reader, `WHERE number = ?`, n)
+	return getIncident(ctx, db.r, `WHERE number = ?`, n)
 }
 
 // IncidentByChannel implements incident.Store.
@@ -347,7 +353,7 @@ func (db *DB) IncidentByChannel(ctx context.Context, channel string) (*incident.
 	if channel == "" {
 		return nil, incident.Errorf(incident.ENotFound, "No incident has this channel as its war room.")
 	}
-	return getIncident(ctx, db.reader, byChannel, channel)
+	return getIncident(ctx, db.r, byChannel, channel)
 }
 
 // Incidents implements incident.Store.
@@ -378,7 +384,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 		limit = -1 // SQLite: no limit
 	}
 	args = append(args, limit)
-	return listIncidents(ctx, db.reader, `WHERE `+strings.Join(where, " AND ")+` ORDER BY number DESC LIMIT ?`, args...)
+	return listIncidents(ctx, db.r, `WHERE `+strings.Join(where, " AND ")+` ORDER BY number DESC LIMIT ?`, args...)
 }
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
@@ -435,28 +441,33 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	if len(list) == 0 {
 		return list, nil
 	}
-	// One query per thousand incidents for their roles and components
-	// (SQLite caps the number of parameters of one statement).
-	for start := 0; start < len(list); start += 1000 {
-		if err := loadRoles(ctx, q, list[start:min(start+1000, len(list))], byNumber); err != nil {
-			return nil, err
-		}
+	if err := loadRoles(ctx, q, byNumber); err != nil {
+		return nil, err
 	}
 	return list, nil
 }
 
-func loadRoles(ctx context.Context, q querier, list []*incident.Incident, byNumber map[int64]*incident.Incident) error {
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(list)), ",")
-	ids := make([]any, len(list))
-	for i, inc := range list {
-		ids[i] = inc.Number
+const rolesOf = `
+	WITH wanted (n) AS (SELECT value FROM json_each(?))
+	SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN wanted
+	UNION ALL
+	SELECT incident, 'component', name, status FROM incident_components WHERE incident IN wanted
+	UNION ALL
+	SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident IN wanted`
+
+// loadRoles fills in the roles, components and members of the incidents
+// in byNumber. Their numbers go as one JSON array: one prepared statement
+// for any number of incidents, and no cap on parameters.
+func loadRoles(ctx context.Context, q querier, byNumber map[int64]*incident.Incident) error {
+	ids := make([]int64, 0, len(byNumber))
+	for n := range byNumber {
+		ids = append(ids, n)
 	}
-	rr, err := q.QueryContext(ctx, `
-		SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN (`+marks+`)
-		UNION ALL
-		SELECT incident, 'component', name, status FROM incident_components WHERE incident IN (`+marks+`)
-		UNION ALL
-		SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident IN (`+marks+`)`, append(append(ids, ids...), ids...)...)
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rr, err := q.QueryContext(ctx, rolesOf, string(list))
 	if err != nil {
 		return err
 	}
@@ -492,7 +503,7 @@ func (db *DB) Timeline(ctx context.Context, n int64, p incident.Page) ([]inciden
 		limit = " LIMIT ?"
 		args = append(args, p.Limit)
 	}
-	rows, err := db.reader.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, `
 		SELECT id, COALESCE(incident, 0), at, actor, channel, raw, kind, outcome, detail
 		FROM timeline WHERE `+cond+` AND id > ? ORDER BY id`+limit, args...)
 	if err != nil {
@@ -540,7 +551,7 @@ func parseTime(s string) time.Time {
 // ExternalRef returns what incident n is called in system, or "".
 func (db *DB) ExternalRef(ctx context.Context, n int64, system string) (string, error) {
 	var ref string
-	err := db.reader.QueryRowContext(ctx, `SELECT ref FROM external_refs WHERE incident = ? AND system = ?`, n, system).Scan(&ref)
+	err := db.r.QueryRowContext(ctx, `SELECT ref FROM external_refs WHERE incident = ? AND system = ?`, n, system).Scan(&ref)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -549,7 +560,7 @@ func (db *DB) ExternalRef(ctx context.Context, n int64, system string) (string, 
 
 // SetExternalRef records what incident n is called in system.
 func (db *DB) SetExternalRef(ctx context.Context, n int64, system, ref string) error {
-	_, err := db.writer.ExecContext(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO external_refs (incident, system, ref) VALUES (?, ?, ?)
 		ON CONFLICT (incident, system) DO UPDATE SET ref = excluded.ref`, n, system, ref)
 	return err
@@ -559,7 +570,7 @@ func (t *storeTx) MarkDelivery(ctx context.Context, source, eventID string, at t
 	if eventID == "" {
 		return true, nil // nothing to deduplicate by
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_events (source, event_id, received_at) VALUES (?, ?, ?)
+	res, err := t.q.ExecContext(ctx, `INSERT INTO webhook_events (source, event_id, received_at) VALUES (?, ?, ?)
 		ON CONFLICT (source, event_id) DO NOTHING`, source, eventID, fmtTime(at))
 	if err != nil {
 		return false, err
@@ -569,7 +580,7 @@ func (t *storeTx) MarkDelivery(ctx context.Context, source, eventID string, at t
 }
 
 func (t *storeTx) AddAlert(ctx context.Context, n int64, a incident.Alert, group string) error {
-	_, err := t.tx.ExecContext(ctx, `
+	_, err := t.q.ExecContext(ctx, `
 		INSERT INTO alerts (incident, source, external_id, service, service_name, group_key, title, url, status, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'triggered', ?)
 		ON CONFLICT (source, external_id) DO NOTHING`,
@@ -579,7 +590,7 @@ func (t *storeTx) AddAlert(ctx context.Context, n int64, a incident.Alert, group
 
 func (t *storeTx) AlertIncident(ctx context.Context, source, externalID string) (int64, error) {
 	var n int64
-	err := t.tx.QueryRowContext(ctx, `SELECT incident FROM alerts WHERE source = ? AND external_id = ?`, source, externalID).Scan(&n)
+	err := t.q.QueryRowContext(ctx, `SELECT incident FROM alerts WHERE source = ? AND external_id = ?`, source, externalID).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -587,13 +598,13 @@ func (t *storeTx) AlertIncident(ctx context.Context, source, externalID string) 
 }
 
 func (t *storeTx) SetAlertStatus(ctx context.Context, source, externalID, status string) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE alerts SET status = ? WHERE source = ? AND external_id = ?`, status, source, externalID)
+	_, err := t.q.ExecContext(ctx, `UPDATE alerts SET status = ? WHERE source = ? AND external_id = ?`, status, source, externalID)
 	return err
 }
 
 func (t *storeTx) OpenIncidentForGroup(ctx context.Context, group string, since time.Time) (int64, error) {
 	var n int64
-	err := t.tx.QueryRowContext(ctx, `
+	err := t.q.QueryRowContext(ctx, `
 		SELECT i.number FROM incidents i JOIN alerts a ON a.incident = i.number
 		WHERE a.group_key = ? AND i.status <> 'resolved' AND i.declared_at >= ?
 		ORDER BY i.number DESC LIMIT 1`, group, fmtTime(since)).Scan(&n)
@@ -607,7 +618,7 @@ func (t *storeTx) StoredAlert(ctx context.Context, source, externalID string) (i
 	a := incident.Alert{Source: source, ExternalID: externalID}
 	var n int64
 	var at string
-	err := t.tx.QueryRowContext(ctx, `SELECT incident, service, service_name, title, url, status, at FROM alerts WHERE source = ? AND external_id = ?`,
+	err := t.q.QueryRowContext(ctx, `SELECT incident, service, service_name, title, url, status, at FROM alerts WHERE source = ? AND external_id = ?`,
 		source, externalID).Scan(&n, &a.Service, &a.ServiceName, &a.Title, &a.URL, &a.Event, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, 0, incident.Errorf(incident.ENotFound, "That alert is no longer on record.")
@@ -617,6 +628,6 @@ func (t *storeTx) StoredAlert(ctx context.Context, source, externalID string) (i
 }
 
 func (t *storeTx) MoveAlert(ctx context.Context, source, externalID string, n int64) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident = ? WHERE source = ? AND external_id = ?`, n, source, externalID)
+	_, err := t.q.ExecContext(ctx, `UPDATE alerts SET incident = ? WHERE source = ? AND external_id = ?`, n, source, externalID)
 	return err
 }

@@ -233,3 +233,28 @@ func TestIncidentByChannelUsesTheIndex(t *testing.T) {
 		t.Fatalf("query plan: %q %v", plan, err)
 	}
 }
+
+// The outbox worker's reads run after every delivery and every command
+// reads its incident's roles: each must seek an index, never read the
+// whole table or every pending effect, or a backlog slows its own drain.
+func TestHotReadsSeekIndexes(t *testing.T) {
+	db, _ := open(t)
+	plans, err := db.HotPlans(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, plan := range plans {
+		for _, step := range strings.Split(plan, "; ") {
+			if strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN lanes") && !strings.Contains(step, "json_each") && !strings.Contains(step, "wanted") {
+				t.Errorf("%s scans: %s", name, plan)
+			}
+		}
+		t.Logf("%s: %s", name, plan)
+	}
+	if p := plans["due effects"]; !strings.Contains(p, "outbox_pending (lane>?)") {
+		t.Errorf("due effects does not walk the lanes through the index: %s", p)
+	}
+	if p := plans["next due"]; !strings.Contains(p, "outbox_due") {
+		t.Errorf("next due does not use outbox_due: %s", p)
+	}
+}

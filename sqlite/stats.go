@@ -27,7 +27,7 @@ type Stats struct {
 // Stats reads the figures for /metrics at now.
 func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
 	s := Stats{Incidents: map[[2]string]int{}, OpenActions: map[int]int{}, OverdueActions: map[int]int{}, Outbox: map[[2]string]int{}}
-	rows, err := db.reader.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, `
 		SELECT severity, CASE WHEN closed_at IS NOT NULL THEN 'closed' ELSE status END, declared_at,
 		       COALESCE(acknowledged_at, ''), COALESCE(mitigated_at, ''), COALESCE(resolved_at, '')
 		FROM incidents`)
@@ -56,7 +56,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
 		return s, err
 	}
 	today := now.UTC().Format(time.DateOnly)
-	err = db.reader.QueryRowContext(ctx, `
+	err = db.r.QueryRowContext(ctx, `
 		SELECT (SELECT COUNT(*) FROM reminders WHERE kind = 'ping' AND sent = 1),
 		       (SELECT COUNT(*) FROM reminders WHERE kind = 'escalate' AND sent = 1),
 		       (SELECT COUNT(*) FROM incidents WHERE status <> 'resolved' AND next_update_due IS NOT NULL AND next_update_due < ?)`,
@@ -64,7 +64,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
 	if err != nil {
 		return s, err
 	}
-	rows, err = db.reader.QueryContext(ctx, `
+	rows, err = db.r.QueryContext(ctx, `
 		SELECT priority, COUNT(*), SUM(CASE WHEN due <> '' AND due < ? THEN 1 ELSE 0 END)
 		FROM action_items WHERE status = 'open' GROUP BY priority`, today)
 	if err != nil {
@@ -79,7 +79,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
 		s.OpenActions[p], s.OverdueActions[p] = open, overdue
 	}
 	rows.Close()
-	rows, err = db.reader.QueryContext(ctx, `
+	rows, err = db.r.QueryContext(ctx, `
 		SELECT substr(kind, 1, instr(kind, '.') - 1), state, COUNT(*) FROM outbox
 		WHERE state <> 'done' GROUP BY 1, 2`)
 	if err != nil {

@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// maxGroup is the most writes one commit carries.
+const maxGroup = 128
+
+// Group commit. Every write goes through one goroutine, which takes the
+// writes waiting for it and runs them in one transaction, each inside its
+// own savepoint: a write that fails is rolled back alone and its caller
+// gets its error; the rest commit together, with one disk sync. A caller
+// hears back only once its write is durable (or failed), so nothing is
+// acknowledged early. Alone, a write runs in a transaction of its own, as
+// before; under load, many share a sync. With synchronous=FULL the sync is
+// most of a command's cost, so this is what lets warroom keep up with
+// thousands of commands a second (see README, "Reliability and
+// performance").
+
+var errClosed = errors.New("sqlite: database is closed")
+
+// writeReq is one caller's write, waiting for the writer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(cachedTx) error
+	done chan error
+}
+
+// WriteStats counts writes and the commits that carried them.
+type WriteStats struct {
+	Writes, Commits int64
+}
+
+// WriteStats says how many writes shared how many commits so far.
+func (db *DB) WriteStats() WriteStats {
+	return WriteStats{Writes: db.writes.Load(), Commits: db.commits.Load()}
+}
+
+// write runs fn in a write transaction and returns once it is committed or
+// has failed. ctx ending before fn starts means fn never runs; once started,
+// fn runs to its end whatever ctx does, so what a caller began is either
+// all written or not at all.
+func (db *DB) write(ctx context.Context, fn func(cachedTx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.quit:
+		return errClosed
+	}
+	return <-req.done
+}
+
+// exec runs one statement as a write of its own.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.write(ctx, func(q cachedTx) error {
+		var err error
+		res, err = q.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// commitLoop runs until quit is closed.
+func (db *DB) commitLoop() {
+	defer close(db.stopped)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.reqs:
+		case <-db.quit:
+			return
+		}
+		batch := []*writeReq{first}
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		errs := db.commit(batch)
+		for i, r := range batch {
+			r.done <- errs[i]
+		}
+		db.wc.prepareWanted(context.Background())
+	}
+}
+
+// commit runs batch in one transaction and returns each write's result.
+func (db *DB) commit(batch []*writeReq) []error {
+	errs := make([]error, len(batch))
+	fail := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	// Not the callers' contexts: one caller going away must not roll back
+	// the others' writes.
+	ctx := context.Background()
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	q := cachedTx{c: db.wc, tx: tx}
+	alone := len(batch) == 1
+	ran := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if alone {
+			if errs[i] = run(r.fn, q); errs[i] != nil {
+				tx.Rollback()
+				return errs
+			}
+			ran++
+			continue
+		}
+		if _, err := q.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+			tx.Rollback()
+			return fail(err)
+		}
+		if errs[i] = run(r.fn, q); errs[i] != nil {
+			// A failed statement leaves the transaction open, so this
+			// write alone is undone. If SQLite ended the whole transaction
+			// instead (a full disk, an I/O error), every write in it is lost.
+			if _, err := q.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
+				tx.Rollback()
+				return fail(fmt.Errorf("%w (and the batch was rolled back: %v)", errs[i], err))
+			}
+		} else {
+			ran++
+		}
+		if _, err := q.ExecContext(ctx, `RELEASE w`); err != nil {
+			tx.Rollback()
+			return fail(err)
+		}
+	}
+	if ran == 0 {
+		tx.Rollback()
+		return errs
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	db.writes.Add(int64(ran))
+	db.commits.Add(1)
+	return errs
+}
+
+// run calls fn; a panic in it fails this write only.
+func run(fn func(cachedTx) error, q cachedTx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sqlite: write panicked: %v", r)
+		}
+	}()
+	return fn(q)
+}
+
+// group is the writer goroutine's state, part of DB.
+type group struct {
+	reqs            chan *writeReq
+	quit, stopped   chan struct{}
+	closing         sync.Once
+	writes, commits atomic.Int64
+}
+
+func (db *DB) startGroup() {
+	db.reqs, db.quit, db.stopped = make(chan *writeReq), make(chan struct{}), make(chan struct{})
+	go db.commitLoop()
+}
+
+// stopGroup lets the batch in progress finish; later writes get errClosed.
+func (db *DB) stopGroup() {
+	db.closing.Do(func() {
+		close(db.quit)
+		<-db.stopped
+	})
+}
