@@ -26,7 +26,7 @@ func (b *Bot) Handlers() map[string]outbox.Handler {
 	return map[string]outbox.Handler{
 		commands.SlackRoom:     {Deliver: b.deliverRoom, GiveUp: b.roomFailed},
 		commands.SlackSummary:  {Deliver: b.deliverSummary, GiveUp: b.recordGiveUp},
-		commands.SlackPost:     {Deliver: b.deliverPost, GiveUp: b.recordGiveUp},
+		commands.SlackPost:     {Deliver: b.deliverPost, Batch: b.deliverPosts, GiveUp: b.recordGiveUp},
 		commands.SlackAnnounce: {Deliver: b.deliverAnnounce, GiveUp: b.recordGiveUp},
 		commands.SlackInvite:   {Deliver: b.deliverInvite, GiveUp: b.recordGiveUp},
 		commands.SlackRefresh:  {Deliver: b.deliverRefresh, Coalesce: true, GiveUp: b.recordGiveUp},
@@ -207,6 +207,56 @@ func (b *Bot) deliverPost(ctx context.Context, e incident.Effect) error {
 	}
 	_, _, err = b.api.PostMessageContext(ctx, inc.ChannelID, opts...)
 	return classify(err)
+}
+
+// Limits on the posts one message carries when a backlog is sent together:
+// Slack takes about one message a second per channel, so a burst of notes
+// or grouped alerts goes out as a few messages instead of a queue of
+// hundreds that would take minutes to drain behind 429s.
+const (
+	batchPosts = 20   // posts in one message
+	batchRunes = 3000 // its text, and Slack's limit for one section block
+)
+
+// deliverPosts posts e and the posts queued behind it as one message, as
+// many as fit, in order. Grouped alerts keep their own Split buttons.
+func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []incident.Effect) (int, error) {
+	inc, err := b.incident(ctx, e)
+	if err != nil || inc.ChannelID == "" {
+		return len(behind), err // no war room: nowhere to post; the timeline has them
+	}
+	posts := []incident.Effect{e}
+	size := len([]rune(e.Payload["text"]))
+	for _, p := range behind {
+		n := len([]rune(p.Payload["text"]))
+		if len(posts) == batchPosts || size+n+1 > batchRunes {
+			break
+		}
+		posts, size = append(posts, p), size+n+1
+	}
+	if len(posts) == 1 {
+		return 0, b.deliverPost(ctx, e)
+	}
+	texts := make([]string, len(posts))
+	var blocks []slack.Block
+	buttons := false
+	for i, p := range posts {
+		texts[i] = mrkdwn.Escape(p.Payload["text"])
+		section := slack.NewSectionBlock(markdown(clipRunes(texts[i], batchRunes)), nil, nil)
+		if split := p.Payload["split"]; split != "" {
+			section.Accessory = slack.NewAccessory(slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident")))
+			buttons = true
+		}
+		blocks = append(blocks, section)
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(strings.Join(texts, "\n"), false)}
+	if buttons {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if _, _, err = b.api.PostMessageContext(ctx, inc.ChannelID, opts...); err != nil {
+		return 0, classify(err)
+	}
+	return len(posts) - 1, nil
 }
 
 func (b *Bot) deliverAnnounce(ctx context.Context, e incident.Effect) error {

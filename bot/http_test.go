@@ -80,3 +80,43 @@ func TestSeenExpires(t *testing.T) {
 		t.Fatal("an expired key is new again")
 	}
 }
+
+// Old keys are forgotten as time passes, without sweeping the rest: the
+// memory holds one window of keys however long the load lasts.
+func TestSeenForgetsOldKeysInOrder(t *testing.T) {
+	s := newSeen(time.Minute)
+	now := time.Unix(1000, 0)
+	s.now = func() time.Time { return now }
+	for i := range 100_000 { // ten minutes at about 166 keys a second
+		now = now.Add(6 * time.Millisecond)
+		if !s.first(strconv.Itoa(i)) {
+			t.Fatalf("key %d seen before", i)
+		}
+		if i == 99_990 && s.first(strconv.Itoa(99_000)) {
+			t.Fatal("a key inside the window was forgotten")
+		}
+	}
+	if n := s.size(); n > 10_001 || n < 9_900 {
+		t.Fatalf("%d keys remembered, want one minute's (10,000)", n)
+	}
+	if len(s.queue)-s.head != s.size() {
+		t.Fatalf("queue %d, map %d", len(s.queue)-s.head, s.size())
+	}
+}
+
+// BenchmarkSeen measures the replay guard with a full window of keys
+// (six minutes at 2,000 requests a second).
+func BenchmarkSeen(b *testing.B) {
+	s := newSeen(6 * time.Minute)
+	now := time.Unix(1000, 0)
+	s.now = func() time.Time { return now }
+	for i := range 720_000 {
+		now = now.Add(500 * time.Microsecond)
+		s.first("v0=" + strconv.Itoa(i))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		now = now.Add(500 * time.Microsecond)
+		s.first("v0=new" + strconv.Itoa(i))
+	}
+}

@@ -68,11 +68,21 @@ func (e Effect) System() string {
 // Lane names the queue the effect waits in: one per system and incident,
 // so an incident's Slack posts arrive in order and a Jira outage holds up
 // only Jira work.
+//
+// A refresh (a kind ending in ".refresh") only brings another system up to
+// date with the incident as it is now, so it needs no order against the
+// posts around it: it gets a lane of its own, where every refresh queued
+// behind one is covered by it. In the system's lane, refreshes between
+// posts could not be coalesced, and a busy war room's summary was edited
+// once per note.
 func (e Effect) Lane() string { return Lane(e.Kind, e.Incident) }
 
 // Lane is the lane of an effect of kind for incident n.
 func Lane(kind string, n int64) string {
 	sys, _, _ := strings.Cut(kind, ".")
+	if strings.HasSuffix(kind, ".refresh") {
+		sys = kind
+	}
 	if n == 0 {
 		return sys + "/global" // work for no incident (the weekly report)
 	}

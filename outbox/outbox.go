@@ -24,7 +24,7 @@ import (
 type Queue interface {
 	DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error)
 	NextDue(ctx context.Context) (time.Time, error)
-	Followers(ctx context.Context, e incident.Effect, limit int) ([]int64, error)
+	Behind(ctx context.Context, e incident.Effect, limit int) ([]incident.Effect, error)
 	EffectsDone(ctx context.Context, ids []int64, at time.Time) error
 	EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error
 	EffectGiveUp(ctx context.Context, id int64, state string, attempts int, reason string, at time.Time) error
@@ -40,6 +40,13 @@ type Handler struct {
 	// queued right behind it in the lane: it reads the current state (a
 	// ticket sync, a summary refresh), so they are marked done together.
 	Coalesce bool
+	// Batch, if set, is used instead of Deliver when same-kind effects are
+	// queued right behind the one due (a backlog): it delivers that one and
+	// as many of behind as fit in one call, in order, and returns how many
+	// of behind it carried; they are marked done with it. Under load one
+	// Slack message then carries many posts, where one message each would
+	// run into Slack's limit of a message a second per channel.
+	Batch func(ctx context.Context, e incident.Effect, behind []incident.Effect) (int, error)
 	// GiveUp, if set, runs when the effect fails for good or expires: the
 	// fallback (the declarer stays commander) and telling people.
 	GiveUp func(ctx context.Context, e incident.Effect, err error)
@@ -291,13 +298,26 @@ func (w *Worker) deliver(ctx context.Context, e incident.Effect) {
 		w.giveUp(ctx, e, h, incident.EffectFailed, e.Attempts, fmt.Errorf("no handler for %s: its integration is not configured", e.Kind))
 		return
 	}
-	var follow []int64
-	if h.Coalesce {
-		follow, _ = w.q.Followers(ctx, e, 100)
+	var behind []incident.Effect
+	if h.Coalesce || h.Batch != nil {
+		behind, _ = w.q.Behind(ctx, e, maxBehind)
 	}
+	var follow []int64
 	actx, cancel := context.WithTimeout(ctx, w.Timeout)
-	err := safely(actx, h.Deliver, e)
+	var err error
+	if h.Batch != nil && len(behind) > 0 {
+		var n int
+		n, err = safelyBatch(actx, h.Batch, e, behind)
+		behind = behind[:min(max(n, 0), len(behind))]
+	} else {
+		err = safely(actx, h.Deliver, e)
+	}
 	cancel()
+	if h.Coalesce || h.Batch != nil {
+		for _, b := range behind {
+			follow = append(follow, b.ID)
+		}
+	}
 	attempts := e.Attempts + 1
 	lane := e.Lane()
 	if err == nil {
@@ -387,6 +407,18 @@ func (w *Worker) backoff(attempts int) time.Duration {
 	}
 	d = min(d, w.MaxBackoff)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// maxBehind is the most queued effects one delivery may cover.
+const maxBehind = 100
+
+func safelyBatch(ctx context.Context, fn func(context.Context, incident.Effect, []incident.Effect) (int, error), e incident.Effect, behind []incident.Effect) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, Permanent(fmt.Errorf("panic: %v", r))
+		}
+	}()
+	return fn(ctx, e, behind)
 }
 
 func safely(ctx context.Context, fn func(context.Context, incident.Effect) error, e incident.Effect) (err error) {

@@ -152,31 +152,25 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
 
 const nextDue = `SELECT MIN(next_at) FROM outbox WHERE state = 'pending'`
 
-// Followers returns the ids of the pending effects right behind e in its
-// lane that have e's kind, up to limit: work that delivering e's kind again
-// would repeat (a summary refresh, a ticket sync read the current state).
-func (db *DB) Followers(ctx context.Context, e incident.Effect, limit int) ([]int64, error) {
+// Behind returns the pending effects right behind e in its lane that have
+// e's kind, up to limit: work that delivering e's kind again would repeat
+// (a summary refresh, a ticket sync read the current state), or that one
+// delivery can carry with e (posts to the same room).
+func (db *DB) Behind(ctx context.Context, e incident.Effect, limit int) ([]incident.Effect, error) {
 	rows, err := db.r.QueryContext(ctx, followers, e.Lane(), e.ID, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		var kind string
-		if err := rows.Scan(&id, &kind); err != nil {
-			return nil, err
+	fx, err := scanEffects(rows)
+	for i := range fx {
+		if fx[i].Kind != e.Kind {
+			return fx[:i], err
 		}
-		if kind != e.Kind {
-			break
-		}
-		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	return fx, err
 }
 
-const followers = `SELECT id, kind FROM outbox WHERE state = 'pending' AND lane = ? AND id > ? ORDER BY id LIMIT ?`
+const followers = `SELECT ` + effectColumns + ` FROM outbox WHERE state = 'pending' AND lane = ? AND id > ? ORDER BY id LIMIT ?`
 
 // EffectsDone marks effects delivered, in one transaction, each with one
 // more attempt than it had. The ids go as one JSON array, so any number of

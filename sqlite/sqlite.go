@@ -455,19 +455,33 @@ const rolesOf = `
 	UNION ALL
 	SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident IN wanted`
 
+// roleOf is rolesOf for one incident, the common case (every command reads
+// its incident): a plain index lookup, without the JSON array.
+const roleOf = `
+	SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident = ?1
+	UNION ALL
+	SELECT incident, 'component', name, status FROM incident_components WHERE incident = ?1
+	UNION ALL
+	SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident = ?1`
+
 // loadRoles fills in the roles, components and members of the incidents
 // in byNumber. Their numbers go as one JSON array: one prepared statement
 // for any number of incidents, and no cap on parameters.
-func loadRoles(ctx context.Context, q querier, byNumber map[int64]*incident.Incident) error {
+func loadRoles(ctx context.Context, q querier, byNumber map[int64]*incident.Incident) (err error) {
 	ids := make([]int64, 0, len(byNumber))
 	for n := range byNumber {
 		ids = append(ids, n)
 	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return err
+	var rr *sql.Rows
+	if len(ids) == 1 {
+		rr, err = q.QueryContext(ctx, roleOf, ids[0])
+	} else {
+		list, jerr := json.Marshal(ids)
+		if jerr != nil {
+			return jerr
+		}
+		rr, err = q.QueryContext(ctx, rolesOf, string(list))
 	}
-	rr, err := q.QueryContext(ctx, rolesOf, string(list))
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,22 @@
 //
 //	go run ./bench/load                       # builds warroom, 50..2000 commands/s, 5 s each
 //	go run ./bench/load -rates 200 -duration 20s -command status
+//	go run ./bench/load -find -peer           # each side's highest sustained rate, and the ratios
 //
 // It prints, per rate and target, the commands sent and acknowledged, the
-// p50, p99 and max latency, and the rate actually achieved.
+// p50, p99 and max latency, and the rate actually achieved. With -find it
+// then raises each target's rate in steps until a run fails (a command
+// unanswered, p99 over 100 ms, or under 97% of the rate achieved; a
+// failing step is tried once more, as these machines are noisy) and
+// reports the highest rate held, and warroom's as a ratio of the floor's.
+// At the end it counts warroom's timeline: every acknowledged command
+// must be in it.
 package main
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +55,9 @@ func main() {
 	bin := flag.String("warroom", "", "warroom binary (default: go build ./cmd/warroom)")
 	peer := flag.Bool("peer", false, "also measure the Bolt-JS peer in bench/peer (needs node and npm; installs @slack/bolt there)")
 	seed := flag.Int("seed", 0, "incidents to put in the database before warroom starts (the first 1,000 open)")
+	find := flag.Bool("find", false, "after -rates, find each target's highest sustained rate (p99 <= 100 ms)")
+	from := flag.Int("from", 1000, "with -find: the first rate tried")
+	step := flag.Int("step", 250, "with -find: how much each step adds")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "warroom-load")
 	if err != nil {
@@ -112,34 +123,86 @@ func main() {
 		}
 		return fmt.Sprintf("note load %d", i)
 	}
+	var warroomAcked int
+	send := func(target string, rate int, d time.Duration, text func(int) string) result {
+		res := openLoop(target, rate, d, func(i int) []byte {
+			return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"},
+				"text": {text(i)}, "response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
+		})
+		if target == targets[0].url {
+			warroomAcked += res.acked
+		}
+		return res
+	}
 	// Warm up each target for a second (discarded): connections, caches,
 	// and whatever warroom does just after it starts.
 	for _, target := range targets {
-		openLoop(target.url, 100, time.Second, func(i int) []byte {
-			return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"}, "text": {text(-1 - i)},
-				"response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
-		})
+		send(target.url, 100, time.Second, func(i int) string { return text(-1 - i) })
 	}
 	time.Sleep(time.Second)
 	fmt.Printf("| rate/s | target | sent | acked | p50 ms | p99 ms | max ms | achieved/s |\n|---|---|---|---|---|---|---|---|\n")
+	row := func(rate int, name string, res result) {
+		mem := ""
+		if name == "warroom" {
+			mem = " (RSS " + rss(srv.Process.Pid) + ")"
+		}
+		fmt.Printf("| %d | %s%s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, name, mem, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
+	}
 	for _, r := range strings.Split(*rates, ",") {
+		if strings.TrimSpace(r) == "" {
+			continue
+		}
 		rate, err := strconv.Atoi(strings.TrimSpace(r))
 		if err != nil || rate <= 0 {
 			log.Fatalf("bad rate %q", r)
 		}
 		for _, target := range targets {
-			res := openLoop(target.url, rate, *duration, func(i int) []byte {
-				return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"},
-					"text": {text(i)}, "response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
-			})
-			mem := ""
-			if target.name == "warroom" {
-				mem = " (RSS " + rss(srv.Process.Pid) + ")"
-			}
-			fmt.Printf("| %d | %s%s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, target.name, mem, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
+			row(rate, target.name, send(target.url, rate, *duration, text))
 			time.Sleep(time.Second) // let the outbox catch up between runs
 		}
 	}
+	if *find {
+		held := map[string]int{}
+		for _, target := range targets {
+			for rate, failed := *from, 0; failed < 2; rate += *step {
+				res := send(target.url, rate, *duration, text)
+				row(rate, target.name, res)
+				time.Sleep(2 * time.Second)
+				if res.acked == res.sent && res.pct(0.99) <= 100*time.Millisecond && res.achieved >= 0.97*float64(rate) {
+					held[target.name], failed = rate, 0
+					continue
+				}
+				if failed++; failed == 1 {
+					rate -= *step // noisy machine: the same rate once more before giving up
+				}
+			}
+		}
+		fmt.Printf("\n| target | highest rate held (p99 <= 100 ms) | ratio to the floor |\n|---|---|---|\n")
+		for _, target := range targets {
+			fmt.Printf("| %s | %d/s | %.2f |\n", target.name, held[target.name], float64(held[target.name])/float64(max(held["floor"], 1)))
+		}
+	}
+	// Durable means in the timeline: count it (warroom has stopped writing
+	// commands; its outbox may still be posting, which adds no entries).
+	n := countTimeline(filepath.Join(dir, "warroom.db"), *command)
+	fmt.Printf("\nwarroom acknowledged %d commands; its timeline holds %d of them\n", warroomAcked, n)
+	if n < warroomAcked {
+		log.Fatalf("%d acknowledged commands are missing from the timeline", warroomAcked-n)
+	}
+}
+
+// countTimeline counts the load's entries (kind note or status, by the load's user) in warroom's timeline.
+func countTimeline(path, kind string) int {
+	db, err := sql.Open("sqlite", sqlite.DSN(path, false))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM timeline WHERE kind = ? AND raw LIKE '% load %'`, kind).Scan(&n); err != nil {
+		log.Fatal(err)
+	}
+	return n
 }
 
 type result struct {
