@@ -56,3 +56,10 @@ func (db *DB) plan(ctx context.Context, q string, args ...any) (string, error) {
 	}
 	return strings.Join(plan, "; "), rows.Err()
 }
+
+// SyncMode is the writer's synchronous pragma: 1 NORMAL, 2 FULL.
+func (db *DB) SyncMode(ctx context.Context) (int, error) {
+	var mode int
+	err := db.writer.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode)
+	return mode, err
+}

@@ -30,6 +30,12 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(cachedTx) error
 	done chan error
+	// relaxed writes are bookkeeping that may be lost to a power cut (not
+	// to a crash): the outbox marking an effect delivered. A commit of
+	// relaxed writes alone does not sync the disk; the next commit that
+	// does syncs them too. Losing one means a delivery is made again,
+	// which a crash at the wrong moment can cause anyway.
+	relaxed bool
 }
 
 // WriteStats counts writes and the commits that carried them.
@@ -47,7 +53,11 @@ func (db *DB) WriteStats() WriteStats {
 // fn runs to its end whatever ctx does, so what a caller began is either
 // all written or not at all.
 func (db *DB) write(ctx context.Context, fn func(cachedTx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.submit(&writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+func (db *DB) submit(req *writeReq) error {
+	ctx := req.ctx
 	select {
 	case db.reqs <- req:
 	case <-ctx.Done():
@@ -60,12 +70,21 @@ func (db *DB) write(ctx context.Context, fn func(cachedTx) error) error {
 
 // exec runs one statement as a write of its own.
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.execAs(ctx, false, query, args...)
+}
+
+// execRelaxed is exec for bookkeeping a power cut may lose (see writeReq).
+func (db *DB) execRelaxed(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.execAs(ctx, true, query, args...)
+}
+
+func (db *DB) execAs(ctx context.Context, relaxed bool, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
-	err := db.write(ctx, func(q cachedTx) error {
+	err := db.submit(&writeReq{ctx: ctx, relaxed: relaxed, done: make(chan error, 1), fn: func(q cachedTx) error {
 		var err error
 		res, err = q.ExecContext(ctx, query, args...)
 		return err
-	})
+	}})
 	return res, err
 }
 
@@ -109,6 +128,13 @@ func (db *DB) commit(batch []*writeReq) []error {
 	// Not the callers' contexts: one caller going away must not roll back
 	// the others' writes.
 	ctx := context.Background()
+	relaxed := true
+	for _, r := range batch {
+		relaxed = relaxed && r.relaxed
+	}
+	if err := db.syncMode(ctx, relaxed); err != nil {
+		return fail(err)
+	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fail(err)
@@ -166,6 +192,26 @@ func (db *DB) commit(batch []*writeReq) []error {
 	return errs
 }
 
+// syncMode sets the writer's synchronous pragma for the next commit:
+// NORMAL (no sync at commit) when it holds relaxed writes only, FULL
+// otherwise. It changes only outside a transaction, which is where the
+// commit loop calls it.
+func (db *DB) syncMode(ctx context.Context, relaxed bool) error {
+	if db.relaxedNow == relaxed {
+		return nil
+	}
+	mode := "FULL"
+	if relaxed {
+		mode = "NORMAL"
+	}
+	if _, err := db.writer.ExecContext(ctx, `PRAGMA synchronous = `+mode); err != nil {
+		return err
+	}
+	db.relaxedNow = relaxed
+	db.modeChanges.Add(1)
+	return nil
+}
+
 // run calls fn; a panic in it fails this write only.
 func run(fn func(cachedTx) error, q cachedTx) (err error) {
 	defer func() {
@@ -182,6 +228,8 @@ type group struct {
 	quit, stopped   chan struct{}
 	closing         sync.Once
 	writes, commits atomic.Int64
+	relaxedNow      bool // the writer's synchronous pragma is NORMAL (commit loop only)
+	modeChanges     atomic.Int64
 }
 
 func (db *DB) startGroup() {

@@ -93,3 +93,34 @@ func TestWriteAfterCloseFails(t *testing.T) {
 		t.Fatal("write after close hung")
 	}
 }
+
+// The outbox's "delivered" marks commit without a disk sync of their own;
+// every other write still syncs before its caller hears back.
+func TestOnlyBookkeepingSkipsTheSync(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t)
+	mode := func() int {
+		m, err := db.SyncMode(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := mode(); m != 2 {
+		t.Fatalf("a new database's writer: synchronous=%d, want FULL (2)", m)
+	}
+	if err := db.EffectsDone(ctx, []int64{1, 2}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(); m != 1 {
+		t.Errorf("after marking effects delivered: synchronous=%d, want NORMAL (1)", m)
+	}
+	if err := db.Update(ctx, func(tx incident.Tx) error {
+		return tx.Append(ctx, &incident.Entry{At: time.Now(), Actor: "U1", Raw: "x", Kind: "note", Outcome: incident.OutcomeOK})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(); m != 2 {
+		t.Errorf("after a command's write: synchronous=%d, want FULL (2)", m)
+	}
+}

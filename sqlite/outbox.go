@@ -173,7 +173,9 @@ func (db *DB) Behind(ctx context.Context, e incident.Effect, limit int) ([]incid
 const followers = `SELECT ` + effectColumns + ` FROM outbox WHERE state = 'pending' AND lane = ? AND id > ? ORDER BY id LIMIT ?`
 
 // EffectsDone marks effects delivered, in one transaction, each with one
-// more attempt than it had. The ids go as one JSON array, so any number of
+// more attempt than it had. The mark is relaxed (group.go): it does not
+// wait for a disk sync of its own, so the outbox's bookkeeping does not
+// put a sync between every command and the next. The ids go as one JSON array, so any number of
 // them is one prepared statement.
 func (db *DB) EffectsDone(ctx context.Context, ids []int64, at time.Time) error {
 	if len(ids) == 0 {
@@ -183,14 +185,14 @@ func (db *DB) EffectsDone(ctx context.Context, ids []int64, at time.Time) error 
 	if err != nil {
 		return err
 	}
-	_, err = db.exec(ctx, `UPDATE outbox SET state = 'done', attempts = attempts + 1, done_at = ?, last_error = ''
+	_, err = db.execRelaxed(ctx, `UPDATE outbox SET state = 'done', attempts = attempts + 1, done_at = ?, last_error = ''
 		WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))`, fmtTime(at), string(list))
 	return err
 }
 
 // EffectRetry records a failed attempt and when to try again.
 func (db *DB) EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error {
-	_, err := db.exec(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
+	_, err := db.execRelaxed(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
 		attempts, fmtTime(next), clip(reason, 500), id)
 	return err
 }
