@@ -108,4 +108,55 @@ func TestAlertStorm(t *testing.T) {
 		t.Errorf("incidents %d (want 10), alerts %d and distinct %d (want 2000), groups spread over several incidents %d", incidents, alerts, distinct, groupsSplit)
 	}
 	t.Logf("2,200 webhooks (200 redeliveries) from 8 senders in %v: %.0f/s", took.Round(time.Millisecond), 2200/took.Seconds())
+
+	// Each war room hears of every alert grouped into it, a few to a
+	// message: one post per alert would be 199 messages a room, which
+	// Slack's one message a second per channel would take minutes to send.
+	rooms := map[string]string{} // alert title -> the room it must be told in
+	rows, err := db.Query(`SELECT json_extract(t.detail, '$.title'), i.channel_id FROM timeline t JOIN incidents i ON i.number = t.incident
+		WHERE t.kind = 'alert_grouped'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var title, room string
+		rows.Scan(&title, &room)
+		rooms[title] = room
+	}
+	rows.Close()
+	var missing, messages, buttons int
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		missing, messages, buttons = 0, 0, 0
+		text := map[string]string{}
+		for _, room := range rooms {
+			if _, ok := text[room]; ok {
+				continue
+			}
+			for _, m := range w.sim.Messages(room) {
+				if strings.Contains(m.Text, "Another alert was grouped") {
+					messages++
+					buttons += strings.Count(string(m.Blocks), "warroom_split_alert")
+					text[room] += m.Text + "\n"
+				}
+			}
+		}
+		for title, room := range rooms {
+			if !strings.Contains(text[room], ": "+title+" (") {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("%d grouped alerts told in %d war-room messages with %d Split buttons", len(rooms), messages, buttons)
+	if missing != 0 || len(rooms) != 1990 {
+		t.Errorf("%d of %d grouped alerts never told in their war room", missing, len(rooms))
+	}
+	if messages > len(rooms)/2 {
+		t.Errorf("%d grouped alerts took %d messages: the backlog was not batched", len(rooms), messages)
+	}
+	if buttons < len(rooms) {
+		t.Errorf("%d Split buttons for %d grouped alerts", buttons, len(rooms))
+	}
 }
