@@ -18,11 +18,12 @@ import (
 	"github.com/warroom/warroom/slacksim"
 )
 
-// TestMain lets the crash test run this test binary as `warroom serve` in
-// a child process it can kill -9.
+// TestMain lets the crash tests run this test binary as `warroom serve` in
+// a child process they can kill -9 or signal, handling signals as the
+// real binary does.
 func TestMain(m *testing.M) {
 	if os.Getenv("WARROOM_TEST_CHILD") == "serve" {
-		os.Exit(run(context.Background(), []string{"serve"}, nil, os.Stdout, os.Stderr, os.Getenv))
+		os.Exit(runWithSignals([]string{"serve"}))
 	}
 	os.Exit(m.Run())
 }
@@ -37,45 +38,14 @@ func TestKillNineUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 crash-restart cycles take a while")
 	}
-	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	c := newChild(t, "WARROOM_LOG_LEVEL=warn", "WARROOM_RETRY_FIRST=50ms", "WARROOM_RETRY_MAX=500ms")
+	sim, dir := c.sim, c.dir
 	var users []string
 	for _, n := range []string{"alice", "bob", "carol", "dave"} {
 		users = append(users, sim.AddUser(n))
 	}
 	general, _ := sim.ChannelByNameID("general")
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	sim.SetBotURL("http://" + addr)
-	env := append(os.Environ(), "WARROOM_TEST_CHILD=serve", "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(),
-		"SLACK_SIGNING_SECRET="+testSecret, "WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr,
-		"WARROOM_STATUS_ADDR=off", "WARROOM_LOG_LEVEL=warn", "WARROOM_RETRY_FIRST=50ms", "WARROOM_RETRY_MAX=500ms")
-	var child *exec.Cmd
-	logs := &syncBuffer{}
-	launch := func() {
-		t.Helper()
-		child = exec.Command(os.Args[0], "-test.run=^$")
-		child.Env, child.Stdout, child.Stderr = env, logs, logs
-		if err := child.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("warroom did not come up:\n%s", logs.String())
-			}
-		}
-	}
-	launch()
-	defer func() { child.Process.Kill(); child.Wait() }()
+	c.launch()
 	if r, err := sim.SlashCommand(t.Context(), users[0], general, "declare sev2 Crash drill"); err != nil || !strings.Contains(r.Text, "INC-1") {
 		t.Fatalf("declare: %v %q", err, r.Text)
 	}
@@ -113,11 +83,10 @@ func TestKillNineUnderLoad(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(50+rand.IntN(300)) * time.Millisecond)
-		child.Process.Signal(syscall.SIGKILL)
-		child.Wait()
+		c.kill()
 		stop()
 		wg.Wait()
-		launch()
+		c.launch()
 	}
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "warroom.db")+"?mode=ro")
@@ -190,4 +159,72 @@ func TestKillNineUnderLoad(t *testing.T) {
 	if missing != 0 {
 		t.Errorf("%d of %d acknowledged notes never reached the war room", missing, len(acked))
 	}
+}
+
+// child is warroom serve in a child process (this test binary, see
+// TestMain) against a simulator in the test, so the test can kill it,
+// signal it and start it again on the same database.
+type child struct {
+	t    *testing.T
+	sim  *slacksim.Server
+	dir  string
+	addr string
+	env  []string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+func newChild(t *testing.T, env ...string) *child {
+	t.Helper()
+	sim, err := slacksim.New(slacksim.Options{SigningSecret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	c := &child{t: t, sim: sim, dir: t.TempDir(), addr: freeAddr(t), logs: &syncBuffer{}}
+	sim.SetBotURL("http://" + c.addr)
+	c.env = append(os.Environ(), "WARROOM_TEST_CHILD=serve", "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(),
+		"SLACK_SIGNING_SECRET="+testSecret, "WARROOM_DB="+filepath.Join(c.dir, "warroom.db"), "WARROOM_ADDR="+c.addr,
+		"WARROOM_STATUS_ADDR=off")
+	c.env = append(c.env, env...)
+	t.Cleanup(func() {
+		if c.cmd != nil && c.cmd.ProcessState == nil {
+			c.cmd.Process.Kill()
+			c.cmd.Wait()
+		}
+	})
+	return c
+}
+
+// launch starts warroom and waits for /healthz.
+func (c *child) launch() {
+	c.t.Helper()
+	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	c.cmd.Env, c.cmd.Stdout, c.cmd.Stderr = c.env, c.logs, c.logs
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c.healthy() {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("warroom did not come up:\n%s", c.logs.String())
+		}
+	}
+}
+
+func (c *child) healthy() bool {
+	resp, err := http.Get("http://" + c.addr + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// kill ends warroom with SIGKILL: no shutdown at all.
+func (c *child) kill() {
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Wait()
 }
