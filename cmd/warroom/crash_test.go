@@ -228,3 +228,83 @@ func (c *child) kill() {
 	c.cmd.Process.Signal(syscall.SIGKILL)
 	c.cmd.Wait()
 }
+
+// TestRemindersFireOnceAcrossCrashes: a public update falls due while
+// warroom is dead (SIGKILL, no shutdown). After the restart the "due now"
+// reminder is posted once; three more kill -9 and restart cycles post
+// neither it nor the earlier "in 5 minutes" reminder again.
+func TestRemindersFireOnceAcrossCrashes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a public update to fall due (up to a minute)")
+	}
+	c := newChild(t, "WARROOM_UPDATE_CADENCE=sev2=1m", "WARROOM_SWEEP_EVERY=100ms", "WARROOM_LOG_LEVEL=warn")
+	alice := c.sim.AddUser("alice")
+	general, _ := c.sim.ChannelByNameID("general")
+	c.launch()
+	if r, err := c.sim.SlashCommand(t.Context(), alice, general, "declare sev2 Reminder drill"); err != nil || !strings.Contains(r.Text, "INC-1") {
+		t.Fatalf("declare: %v %q", err, r.Text)
+	}
+	var room string
+	for deadline := time.Now().Add(10 * time.Second); room == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		room, _ = c.sim.ChannelByNameID("inc-1-reminder-drill")
+	}
+	if room == "" {
+		t.Fatal("no war room")
+	}
+	// A published update sets the next one's due time, a minute or less away.
+	n := len(c.sim.Views())
+	if _, err := c.sim.SlashCommand(t.Context(), alice, room, "update investigating"); err != nil || len(c.sim.Views()) != n+1 {
+		t.Fatalf("no update preview: %v", err)
+	}
+	if _, err := c.sim.SubmitView(t.Context(), c.sim.Views()[n].ID, map[string]map[string]string{
+		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating."}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(text string) int {
+		k := 0
+		for _, m := range c.sim.Messages(room) {
+			if strings.Contains(m.Text, text) {
+				k++
+			}
+		}
+		return k
+	}
+	const remind, ping = "the next public update for INC-1 is due by", "the public update for INC-1 is due now"
+	for deadline := time.Now().Add(10 * time.Second); count(remind) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no reminder five minutes before the due time")
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(c.dir, "warroom.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var dueText string
+	if err := db.QueryRow(`SELECT next_update_due FROM incidents WHERE number = 1`).Scan(&dueText); err != nil {
+		t.Fatal(err)
+	}
+	due, err := time.Parse(time.RFC3339Nano, dueText)
+	if err != nil {
+		t.Fatalf("due %q: %v", dueText, err)
+	}
+	c.kill()
+	time.Sleep(time.Until(due) + 300*time.Millisecond) // it falls due while warroom is dead
+	c.launch()
+	for deadline := time.Now().Add(10 * time.Second); count(ping) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the update that fell due during the outage was never reminded:\n%s", c.logs.String())
+		}
+	}
+	for range 3 {
+		c.kill()
+		c.launch()
+		time.Sleep(500 * time.Millisecond) // five sweeps
+	}
+	var entries int
+	db.QueryRow(`SELECT COUNT(*) FROM timeline WHERE incident = 1 AND kind = 'reminder'`).Scan(&entries)
+	t.Logf("due %s; reminders posted: %d before, %d at the due time; %d on the timeline", due.Format("15:04:05"), count(remind), count(ping), entries)
+	if count(remind) != 1 || count(ping) != 1 || entries != 2 {
+		t.Errorf("want each reminder once: %d before, %d at the due time, %d timeline entries", count(remind), count(ping), entries)
+	}
+}
