@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,5 +182,77 @@ func TestStatuspageExportWatch(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("export --watch exited %d", code)
+	}
+}
+
+// TestStatuspageOutage: Statuspage answers 503 to everything while two
+// updates are published mid-incident. The war room is told once, the
+// incident goes on, and when Statuspage answers again each update arrives
+// exactly once, in order, on the one Statuspage incident. (The outage is
+// seconds with the retry delays scaled down to match, so the suite stays
+// quick; in production WARROOM_RETRY_MAX is 5 minutes and nothing expires.)
+func TestStatuspageOutage(t *testing.T) {
+	var mu sync.Mutex
+	down, refused := false, 0
+	var calls []string // method + status + body, of the requests Statuspage took
+	sp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			refused++
+			http.Error(w, `{"error":"service unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `[]`)
+			return
+		}
+		var body struct {
+			Incident struct{ Status, Body string } `json:"incident"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		calls = append(calls, r.Method+" "+body.Incident.Status+" "+body.Incident.Body)
+		io.WriteString(w, `{"id":"sp1"}`)
+	}))
+	defer sp.Close()
+	setDown := func(v bool) { mu.Lock(); down = v; mu.Unlock() }
+	taken := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), calls...) }
+
+	w := start(t, "http", "STATUSPAGE_API_KEY=k", "STATUSPAGE_PAGE_ID=p", "STATUSPAGE_API_URL="+sp.URL,
+		"WARROOM_RETRY_FIRST=50ms", "WARROOM_RETRY_MAX=300ms")
+	w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
+	room := w.room("INC-1")
+	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
+	w.publish("carol", room.ID, "investigating", "We are investigating.")
+	w.eventually("the first update reaches Statuspage", func() bool { return len(taken()) == 1 })
+
+	setDown(true)
+	w.publish("carol", room.ID, "identified", "We found the cause.")
+	w.cmd("alice", room.ID, "note rolling back the deploy")
+	w.publish("carol", room.ID, "monitoring", "A fix is out; we are watching.")
+	w.eventually("the war room hears Statuspage is down", func() bool { return w.posted(room.ID, "Statuspage is not answering") })
+	time.Sleep(3 * time.Second) // a stretch of failed retries (warroom sends Statuspage at most one request a second)
+	mu.Lock()
+	during := refused
+	mu.Unlock()
+	setDown(false)
+
+	w.eventually("both updates reach Statuspage", func() bool { return len(taken()) >= 3 })
+	w.eventually("the war room hears Statuspage is back", func() bool { return w.posted(room.ID, "Statuspage is answering again") })
+	time.Sleep(500 * time.Millisecond) // time for a duplicate to show
+	got := taken()
+	want := []string{"POST investigating We are investigating.", "PATCH identified We found the cause.", "PATCH monitoring A fix is out; we are watching."}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Statuspage took:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	told := 0
+	for _, m := range w.sim.Messages(room.ID) {
+		if strings.Contains(m.Text, "Statuspage is not answering") {
+			told++
+		}
+	}
+	t.Logf("%d requests refused during the outage; %d updates delivered after it; room told %d time(s)", during, len(got)-1, told)
+	if during < 3 || told != 1 {
+		t.Errorf("refused %d (want several retries), told %d (want once)", during, told)
 	}
 }
