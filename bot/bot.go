@@ -48,6 +48,8 @@ type Bot struct {
 	names  map[string]string // display names by user ID, for documents
 	events *seen             // Events API event IDs already handled
 	self   string            // the bot's user ID, once known
+
+	started time.Time // effects queued before this may have been sent by a process that died
 }
 
 // New returns a Bot. Call Shutdown to let background Slack work finish.
@@ -59,6 +61,7 @@ func New(o Options) *Bot {
 	b := &Bot{
 		api: o.API, disp: o.Dispatcher, svc: o.Dispatcher.Service, announce: strings.TrimPrefix(o.AnnounceChannel, "#"),
 		log: log, topics: map[int64]string{}, names: map[string]string{}, events: newSeen(10 * time.Minute),
+		started: time.Now(),
 	}
 	b.fx = newEffects(log)
 	b.http = defaultPoster()

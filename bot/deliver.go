@@ -195,18 +195,8 @@ func (b *Bot) deliverRefresh(ctx context.Context, e incident.Effect) error {
 }
 
 func (b *Bot) deliverPost(ctx context.Context, e incident.Effect) error {
-	inc, err := b.incident(ctx, e)
-	if err != nil || inc.ChannelID == "" {
-		return err // no war room: nowhere to post; the timeline has it
-	}
-	text := mrkdwn.Escape(e.Payload["text"])
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
-	if split := e.Payload["split"]; split != "" {
-		btn := slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident"))
-		opts = append(opts, slack.MsgOptionBlocks(slack.NewSectionBlock(markdown(text), nil, nil), slack.NewActionBlock("alert", btn)))
-	}
-	_, _, err = b.api.PostMessageContext(ctx, inc.ChannelID, opts...)
-	return classify(err)
+	_, err := b.deliverPosts(ctx, e, nil)
+	return err
 }
 
 // Limits on the posts one message carries when a backlog is sent together:
@@ -219,11 +209,23 @@ const (
 )
 
 // deliverPosts posts e and the posts queued behind it as one message, as
-// many as fit, in order. Grouped alerts keep their own Split buttons.
+// many as fit, in order. Grouped alerts keep their own Split buttons. The
+// message carries the ids of the effects in it as metadata, so that a
+// retry first looks for it (see alreadyPosted) instead of posting twice.
 func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []incident.Effect) (int, error) {
 	inc, err := b.incident(ctx, e)
 	if err != nil || inc.ChannelID == "" {
 		return len(behind), err // no war room: nowhere to post; the timeline has them
+	}
+	if posted, err := b.alreadyPosted(ctx, inc.ChannelID, e); err != nil {
+		return 0, classify(err)
+	} else if posted[e.ID] {
+		n := 0
+		for n < len(behind) && posted[behind[n].ID] {
+			n++
+		}
+		b.log.InfoContext(ctx, "a post was already in Slack; not sending it again", "incident", inc.Ref(), "effect", e.ID, "with", n)
+		return n, nil
 	}
 	posts := []incident.Effect{e}
 	size := len([]rune(e.Payload["text"]))
@@ -234,22 +236,27 @@ func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []inci
 		}
 		posts, size = append(posts, p), size+n+1
 	}
-	if len(posts) == 1 {
-		return 0, b.deliverPost(ctx, e)
-	}
 	texts := make([]string, len(posts))
+	ids := make([]string, len(posts))
 	var blocks []slack.Block
 	buttons := false
 	for i, p := range posts {
-		texts[i] = mrkdwn.Escape(p.Payload["text"])
+		texts[i], ids[i] = mrkdwn.Escape(p.Payload["text"]), strconv.FormatInt(p.ID, 10)
 		section := slack.NewSectionBlock(markdown(clipRunes(texts[i], batchRunes)), nil, nil)
 		if split := p.Payload["split"]; split != "" {
-			section.Accessory = slack.NewAccessory(slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident")))
+			btn := slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident"))
+			if len(posts) == 1 {
+				blocks = append(blocks, section, slack.NewActionBlock("alert", btn))
+				buttons = true
+				continue
+			}
+			section.Accessory = slack.NewAccessory(btn)
 			buttons = true
 		}
 		blocks = append(blocks, section)
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(strings.Join(texts, "\n"), false)}
+	opts := []slack.MsgOption{slack.MsgOptionText(strings.Join(texts, "\n"), false),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: postEvent, EventPayload: map[string]any{"effects": strings.Join(ids, ",")}})}
 	if buttons {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
@@ -257,6 +264,54 @@ func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []inci
 		return 0, classify(err)
 	}
 	return len(posts) - 1, nil
+}
+
+// postEvent is the metadata event type of warroom's war-room posts.
+const postEvent = "warroom_post"
+
+// alreadyPosted returns the ids of the effects whose posts are in channel
+// since e was queued, when an earlier attempt may have sent e: one that
+// failed (a timeout may have lost only the answer) or a process that died
+// after posting and before marking it delivered. Otherwise, nothing is
+// asked. chat.postMessage has no idempotency key; this is the next best.
+// Without the history scope it cannot look, and posts as before.
+func (b *Bot) alreadyPosted(ctx context.Context, channel string, e incident.Effect) (map[int64]bool, error) {
+	if e.Attempts == 0 && !e.Created.Before(b.started) {
+		return nil, nil
+	}
+	self, err := b.selfID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	since := e.Created.Add(-time.Second)
+	params := &slack.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true,
+		Oldest: fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)}
+	out := map[int64]bool{}
+	for page := 0; page < 10; page++ {
+		resp, err := b.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			if slackErr(err) == "missing_scope" {
+				return nil, nil
+			}
+			return nil, err
+		}
+		for _, m := range resp.Messages {
+			if m.Metadata.EventType != postEvent || m.User != self {
+				continue
+			}
+			list, _ := m.Metadata.EventPayload["effects"].(string)
+			for _, f := range strings.Split(list, ",") {
+				if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+					out[id] = true
+				}
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return out, nil
 }
 
 func (b *Bot) deliverAnnounce(ctx context.Context, e incident.Effect) error {

@@ -48,7 +48,8 @@ var methods = map[string]method{
 	"conversations.info":           {params: []string{"channel", "include_locale", "include_num_members"}, required: []string{"channel"}, handle: (*Server).conversationsInfo},
 	"conversations.archive":        {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).conversationsArchive},
 	"conversations.members":        {params: []string{"channel", "cursor", "limit"}, required: []string{"channel"}, handle: (*Server).conversationsMembers},
-	"chat.postMessage":             {params: []string{"channel", "text", "blocks", "attachments", "thread_ts", "unfurl_links", "unfurl_media", "mrkdwn", "as_user", "link_names", "parse", "reply_broadcast", "icon_emoji", "icon_url", "username"}, required: []string{"channel"}, handle: (*Server).chatPostMessage},
+	"chat.postMessage":             {params: []string{"channel", "text", "blocks", "attachments", "thread_ts", "unfurl_links", "unfurl_media", "mrkdwn", "as_user", "link_names", "parse", "reply_broadcast", "icon_emoji", "icon_url", "username", "metadata"}, required: []string{"channel"}, handle: (*Server).chatPostMessage},
+	"conversations.history":        {params: []string{"channel", "latest", "oldest", "inclusive", "limit", "cursor", "include_all_metadata"}, required: []string{"channel"}, handle: (*Server).conversationsHistory},
 	"chat.update":                  {params: []string{"channel", "ts", "text", "blocks", "attachments", "as_user", "link_names", "parse"}, required: []string{"channel", "ts"}, handle: (*Server).chatUpdate},
 	"chat.postEphemeral":           {params: []string{"channel", "user", "text", "blocks", "attachments", "thread_ts", "as_user", "link_names", "parse", "icon_emoji", "icon_url", "username"}, required: []string{"channel", "user"}, handle: (*Server).chatPostEphemeral},
 	"pins.add":                     {params: []string{"channel", "timestamp"}, required: []string{"channel", "timestamp"}, handle: (*Server).pinsAdd},
@@ -423,8 +424,84 @@ func (s *Server) chatPostMessage(p params) (map[string]any, string) {
 	if e != "" {
 		return nil, e
 	}
-	m := s.addMessageLocked(&Message{Channel: ch.ID, User: BotUserID, Text: text, Blocks: blocks, Source: "api"})
+	var meta json.RawMessage
+	if raw := p.get("metadata"); raw != "" {
+		var md struct {
+			EventType    string         `json:"event_type"`
+			EventPayload map[string]any `json:"event_payload"`
+		}
+		if err := json.Unmarshal([]byte(raw), &md); err != nil || md.EventType == "" || md.EventPayload == nil {
+			return nil, "invalid_metadata_format"
+		}
+		meta = json.RawMessage(raw)
+	}
+	m := s.addMessageLocked(&Message{Channel: ch.ID, User: BotUserID, Text: text, Blocks: blocks, Metadata: meta, Source: "api"})
 	return map[string]any{"channel": ch.ID, "ts": m.TS, "message": map[string]any{"type": "message", "user": BotUserID, "text": text, "ts": m.TS}}, ""
+}
+
+// conversationsHistory lists a channel's messages, newest first, between
+// oldest and latest (exclusive unless inclusive), limit at a time (default
+// 100, at most 999), with each message's metadata only when
+// include_all_metadata is set, as Slack does. The cursor is the offset.
+func (s *Server) conversationsHistory(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	if !ok || (ch.Private && !member(ch, BotUserID)) {
+		return nil, "channel_not_found"
+	}
+	if !member(ch, BotUserID) {
+		return nil, "not_in_channel"
+	}
+	micros := func(ts string, none int64) int64 {
+		if ts == "" {
+			return none
+		}
+		sec, frac, _ := strings.Cut(ts, ".")
+		a, err1 := strconv.ParseInt(sec, 10, 64)
+		b, err2 := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		if err1 != nil || err2 != nil {
+			return -1
+		}
+		return a*1_000_000 + b
+	}
+	oldest, latest := micros(p.get("oldest"), 0), micros(p.get("latest"), 1<<62)
+	if oldest < 0 || latest < 0 {
+		return nil, "invalid_ts_oldest"
+	}
+	inclusive := p.get("inclusive") == "1" || p.get("inclusive") == "true"
+	limit, _ := strconv.Atoi(p.get("limit"))
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 999)
+	offset, _ := strconv.Atoi(p.get("cursor"))
+	withMeta := p.get("include_all_metadata") == "1" || p.get("include_all_metadata") == "true"
+	var out []map[string]any
+	seen := 0
+	for i := len(s.messages) - 1; i >= 0; i-- {
+		m := s.messages[i]
+		if m.Channel != ch.ID || m.Ephemeral {
+			continue
+		}
+		ts := micros(m.TS, 0)
+		if ts > latest || ts < oldest || (!inclusive && (ts == latest || ts == oldest)) {
+			continue
+		}
+		if seen++; seen <= offset {
+			continue
+		}
+		if len(out) == limit {
+			return map[string]any{"messages": out, "has_more": true, "response_metadata": map[string]any{"next_cursor": strconv.Itoa(offset + limit)}}, ""
+		}
+		msg := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS}
+		if len(m.Blocks) > 0 {
+			msg["blocks"] = m.Blocks
+		}
+		if withMeta && len(m.Metadata) > 0 {
+			msg["metadata"] = m.Metadata
+		}
+		out = append(out, msg)
+	}
+	return map[string]any{"messages": out, "has_more": false, "response_metadata": map[string]any{"next_cursor": ""}}, ""
 }
 
 func (s *Server) chatUpdate(p params) (map[string]any, string) {

@@ -73,6 +73,7 @@ type Message struct {
 	To        string          // the only viewer of an ephemeral message
 	Edits     int             // how many times chat.update changed it
 	Files     json.RawMessage // files shared with the message
+	Metadata  json.RawMessage // the app's message metadata (event_type, event_payload), if any
 	// Source says how it arrived: "api", "response_url", "command_response".
 	Source string
 }
@@ -451,8 +452,10 @@ func (s *Server) publishLocked(m *Message) {
 	}
 }
 
+// nextTSLocked is a new message timestamp: the time now in microseconds,
+// as Slack's are, kept unique and increasing.
 func (s *Server) nextTSLocked() string {
-	s.ts++
+	s.ts = max(s.ts+1, time.Now().UnixMicro())
 	return fmt.Sprintf("%d.%06d", s.ts/1_000_000, s.ts%1_000_000)
 }
 

@@ -18,6 +18,13 @@ const SpecFile = "slack-web-api.openapi2.json"
 // parameters follow Slack's method documentation instead.
 var NotInSpec = map[string]bool{"apps.connections.open": true, "files.getUploadURLExternal": true, "files.completeUploadExternal": true}
 
+// NewerParams lists parameters Slack added to a method after the October
+// 2020 spec, from its method documentation: message metadata (2022).
+var NewerParams = map[string][]string{
+	"chat.postMessage":      {"metadata"},
+	"conversations.history": {"include_all_metadata"},
+}
+
 // Spec is the parameter contract of each Web API method.
 type Spec struct {
 	Params   map[string]map[string]bool // method -> parameter names
@@ -55,6 +62,13 @@ func LoadSpec(path string) (*Spec, error) {
 			}
 		}
 		sort.Strings(s.Required[m])
+	}
+	for m, ps := range NewerParams {
+		for _, p := range ps {
+			if s.Params[m] != nil {
+				s.Params[m][p] = true
+			}
+		}
 	}
 	return s, nil
 }

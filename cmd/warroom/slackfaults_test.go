@@ -9,8 +9,9 @@ import (
 // TestSlackFaults runs an incident while Slack misbehaves, over both
 // transports: a channel create that takes effect but answers after the
 // client's timeout (the retry adopts the channel instead of making a
-// second one), 500s and 429s on posts and summary edits, and an event
-// delivered three times (answered once).
+// second one), 500s and 429s on posts and summary edits, a post whose
+// answer is lost (not posted again), and an event delivered three times
+// (answered once).
 func TestSlackFaults(t *testing.T) {
 	for _, mode := range []string{"http", "socket"} {
 		t.Run(mode, func(t *testing.T) {
@@ -39,6 +40,18 @@ func TestSlackFaults(t *testing.T) {
 			})
 			if n := w.countPosts(room.ID, "first note through 500s"); n != 1 {
 				t.Errorf("the note was posted %d times", n)
+			}
+
+			// A post that reaches Slack but whose answer comes after the
+			// client gave up: the retry finds it in the channel's history
+			// (its metadata names the outbox item) and does not post again.
+			w.sim.Slow("chat.postMessage", time.Second, 1)
+			w.cmd("alice", room.ID, "note second note, answer lost")
+			w.eventually("the note is in the room", func() bool { return w.countPosts(room.ID, "second note, answer lost") >= 1 })
+			w.eventually("the retry found it", func() bool { return strings.Contains(w.log.String(), "already in Slack") })
+			time.Sleep(300 * time.Millisecond)
+			if n := w.countPosts(room.ID, "second note, answer lost"); n != 1 {
+				t.Errorf("a post whose answer was lost was posted %d times", n)
 			}
 
 			mention := map[string]any{"type": "app_mention", "user": w.users["carol"], "text": "<@U0BOT0001> help", "channel": w.general, "ts": "1700000000.000100"}
