@@ -27,6 +27,13 @@ func Sign(secret string, ts int64, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// SignRequest sets the headers Slack signs a request with: the timestamp
+// ts and the v0 signature of body made with secret.
+func SignRequest(req *http.Request, secret string, ts int64, body []byte) {
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Slack-Signature", Sign(secret, ts, body))
+}
+
 // Reply is what the bot answered to a delivery, within Slack's 3 seconds.
 type Reply struct {
 	Status  int             // HTTP status, or 200 for a Socket Mode ack
@@ -178,8 +185,7 @@ func (s *Server) PostSigned(ctx context.Context, url, secret string, ts int64, b
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Slack-Signature", Sign(secret, ts, body))
+	SignRequest(req, secret, ts, body)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -215,8 +221,7 @@ func (s *Server) postSignedAt(ctx context.Context, url, ctype string, body []byt
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", ctype)
-	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Slack-Signature", Sign(s.opts.SigningSecret, ts, body))
+	SignRequest(req, s.opts.SigningSecret, ts, body)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

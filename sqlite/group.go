@@ -208,7 +208,6 @@ func (db *DB) syncMode(ctx context.Context, relaxed bool) error {
 		return err
 	}
 	db.relaxedNow = relaxed
-	db.modeChanges.Add(1)
 	return nil
 }
 
@@ -229,7 +228,6 @@ type group struct {
 	closing         sync.Once
 	writes, commits atomic.Int64
 	relaxedNow      bool // the writer's synchronous pragma is NORMAL (commit loop only)
-	modeChanges     atomic.Int64
 }
 
 func (db *DB) startGroup() {

@@ -243,8 +243,7 @@ func openLoop(target string, rate int, d time.Duration, body func(int) []byte) r
 			ts := time.Now().Unix()
 			req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(data))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
-			req.Header.Set("X-Slack-Signature", slacksim.Sign(secret, ts, data))
+			slacksim.SignRequest(req, secret, ts, data)
 			resp, err := client.Do(req)
 			if err != nil {
 				return
