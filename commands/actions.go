@@ -10,6 +10,98 @@ import (
 	"github.com/warroom/warroom/incident"
 )
 
+func actionSpec() *spec {
+	return &spec{
+		Usage: Usage{"action", "/incident action add <text> [@owner] [p1|p2|p3] [due:YYYY-MM-DD] · list [all|mine] · done <id> · reopen <id> · assign <id> @user",
+			"Track follow-ups to closure (default p2, due by priority: 7, 30 or 90 days). Done items close their Jira issue too.",
+			"/incident action add Alert on replica lag @alice p1 due:2026-12-15"},
+		aliases: []string{"actions", "ai", "followup"},
+		parse:   parseAction,
+		run: func(d *Dispatcher, ctx context.Context, r request) Result {
+			return d.action(ctx, r.Command, r.n, r.cmd)
+		},
+		scope: maybeOnIncident,
+	}
+}
+
+// actionVerbs are the action subcommands.
+var actionVerbs = []string{"add", "list", "done", "reopen", "assign"}
+
+// parseAction reads "add <text> [@owner] [p1|p2|p3] [due:YYYY-MM-DD]",
+// "list [all|mine]", "done <id>", "reopen <id>" or "assign <id> @user".
+// The options of add are read from the end, in any order, so the text
+// itself may say "p1" or "@alice" in the middle.
+func parseAction(c *Command, rest, actor string) error {
+	verb, r := next(rest)
+	verb = strings.ToLower(verb)
+	switch verb {
+	case "":
+		verb = "list"
+	case "close", "complete", "finish", "resolve":
+		verb = "done"
+	case "ls", "show":
+		verb = "list"
+	case "mine", "all", "open": // "/incident actions mine"
+		verb, r = "list", verb
+	case "new", "create":
+		verb = "add"
+	case "owner":
+		verb = "assign"
+	}
+	c.Action = verb
+	switch verb {
+	case "add":
+		words := strings.Fields(r)
+		for len(words) > 1 {
+			w := words[len(words)-1]
+			lw := strings.ToLower(w)
+			if p, ok := incident.ParsePriority(lw); ok && c.Priority == 0 {
+				c.Priority = p
+			} else if d, ok := strings.CutPrefix(lw, "due:"); ok && c.Due.IsZero() {
+				t, err := time.Parse(time.DateOnly, d)
+				if err != nil {
+					return errUser("`" + clip(w, 40) + "` is not a due date. Write it as `due:2026-12-31`.")
+				}
+				c.Due = t
+			} else if m := mention.FindStringSubmatch(w); m != nil && c.User == "" {
+				c.User = m[1]
+			} else {
+				break
+			}
+			words = words[:len(words)-1]
+		}
+		c.Text = strings.Join(words, " ")
+		if strings.TrimSpace(r) == "" {
+			return errUser("Say what will change, e.g. `/incident action add Alert on replica lag @alice p1 due:2026-12-15`.")
+		}
+	case "list":
+		w := strings.ToLower(r)
+		if w != "" && w != "all" && w != "mine" && w != "open" {
+			return errUser("`action list` takes nothing, `all` (closed ones too) or `mine`.")
+		}
+		c.Text = w
+	case "done", "reopen", "assign":
+		w, r2 := next(r)
+		id, ok := incident.ParseActionRef(w)
+		if !ok {
+			return errUser("Say which item by its number, e.g. `/incident action " + verb + " 12" + map[bool]string{true: " @alice", false: ""}[verb == "assign"] + "`. The numbers are in `/incident action list`.")
+		}
+		c.ActionID = id
+		if verb == "assign" {
+			u, err := parseUser(r2, actor)
+			if err != nil {
+				return err
+			}
+			c.User = u
+		} else if r2 != "" {
+			return errUser("`action " + verb + "` takes one item number, e.g. `/incident action " + verb + " 12`.")
+		}
+	default:
+		return errUser("`" + clip(verb, 40) + "` is not an action subcommand. Use one of: " + strings.Join(actionVerbs, ", ") + ".")
+	}
+	return nil
+}
+
 // actionsShown is how many items /incident action list shows.
 const actionsShown = 30
 
@@ -192,11 +284,4 @@ func actionLine(a incident.ActionItem, withIncident bool, now time.Time) string 
 		line += " — " + linkOr(a.TicketURL, a.Ticket)
 	}
 	return line
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

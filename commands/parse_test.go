@@ -103,7 +103,7 @@ func TestParse(t *testing.T) {
 
 func TestHelpCoversEveryCommand(t *testing.T) {
 	all := HelpText("")
-	for _, h := range Help {
+	for _, h := range Help() {
 		if !strings.Contains(all, h.Syntax) {
 			t.Errorf("help misses %s", h.Name)
 		}

@@ -1,0 +1,408 @@
+// Package commands turns the text of "/incident ..." into typed commands
+// and runs each against incident.Service.
+//
+// One command, one place: each stage's file (assess.go, communicate.go,
+// respond.go, document.go, actions.go) holds its commands whole, as a spec
+// with the usage line and help, the parser of the rest of the line, the
+// handler, and the texts it answers with. The rules themselves live in
+// incident/, in the file of the same stage. This file holds what every
+// command shares: the table of specs, Dispatcher.Run, and the plumbing from
+// a rule's result to a reply and the Slack effects.
+//
+// It knows nothing of Slack's transports or HTTP; bot/ calls Dispatcher.Run
+// and carries out the Result. It must not import bot/ or any store.
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/postmortem"
+	"github.com/warroom/warroom/templates"
+)
+
+// Command is one parsed "/incident ..." command.
+type Command struct {
+	Name     string            // the subcommand: declare, note, status, ...
+	Ref      int64             // incident named before the subcommand, 0 if none
+	Severity incident.Severity // declare, severity
+	Status   incident.Status   // status
+	Role     string            // commander, communicator, role
+	User     string            // the Slack user ID a role goes to
+	Text     string            // title, note, message, summary, help topic
+	Target   string            // page: a service name, or "@U123"
+	Modal    bool              // declare with no title: open the form
+	Private  bool              // declare private: a private war room, off announcements and the status page
+	// Components are name=status pairs, for components.
+	Components map[string]incident.ComponentStatus
+	// Action is the action subcommand (add, list, done, reopen, assign),
+	// ActionID the item it names, Priority and Due what add was given.
+	Action   string
+	ActionID int64
+	Priority incident.Priority
+	Due      time.Time
+}
+
+// Invocation is one "/incident ..." typed by a user somewhere.
+type Invocation struct {
+	User    string // Slack user ID
+	Channel string // where it was typed
+	Text    string // everything after "/incident"
+	// ResponseURL answers the command later (the war room is ready).
+	ResponseURL string
+}
+
+// Result is what the person who ran a command sees. Everything else a
+// command does on Slack was planned into the outbox with its timeline entry.
+type Result struct {
+	Reply    string             // ephemeral reply to the user
+	Incident *incident.Incident // the incident acted on, as it now is
+	Modal    *DeclareForm       // open the declare form instead
+	Preview  *UpdatePreview     // open the public update preview instead
+	Failed   bool               // the command was rejected or could not run
+}
+
+// Dispatcher runs commands against the incident service.
+type Dispatcher struct {
+	Service *incident.Service
+	Log     *slog.Logger
+	// Templates draft public updates; nil means the built-in ones.
+	Templates *templates.Set
+	// Lint checks public updates before they are published.
+	Lint incident.Lint
+	// Location is the time zone public updates show times in; nil means UTC.
+	Location *time.Location
+	// Services are the service names people may declare for and page
+	// (/incident declare sev1 payments: ..., /incident page payments).
+	Services []string
+	// Postmortems writes postmortem drafts; nil means the built-in template.
+	Postmortems *postmortem.Writer
+	// Names maps Slack user IDs to display names for documents; nil: IDs.
+	Names func(ctx context.Context, ids []string) map[string]string
+	// PostmortemOnResolve writes a draft when an incident resolves.
+	PostmortemOnResolve bool
+	// Declarers, if not empty, are the only people who may declare
+	// (PagerDuty alerts still do).
+	Declarers []string
+	// Observe, if set, is told each command's name, whether it was
+	// rejected, and how long it took (the metrics' command latency).
+	Observe func(name string, failed bool, took time.Duration)
+
+	once sync.Once
+}
+
+// spec is one subcommand, whole: its help, how the rest of its line is
+// read, and how it runs and what it answers.
+type spec struct {
+	Usage
+	aliases []string
+	// parse reads the words after the command's name into c; nil means the
+	// command takes nothing after its name.
+	parse func(c *Command, rest, actor string) error
+	// run carries the command out.
+	run func(d *Dispatcher, ctx context.Context, r request) Result
+	// scope says whether the command acts on an incident.
+	scope scope
+}
+
+type scope int
+
+const (
+	onIncident      scope = iota // needs an incident: by reference, or the war room it is typed in
+	anywhere                     // needs none: declare, list
+	maybeOnIncident              // works with or without one: action items by number
+)
+
+// request is one parsed command on its way to its handler.
+type request struct {
+	Command
+	n    int64            // the incident acted on; 0 for anywhere commands
+	cmd  incident.Command // what the timeline records
+	from origin           // where to answer later
+}
+
+// table holds every subcommand: specs in the order a response uses them,
+// which is the order help shows them in, and byName by every name and alias
+// people type. It is built on first use: the specs' handlers reach the table
+// themselves (a rejected command's reply shows its usage), which a package
+// variable's initialiser may not.
+var table struct {
+	once   sync.Once
+	specs  []*spec
+	byName map[string]*spec
+}
+
+func commandTable() ([]*spec, map[string]*spec) {
+	table.once.Do(func() {
+		table.specs = []*spec{
+			declareSpec(), severitySpec(), commanderSpec(), communicatorSpec(), roleSpec(),
+			statusSpec(), updateSpec(), impactSpec(), componentsSpec(),
+			pageSpec(), noteSpec(), timelineSpec(),
+			resolveSpec(), reopenSpec(), postmortemSpec(), actionSpec(), closeSpec(),
+			listSpec(), helpSpec(),
+		}
+		table.byName = map[string]*spec{}
+		for _, s := range table.specs {
+			table.byName[s.Name] = s
+			for _, a := range s.aliases {
+				table.byName[a] = s
+			}
+		}
+	})
+	return table.specs, table.byName
+}
+
+// lookup returns the spec of a name or alias people typed.
+func lookup(name string) (*spec, bool) {
+	_, m := commandTable()
+	s, ok := m[name]
+	return s, ok
+}
+
+// Run parses and runs one command. It never returns an error: every
+// failure becomes a reply, and every command is in the timeline or audit
+// log before Run returns.
+func (d *Dispatcher) Run(ctx context.Context, inv Invocation) Result {
+	if d.Observe == nil {
+		return d.run(ctx, inv)
+	}
+	start := time.Now()
+	res := d.run(ctx, inv)
+	name := incident.KindParseError
+	if c, err := Parse(inv.Text, inv.User); err == nil || c.Name != "" {
+		name = c.Name
+	}
+	d.Observe(name, res.Failed, time.Since(start))
+	return res
+}
+
+func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
+	c, perr := Parse(inv.Text, inv.User)
+	// The timeline keeps what the person typed, not Slack's escaping of it.
+	cmd := incident.Command{Actor: inv.User, Channel: inv.Channel, Raw: mrkdwn.Unescape(inv.Text), Kind: c.Name}
+	if perr != nil {
+		return d.unparsed(ctx, inv, c, cmd, perr)
+	}
+	s, _ := lookup(c.Name)
+	r := request{Command: c, cmd: cmd, from: origin{user: inv.User, channel: inv.Channel, responseURL: inv.ResponseURL}}
+	if c.Name == "help" {
+		return d.record(ctx, d.warRoom(ctx, inv.Channel), cmd, Result{Reply: HelpText(c.Text)})
+	}
+	if s.scope == anywhere {
+		return s.run(d, ctx, r)
+	}
+	r.n = c.Ref
+	if r.n == 0 {
+		r.n = d.warRoom(ctx, inv.Channel)
+	}
+	if r.n != 0 {
+		if res, refused := d.private(ctx, r.n, cmd); refused {
+			return res
+		}
+	}
+	if r.n == 0 && s.scope == onIncident {
+		msg := fmt.Sprintf("This channel is not a war room, so say which incident: `/incident INC-7 %s`. Open incidents: `/incident list`.", c.Name)
+		if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: msg, Failed: true}
+	}
+	return s.run(d, ctx, r)
+}
+
+// unparsed records a command that could not be parsed, on its incident's
+// timeline when it named one (or was typed in a war room), and answers with
+// what was wrong and the command's usage.
+func (d *Dispatcher) unparsed(ctx context.Context, inv Invocation, c Command, cmd incident.Command, perr error) Result {
+	cmd.Kind = incident.KindParseError
+	if c.Name != "" {
+		cmd.Kind = c.Name
+	}
+	msg := perr.Error() + usageLine(c.Name)
+	n := c.Ref
+	if n == 0 {
+		n = d.warRoom(ctx, inv.Channel)
+	}
+	if n != 0 {
+		if _, err := d.Service.Get(ctx, n); err != nil {
+			n = 0 // a reference to no incident: the audit log keeps it
+		}
+	}
+	if err := d.Service.Record(ctx, n, cmd, msg); err != nil {
+		return d.internal(ctx, err)
+	}
+	return Result{Reply: msg, Failed: true}
+}
+
+// private refuses a command about a private incident from someone outside
+// it: not a member, and not typing in its war room. The refusal is on the
+// incident's own timeline, and says nothing about the incident.
+func (d *Dispatcher) private(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil || inc.Visible(cmd.Actor, cmd.Channel) {
+		return Result{}, false
+	}
+	msg := fmt.Sprintf("%s is private: only the people working on it can see it or act on it. Ask one of them to invite you to its war room.", inc.Ref())
+	if err := d.Service.Record(ctx, n, cmd, msg); err != nil {
+		return d.internal(ctx, err), true
+	}
+	return Result{Reply: msg, Failed: true}, true
+}
+
+// origin is where a command came from, for follow-ups sent later.
+type origin struct{ user, channel, responseURL string }
+
+// texts are what a successful command says: to the war room (post), to the
+// announcements channel, to the person who typed it (reply), and whom it
+// brings into the room.
+type texts struct {
+	post, announce, reply string
+	invite                []string
+}
+
+// effects turns texts into Slack effects.
+func (t texts) effects() []incident.Effect {
+	var fx []incident.Effect
+	fx = append(fx, Invite(t.invite...)...)
+	if t.post != "" {
+		fx = append(fx, Post(t.post))
+	}
+	if t.announce != "" {
+		fx = append(fx, Announce(t.announce))
+	}
+	return fx
+}
+
+// apply runs a change whose Slack effects say describes; they are planned
+// inside the change's transaction, from the incident as it was and is.
+func (d *Dispatcher) apply(ctx context.Context, cmd incident.Command, run func(incident.Command) (*incident.Incident, error), say func(before, after *incident.Incident) texts) Result {
+	var t texts
+	cmd.Effects = func(before, after *incident.Incident, _ incident.Entry) []incident.Effect {
+		t = say(before, after)
+		return t.effects()
+	}
+	inc, err := run(cmd)
+	if err != nil {
+		return d.failed(ctx, err, cmd.Kind)
+	}
+	return Result{Reply: t.reply, Incident: inc}
+}
+
+// failed turns a rejected or failed command into its reply.
+func (d *Dispatcher) failed(ctx context.Context, err error, name string) Result {
+	if incident.ErrorCode(err) == incident.EInternal {
+		return d.internal(ctx, err)
+	}
+	return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, name), Failed: true}
+}
+
+// internal logs an unexpected error with an id and shows the user only the id.
+func (d *Dispatcher) internal(ctx context.Context, err error) Result {
+	id := fmt.Sprintf("E%d", time.Now().UnixNano()%1_000_000_000)
+	if d.Log != nil {
+		d.Log.ErrorContext(ctx, "command failed", "error_id", id, "err", err)
+	}
+	return Result{Reply: fmt.Sprintf("Something went wrong on our side (error %s). Nothing was lost that was already saved; try again, and if it keeps failing tell your warroom admin the error id.", id), Failed: true}
+}
+
+// record appends a command that changes nothing, and answers with r.
+func (d *Dispatcher) record(ctx context.Context, n int64, cmd incident.Command, r Result) Result {
+	if err := d.Service.Record(ctx, n, cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	return r
+}
+
+// warRoom returns the incident whose war room channel is, or 0.
+func (d *Dispatcher) warRoom(ctx context.Context, channel string) int64 {
+	inc, err := d.Service.ByChannel(ctx, channel)
+	if err != nil {
+		return 0
+	}
+	return inc.Number
+}
+
+func outcome(err error) string {
+	if err == nil {
+		return incident.OutcomeOK
+	}
+	return incident.ErrorMessage(err)
+}
+
+func usageIfInvalid(err error, name string) string {
+	if incident.ErrorCode(err) == incident.EInvalid {
+		return usageLine(name)
+	}
+	return ""
+}
+
+func nextHint(inc *incident.Incident) string { return "\nNext: " + inc.NextStep() }
+
+func roomLink(inc *incident.Incident) string {
+	if inc.ChannelID == "" {
+		return "(war room being created)"
+	}
+	return "<#" + inc.ChannelID + ">"
+}
+
+// Mention formats a user ID as a Slack mention, or "nobody yet".
+func Mention(u string) string {
+	if u == "" {
+		return "nobody yet"
+	}
+	return "<@" + u + ">"
+}
+
+// TitleCase capitalises the first letter of a status or stage name.
+func TitleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// user quotes text a person typed into a message of warroom's: it keeps
+// mentions of people and channels, and cannot ping @channel or @here.
+func user(s string) string { return mrkdwn.EscapeUser(strings.TrimSpace(s)) }
+
+// FormatDuration renders a duration for people: 45s, 12m, 3h05m, 2d4h.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+func linkOr(url, text string) string {
+	if url == "" {
+		return user(text)
+	}
+	return "<" + url + "|" + user(text) + ">"
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,305 @@
+package commands
+
+// The communicate stage: the incident's internal status, the public updates
+// and what goes into them (impact, components), and their cadence.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/templates"
+)
+
+// UpdatePreview is a public update drafted from the template, for the
+// communicator to edit and publish.
+type UpdatePreview struct {
+	Incident *incident.Incident
+	Status   incident.Status
+	Body     string
+	Warnings []incident.LintWarning
+}
+
+func statusSpec() *spec {
+	return &spec{
+		Usage: Usage{"status", "/incident status [investigating|identified|monitoring|resolved] [message]",
+			"Set the incident's status and tell the room (internal; `update` is public). Alone, shows the incident's state and what warroom still has to deliver.",
+			"/incident status identified Bad deploy of checkout v42"},
+		parse: func(c *Command, rest, _ string) error {
+			w, r := next(rest)
+			if w == "" {
+				return nil // /incident status alone: show the incident's state
+			}
+			st, err := incident.ParseStatus(w)
+			if err != nil {
+				return errUser(incident.ErrorMessage(err))
+			}
+			c.Status, c.Text = st, r
+			return nil
+		},
+		run: (*Dispatcher).runStatus,
+	}
+}
+
+func (d *Dispatcher) runStatus(ctx context.Context, r request) Result {
+	if r.Status == "" {
+		return d.statusReport(ctx, r.n, r.cmd)
+	}
+	if r.Status == incident.StatusResolved {
+		return d.runResolve(ctx, r)
+	}
+	return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
+		return d.Service.SetStatus(ctx, r.n, cmd, r.Status, r.Text)
+	}, func(_, inc *incident.Incident) texts {
+		post := fmt.Sprintf(":large_blue_circle: *%s* status: *%s*", inc.Ref(), TitleCase(string(inc.Status)))
+		if r.Text != "" {
+			post += " — " + user(r.Text)
+		}
+		post += fmt.Sprintf(" (by <@%s>)", r.cmd.Actor)
+		return texts{post: post, reply: fmt.Sprintf("%s status is %s.", inc.Ref(), inc.Status) + nextHint(inc)}
+	})
+}
+
+// statusReport is what /incident status alone shows: the incident's state,
+// its links, and the outbox work still pending or failed for it.
+func (d *Dispatcher) statusReport(ctx context.Context, n int64, cmd incident.Command) Result {
+	if err := d.Service.Record(ctx, n, cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil {
+		return d.failed(ctx, err, "status")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s* %s — %s, %s stage. Commander %s, communicator %s.", inc.Ref(), inc.Severity, inc.Status, inc.Stage, Mention(inc.Commander), Mention(inc.Communicator))
+	if !inc.NextUpdateDue.IsZero() && inc.Open() {
+		fmt.Fprintf(&b, " Next public update due by %s.", inc.NextUpdateDue.UTC().Format("15:04 UTC"))
+	}
+	if links, err := d.Service.Links(ctx, n); err == nil {
+		for _, l := range links {
+			fmt.Fprintf(&b, "\n%s: %s", TitleCase(l.System), linkOr(l.URL, l.Ref))
+		}
+	}
+	fx, err := d.Service.Effects(ctx, incident.EffectFilter{Incident: n, States: []string{incident.EffectPending, incident.EffectFailed, incident.EffectExpired}, Limit: 20})
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	if len(fx) == 0 {
+		b.WriteString("\nEverything warroom had to send (Slack, PagerDuty, Jira, status page) is delivered.")
+	} else {
+		b.WriteString("\n*Not delivered yet:*")
+		for _, e := range fx {
+			what := EffectName(e.Kind)
+			if t := e.Payload["target"]; e.Kind == incident.KindPage && strings.HasPrefix(t, "@") {
+				what += " <" + t + ">"
+			} else if e.Kind == incident.KindPage {
+				what += " " + t
+			}
+			fmt.Fprintf(&b, "\n• #%d %s — %s", e.ID, user(what), e.State)
+			if e.State == incident.EffectPending && e.Attempts > 0 {
+				fmt.Fprintf(&b, ", %d attempts, next at %s", e.Attempts, e.NextAt.UTC().Format("15:04:05 UTC"))
+			}
+			if e.LastError != "" {
+				fmt.Fprintf(&b, ": %s", user(clip(oneLine(e.LastError), 120)))
+			}
+		}
+		b.WriteString("\nPending work is retried on its own. An admin can retry failed work: `warroom outbox retry <id>`.")
+	}
+	b.WriteString("\nNext: " + inc.NextStep())
+	return Result{Reply: b.String(), Incident: inc}
+}
+
+func updateSpec() *spec {
+	return &spec{
+		Usage: Usage{"update", "/incident update [investigating|identified|monitoring|resolved] [message]",
+			"Write a public status update from the template, preview it, publish it.",
+			"/incident update identified Failing over to the standby database"},
+		parse: func(c *Command, rest, _ string) error {
+			w, r := next(rest)
+			if st, err := incident.ParseStatus(w); err == nil {
+				c.Status, rest = st, r
+			} else if w != "" && isStatusLike(w) {
+				return errUser(incident.ErrorMessage(err))
+			}
+			c.Text = rest
+			return nil
+		},
+		run: func(d *Dispatcher, ctx context.Context, r request) Result {
+			p, err := d.preview(ctx, r.n, r.cmd.Actor, r.Status, r.Text)
+			at := r.n
+			if incident.ErrorCode(err) == incident.ENotFound {
+				at = 0 // no such incident: the audit log keeps it
+			}
+			if rerr := d.Service.Record(ctx, at, r.cmd, outcome(err)); rerr != nil {
+				return d.internal(ctx, rerr)
+			}
+			if err != nil {
+				return d.failed(ctx, err, r.Name)
+			}
+			return Result{Preview: p, Incident: p.Incident}
+		},
+	}
+}
+
+// preview drafts a public update from the template for status (default:
+// the current status) with the communicator's message, and lints it.
+func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st incident.Status, message string) (*UpdatePreview, error) {
+	inc, err := d.Service.Get(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if inc.Private {
+		return nil, incident.Errorf(incident.EForbidden, "%s is private, so it has no public updates and stays off the status page. Keep the team informed in the war room: `/incident status identified <what you know>`.", inc.Ref())
+	}
+	if actor != inc.Communicator && actor != inc.Commander {
+		return nil, incident.Errorf(incident.EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", Mention(inc.Communicator), Mention(inc.Commander))
+	}
+	if !inc.Open() {
+		return nil, incident.Errorf(incident.EConflict, "%s is resolved; its last update is published. If it came back: `/incident reopen`.", inc.Ref())
+	}
+	if st == "" {
+		st = inc.Status
+	}
+	body, err := d.Draft(inc, st, message)
+	if err != nil {
+		return nil, err
+	}
+	return &UpdatePreview{Incident: inc, Status: st, Body: body, Warnings: d.Lint.Check(body, st != incident.StatusResolved && !d.Service.NextUpdate(inc).IsZero())}, nil
+}
+
+// PreviewFor drafts the next public update of incident n in its current
+// status, for the "Write the update" button.
+func (d *Dispatcher) PreviewFor(ctx context.Context, n int64, actor string) (*UpdatePreview, error) {
+	return d.preview(ctx, n, actor, "", "")
+}
+
+// Draft renders the template for status with the incident's fields.
+func (d *Dispatcher) Draft(inc *incident.Incident, st incident.Status, message string) (string, error) {
+	set, err := d.templates()
+	if err != nil {
+		return "", err
+	}
+	u := templates.Update{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(), Impact: inc.Impact,
+		Message: strings.TrimSpace(message), Started: inc.DeclaredAt, Location: d.Location}
+	for _, name := range inc.ComponentNames() {
+		u.Components = append(u.Components, templates.Component{Name: name, Status: string(inc.Components[name])})
+	}
+	if st == incident.StatusResolved {
+		u.Resolved = d.Service.Now()
+	} else {
+		u.NextUpdate = d.Service.NextUpdate(inc)
+	}
+	return set.Render(string(st), u)
+}
+
+func (d *Dispatcher) templates() (*templates.Set, error) {
+	d.once.Do(func() {
+		if d.Templates == nil {
+			d.Templates, _ = templates.Load("")
+		}
+	})
+	if d.Templates == nil {
+		return nil, incident.Errorf(incident.EInternal, "no templates")
+	}
+	return d.Templates, nil
+}
+
+// PublishUpdate publishes a public update with the text the communicator
+// approved, from the preview. The war room and the announcements channel
+// get it, and the hosted status page if one is configured, all through the
+// outbox.
+func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n int64, st incident.Status, body string) Result {
+	cmd.Kind = "publish"
+	var quoted string
+	cmd.Effects = func(_, inc *incident.Incident, e incident.Entry) []incident.Effect {
+		quoted = "> " + strings.ReplaceAll(user(e.Detail["text"]), "\n", "\n> ")
+		return texts{
+			post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
+			announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(inc.Title), roomLink(inc)),
+		}.effects()
+	}
+	inc, _, err := d.Service.Publish(ctx, n, cmd, st, body)
+	if err != nil {
+		return d.failed(ctx, err, "")
+	}
+	return Result{Incident: inc, Reply: "Published. " + nextDueText(inc)}
+}
+
+// Snooze pushes incident n's next update back by dur, from the reminder's button.
+func (d *Dispatcher) Snooze(ctx context.Context, cmd incident.Command, n int64, dur time.Duration) Result {
+	cmd.Kind = "snooze"
+	return d.apply(ctx, cmd, func(cmd incident.Command) (*incident.Incident, error) {
+		return d.Service.Snooze(ctx, n, cmd, dur)
+	}, func(_, inc *incident.Incident) texts {
+		return texts{post: fmt.Sprintf(":zzz: <@%s> snoozed the public update of %s: now due by %s.", cmd.Actor, inc.Ref(), inc.NextUpdateDue.UTC().Format("15:04 UTC"))}
+	})
+}
+
+func nextDueText(inc *incident.Incident) string {
+	if inc.NextUpdateDue.IsZero() {
+		return "No further update is scheduled."
+	}
+	return "The next update is due by " + inc.NextUpdateDue.UTC().Format("15:04 UTC") + "; I'll remind you 5 minutes before."
+}
+
+func impactSpec() *spec {
+	return &spec{
+		Usage: Usage{"impact", "/incident impact <who is affected and how>", "Describe the impact in customers' words, for public updates.", "/incident impact failed card payments for some customers"},
+		parse: func(c *Command, rest, _ string) error {
+			if rest == "" {
+				return errUser("Say who is affected and how, in customers' words, e.g. `/incident impact failed card payments for some customers`.")
+			}
+			c.Text = rest
+			return nil
+		},
+		run: func(d *Dispatcher, ctx context.Context, r request) Result {
+			return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
+				return d.Service.SetImpact(ctx, r.n, cmd, r.Text)
+			}, func(_, inc *incident.Incident) texts {
+				return texts{post: fmt.Sprintf(":busts_in_silhouette: <@%s> described the impact of %s: %s", r.cmd.Actor, inc.Ref(), user(inc.Impact)),
+					reply: "Impact set. It goes into the next public update: `/incident update`."}
+			})
+		},
+	}
+}
+
+func componentsSpec() *spec {
+	return &spec{
+		Usage: Usage{"components", "/incident components <name>=<operational|degraded_performance|partial_outage|major_outage> ...",
+			"Set the affected components and their status.", "/incident components checkout=partial_outage api=degraded_performance"},
+		aliases: []string{"component"},
+		parse: func(c *Command, rest, _ string) error {
+			if rest == "" {
+				return errUser("Name each component and its status, e.g. `/incident components checkout=partial_outage api=degraded_performance`.")
+			}
+			c.Components = map[string]incident.ComponentStatus{}
+			for _, pair := range strings.Fields(rest) {
+				name, st, ok := strings.Cut(pair, "=")
+				if !ok || name == "" {
+					return errUser("`" + clip(pair, 40) + "` is not name=status. Example: `checkout=partial_outage`.")
+				}
+				cs, err := incident.ParseComponentStatus(st)
+				if err != nil {
+					return errUser(incident.ErrorMessage(err))
+				}
+				c.Components[mrkdwn.Unescape(name)] = cs
+			}
+			return nil
+		},
+		run: func(d *Dispatcher, ctx context.Context, r request) Result {
+			return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
+				return d.Service.SetComponents(ctx, r.n, cmd, r.Components)
+			}, func(_, inc *incident.Incident) texts {
+				var parts []string
+				for _, name := range inc.ComponentNames() {
+					parts = append(parts, fmt.Sprintf("%s: %s", user(name), strings.ReplaceAll(string(inc.Components[name]), "_", " ")))
+				}
+				return texts{post: fmt.Sprintf(":large_orange_circle: <@%s> set the components of %s — %s", r.cmd.Actor, inc.Ref(), strings.Join(parts, ", ")),
+					reply: "Components set. They go into the next public update: `/incident update`."}
+			})
+		},
+	}
+}

@@ -1,0 +1,165 @@
+package commands
+
+// The respond stage: paging people, notes, the timeline, and alerts from
+// monitoring.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/warroom/warroom/incident"
+)
+
+func pageSpec() *spec {
+	return &spec{
+		Usage: Usage{"page", "/incident page <service|@user> [message]", "Page a service's on-call or a person through PagerDuty.", "/incident page payments card auth failing"},
+		parse: func(c *Command, rest, _ string) error {
+			w, r := next(rest)
+			if w == "" {
+				return errUser("Say whom to page: a service or a person, e.g. `/incident page payments card auth failing` or `/incident page @alice`.")
+			}
+			if m := mention.FindStringSubmatch(w); m != nil {
+				w = "@" + m[1]
+			} else if strings.HasPrefix(w, "@") || strings.HasPrefix(w, "<") {
+				return errUser("Pick the person from Slack's list after @, so it becomes a mention, e.g. `/incident page @alice`.")
+			}
+			c.Target, c.Text = w, r
+			return nil
+		},
+		run: (*Dispatcher).runPage,
+	}
+}
+
+func (d *Dispatcher) runPage(ctx context.Context, r request) Result {
+	target, err := d.pageTarget(r.Target)
+	if err != nil {
+		if rerr := d.Service.Record(ctx, r.n, r.cmd, incident.ErrorMessage(err)); rerr != nil {
+			return d.internal(ctx, rerr)
+		}
+		return Result{Reply: incident.ErrorMessage(err), Failed: true}
+	}
+	return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
+		return d.Service.Page(ctx, r.n, cmd, target, r.Text)
+	}, func(_, inc *incident.Incident) texts {
+		who := user(target)
+		if strings.HasPrefix(target, "@") {
+			who = "<" + target + ">"
+		}
+		msg := ""
+		if r.Text != "" {
+			msg = ": " + user(r.Text)
+		}
+		return texts{
+			post:  fmt.Sprintf(":pager: <@%s> paged %s through PagerDuty for %s%s", r.cmd.Actor, who, inc.Ref(), msg),
+			reply: fmt.Sprintf("Paging %s through PagerDuty. The acknowledgement will show here and in the timeline (`/incident timeline`).", who),
+		}
+	})
+}
+
+// pageTarget checks whom a page is for: a person, or a configured service.
+func (d *Dispatcher) pageTarget(target string) (string, error) {
+	if strings.HasPrefix(target, "@") {
+		return target, nil
+	}
+	if name := d.knownService(target); name != "" {
+		return name, nil
+	}
+	if len(d.Services) == 0 {
+		return "", incident.Errorf(incident.EInvalid, "No services are configured for paging, so page a person: `/incident page @alice`. (Services are set in the config file's pagerduty.services.)")
+	}
+	return "", incident.Errorf(incident.EInvalid, "%q is not a service I can page. Services: %s. Or page a person: `/incident page @alice`.", target, strings.Join(d.Services, ", "))
+}
+
+func noteSpec() *spec {
+	return &spec{
+		Usage: Usage{"note", "/incident note <text>", "Add an internal note to the timeline (never public).", "/incident note Rolled back checkout to v41"},
+		parse: func(c *Command, rest, _ string) error {
+			if rest == "" {
+				return errUser("The note is empty. Type it after the command.")
+			}
+			c.Text = rest
+			return nil
+		},
+		run: func(d *Dispatcher, ctx context.Context, r request) Result {
+			return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
+				return d.Service.Note(ctx, r.n, cmd, r.Text)
+			}, func(_, inc *incident.Incident) texts {
+				return texts{post: fmt.Sprintf(":memo: Note from <@%s>: %s", r.cmd.Actor, user(r.Text)), reply: "Noted in the " + inc.Ref() + " timeline."}
+			})
+		},
+	}
+}
+
+// TimelineShown is how many of the latest entries /incident timeline shows.
+const TimelineShown = 30
+
+func timelineSpec() *spec {
+	return &spec{
+		Usage: Usage{"timeline", "/incident timeline", "Show the timeline (only to you).", "/incident timeline"},
+		run:   (*Dispatcher).runTimeline,
+	}
+}
+
+func (d *Dispatcher) runTimeline(ctx context.Context, r request) Result {
+	if err := d.Service.Record(ctx, r.n, r.cmd, incident.OutcomeOK); err != nil {
+		return d.internal(ctx, err)
+	}
+	inc, err := d.Service.Get(ctx, r.n)
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	entries, err := d.Service.Timeline(ctx, r.n, incident.Page{})
+	if err != nil {
+		return d.internal(ctx, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s timeline* (%d entries, times UTC)\n", inc.Ref(), len(entries))
+	if len(entries) > TimelineShown {
+		fmt.Fprintf(&b, "_%d earlier entries not shown; all of them: `warroom incidents show %s`_\n", len(entries)-TimelineShown, inc.Ref())
+		entries = entries[len(entries)-TimelineShown:]
+	}
+	for _, e := range entries {
+		b.WriteString(FormatEntry(e))
+		b.WriteByte('\n')
+	}
+	return Result{Reply: strings.TrimRight(b.String(), "\n"), Incident: inc}
+}
+
+// FormatEntry renders one timeline entry as a line of Slack mrkdwn.
+func FormatEntry(e incident.Entry) string {
+	who := "warroom"
+	if e.Actor != incident.SystemActor && e.Actor != "" {
+		who = "<@" + e.Actor + ">"
+	}
+	line := fmt.Sprintf("`%s` %s *%s* %s", e.At.UTC().Format("01-02 15:04"), who, e.Kind, user(clip(oneLine(e.Raw), 200)))
+	if !e.OK() {
+		line += " — _rejected: " + user(clip(oneLine(e.Outcome), 120)) + "_"
+	}
+	return line
+}
+
+// Alert records an alert from monitoring: a new incident, an alert grouped
+// into an open one, or an acknowledgement or resolution. Its Slack effects
+// are planned by Planner.
+func (d *Dispatcher) Alert(ctx context.Context, a incident.Alert, c incident.Correlation) (incident.AlertOutcome, error) {
+	return d.Service.Alert(ctx, a, c)
+}
+
+// SplitAlert makes a grouped alert its own incident, from the button. The
+// new incident's war room opens through the outbox, and the old war room
+// is told.
+func (d *Dispatcher) SplitAlert(ctx context.Context, cmd incident.Command, split, responseURL string) Result {
+	source, id, _ := strings.Cut(split, ":")
+	cmd.Effects = func(before, after *incident.Incident, e incident.Entry) []incident.Effect {
+		if before == nil {
+			return []incident.Effect{{Kind: SlackRoom, Payload: map[string]string{"user": cmd.Actor, "channel": cmd.Channel, "response_url": responseURL}}}
+		}
+		return []incident.Effect{Post(fmt.Sprintf(":scissors: <@%s> split the alert %q out into its own incident, %s.", cmd.Actor, e.Detail["title"], e.Detail["to"]))}
+	}
+	_, to, err := d.Service.SplitAlert(ctx, cmd, source, id)
+	if err != nil {
+		return d.failed(ctx, err, "")
+	}
+	return Result{Incident: to, Reply: fmt.Sprintf("Split into %s; its war room is opening and you'll be invited.", to.Ref())}
+}
