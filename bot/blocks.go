@@ -3,6 +3,7 @@ package bot
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -174,15 +175,30 @@ var sevHint = map[incident.Severity]string{
 const (
 	updateCallback = "warroom_update"
 	blockUpdStatus = "update_status"
+	blockUpdTitle  = "update_title"
 	blockUpdBody   = "update_body"
 )
 
+// updateMeta is what the preview carries back to its submission: the
+// incident, the components the communicator was shown (those go out, not
+// whatever they are by the time Publish is pressed), and the fingerprint of
+// the text whose warnings were shown.
 type updateMeta struct {
-	Incident int64 `json:"incident"`
+	Incident   int64                               `json:"incident"`
+	Components map[string]incident.ComponentStatus `json:"components,omitempty"`
+	Checked    string                              `json:"checked,omitempty"`
 }
 
-// updateView is the preview of a public update: the status, the text drafted
-// from the template for the communicator to edit, and the lint's warnings.
+// componentWords are component statuses as people say them.
+var componentWords = map[incident.ComponentStatus]string{
+	incident.Operational: "operational", incident.DegradedPerformance: "degraded performance",
+	incident.PartialOutage: "partial outage", incident.MajorOutage: "major outage",
+}
+
+// updateView is the preview of a public update: the status, the public
+// title and the text drafted from the template for the communicator to
+// edit, what else goes out with them (impact, components), and the lint's
+// warnings.
 func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
 	var opts []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
@@ -195,30 +211,52 @@ func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
 	}
 	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Status"), blockUpdStatus, opts...)
 	status.InitialOption = initial
+	title := slack.NewPlainTextInputBlockElement(plain("What the public calls this incident"), blockUpdTitle)
+	title.MaxLength = incident.MaxTitle
+	title.InitialValue = p.Title
 	body := slack.NewPlainTextInputBlockElement(plain("The public text"), blockUpdBody)
 	body.Multiline = true
 	body.MaxLength = incident.MaxText
 	body.InitialValue = p.Body
+	comps := "no components"
+	if names := sortedNames(p.Components); len(names) > 0 {
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, mrkdwn.EscapeUser(n)+": "+componentWords[p.Components[n]])
+		}
+		comps = strings.Join(parts, " · ")
+	}
 	blocks := []slack.Block{
-		slack.NewContextBlock("where", markdown(fmt.Sprintf("*%s* · %s · goes to the status page, the war room and the announcements channel. Internal notes never do.", p.Incident.Ref(), p.Incident.Severity))),
+		slack.NewContextBlock("where", markdown(fmt.Sprintf("*%s* · %s · goes to the status page, the war room and the announcements channel, exactly as below. Internal notes never do.", p.Incident.Ref(), p.Incident.Severity))),
 		slack.NewInputBlock(blockUpdStatus, plain("Status"), nil, status),
-		slack.NewInputBlock(blockUpdBody, plain("Update"), plain("Drafted from the template. Be declarative; no ETAs, no guesses."), body),
+		slack.NewInputBlock(blockUpdTitle, plain("Public title"), plain("Shown on the status page. Say what customers see, not the internal cause."), title),
+		slack.NewInputBlock(blockUpdBody, plain("Update"), plain("Drafted from the template. Be declarative; no ETAs, no guesses, no names."), body),
+		slack.NewSectionBlock(markdown(fmt.Sprintf("*Also published* · impact: %s · components: %s\n_To change them: `/incident components …`, `/incident severity …`, then open a new preview._", p.Impact, comps)), nil, nil),
 	}
 	if len(p.Warnings) > 0 {
 		var lines []string
 		for _, w := range p.Warnings {
 			quote := ""
-			if w.Quote != "" {
-				quote = " “" + mrkdwn.EscapeUser(w.Quote) + "”"
+			if q := w.Quoted(); q != "" {
+				quote = " " + mrkdwn.EscapeUser(q)
 			}
 			lines = append(lines, fmt.Sprintf("• *%s*%s — %s", strings.ReplaceAll(w.Rule, "_", " "), quote, w.Reason))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(markdown(":warning: *Check before publishing* (warnings, not blocks):\n"+strings.Join(lines, "\n")), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(markdown(":warning: *Check before publishing* (warnings, not blocks; press Publish again to send it as it is):\n"+clipRunes(strings.Join(lines, "\n"), 2800)), nil, nil))
 	}
-	meta, _ := json.Marshal(updateMeta{Incident: p.Incident.Number})
+	meta, _ := json.Marshal(updateMeta{Incident: p.Incident.Number, Components: p.Components, Checked: p.Checked})
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: updateCallback, Title: plain("Public update"),
 		Submit: plain("Publish"), Close: plain("Cancel"), PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: blocks},
 	}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -243,8 +243,15 @@ func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []inci
 	for i, p := range posts {
 		texts[i], ids[i] = mrkdwn.Escape(p.Payload["text"]), strconv.FormatInt(p.ID, 10)
 		section := slack.NewSectionBlock(markdown(clipRunes(texts[i], batchRunes)), nil, nil)
-		if split := p.Payload["split"]; split != "" {
-			btn := slack.NewButtonBlockElement(actionSplit, split, plain("Split into its own incident"))
+		var btn *slack.ButtonBlockElement
+		switch {
+		case p.Payload["split"] != "":
+			btn = slack.NewButtonBlockElement(actionSplit, p.Payload["split"], plain("Split into its own incident"))
+		case p.Payload["update"] != "":
+			btn = slack.NewButtonBlockElement(actionOpenUpdate, refText(inc.Number), plain("Write the "+p.Payload["update"]+" update"))
+			btn.Style = slack.StylePrimary
+		}
+		if btn != nil {
 			if len(posts) == 1 {
 				blocks = append(blocks, section, slack.NewActionBlock("alert", btn))
 				buttons = true

@@ -78,6 +78,13 @@ func (b *Bot) submitDeclare(ctx context.Context, cb slack.InteractionCallback) a
 	return nil
 }
 
+// ViewUpdate answers a view_submission by replacing the modal's view: the
+// preview comes back with the lint's warnings on what was submitted.
+type ViewUpdate struct {
+	ResponseAction string                 `json:"response_action"`
+	View           slack.ModalViewRequest `json:"view"`
+}
+
 func (b *Bot) submitUpdate(ctx context.Context, cb slack.InteractionCallback) any {
 	vals := cb.View.State.Values
 	var meta updateMeta
@@ -86,10 +93,21 @@ func (b *Bot) submitUpdate(ctx context.Context, cb slack.InteractionCallback) an
 	if err != nil {
 		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockUpdStatus: incident.ErrorMessage(err)}}
 	}
+	if meta.Components == nil {
+		meta.Components = map[string]incident.ComponentStatus{}
+	}
 	cmd := incident.Command{Actor: cb.User.ID, Raw: "[update preview] " + string(st)}
-	res := b.disp.PublishUpdate(ctx, cmd, meta.Incident, st, vals[blockUpdBody][blockUpdBody].Value)
-	if res.Failed {
-		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockUpdBody: res.Reply}}
+	res := b.disp.SubmitUpdate(ctx, cmd, meta.Incident, commands.Submission{Status: st, Title: vals[blockUpdTitle][blockUpdTitle].Value,
+		Body: vals[blockUpdBody][blockUpdBody].Value, Components: meta.Components, Checked: meta.Checked})
+	switch {
+	case res.Preview != nil:
+		return &ViewUpdate{ResponseAction: "update", View: updateView(*res.Preview)}
+	case res.Failed:
+		field := blockUpdBody
+		if strings.Contains(res.Reply, "public title") {
+			field = blockUpdTitle
+		}
+		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{field: res.Reply}}
 	}
 	from := origin{user: cb.User.ID}
 	if res.Incident != nil {

@@ -102,7 +102,7 @@ func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 		}
 		switch a.ActionID {
 		case actionOpenUpdate:
-			p, err := b.disp.PreviewFor(ctx, n, cb.User.ID)
+			p, err := b.disp.PreviewFor(ctx, n, cb.User.ID, "")
 			if err != nil {
 				b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, incident.ErrorMessage(err)) })
 				continue

@@ -257,13 +257,47 @@ func parseRoleHolder(role string) func(c *Command, rest, actor string) error {
 func (d *Dispatcher) runAssign(ctx context.Context, r request) Result {
 	return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
 		return d.Service.Assign(ctx, r.n, cmd, r.Role, r.User)
-	}, func(_, inc *incident.Incident) texts {
-		return texts{
-			post:   fmt.Sprintf(":bust_in_silhouette: <@%s> is now the *%s* of %s (set by <@%s>).", r.User, r.Role, inc.Ref(), r.cmd.Actor),
+	}, func(before, inc *incident.Incident) texts {
+		from := holder(before, r.Role)
+		t := texts{
 			reply:  fmt.Sprintf("<@%s> is now %s of %s.", r.User, r.Role, inc.Ref()) + nextHint(inc),
 			invite: []string{r.User},
 		}
+		switch {
+		case from == "":
+			t.post = fmt.Sprintf(":bust_in_silhouette: <@%s> is now the *%s* of %s (set by <@%s>).", r.User, r.Role, inc.Ref(), r.cmd.Actor)
+		case r.User == r.cmd.Actor && r.Role == incident.RoleCommander:
+			t.post = fmt.Sprintf(":bust_in_silhouette: <@%s> took command of %s from <@%s>.", r.User, inc.Ref(), from)
+		case r.User == r.cmd.Actor:
+			t.post = fmt.Sprintf(":bust_in_silhouette: <@%s> took over as *%s* of %s from <@%s>.", r.User, r.Role, inc.Ref(), from)
+		default:
+			t.post = fmt.Sprintf(":bust_in_silhouette: <@%s> made <@%s> the *%s* of %s, taking over from <@%s>.", r.cmd.Actor, r.User, r.Role, inc.Ref(), from)
+		}
+		if r.Role == incident.RoleCommander {
+			t.announce = commanderAnnouncement(inc, from)
+		}
+		return t
 	})
+}
+
+// holder is who held role on inc.
+func holder(inc *incident.Incident, role string) string {
+	switch role {
+	case incident.RoleCommander:
+		return inc.Commander
+	case incident.RoleCommunicator:
+		return inc.Communicator
+	}
+	return inc.Roles[role]
+}
+
+// commanderAnnouncement tells the announcements channel who leads a SEV1 or
+// SEV2 now, so the declaration's "Commander: @alice" is not the last word.
+func commanderAnnouncement(inc *incident.Incident, from string) string {
+	if inc.Severity > incident.SEV2 || from == "" || from == inc.Commander {
+		return ""
+	}
+	return fmt.Sprintf(":bust_in_silhouette: %s (%s) has a new commander: %s, taking over from %s — war room %s", inc.Ref(), inc.Severity, Mention(inc.Commander), Mention(from), roomLink(inc))
 }
 
 // listShown is how many incidents /incident list shows.

@@ -85,8 +85,6 @@ type Dispatcher struct {
 	Postmortems *postmortem.Writer
 	// Names maps Slack user IDs to display names for documents; nil: IDs.
 	Names func(ctx context.Context, ids []string) map[string]string
-	// PostmortemOnResolve writes a draft when an incident resolves.
-	PostmortemOnResolve bool
 	// Declarers, if not empty, are the only people who may declare
 	// (PagerDuty alerts still do).
 	Declarers []string

@@ -5,6 +5,8 @@ package commands
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -15,12 +17,33 @@ import (
 )
 
 // UpdatePreview is a public update drafted from the template, for the
-// communicator to edit and publish.
+// communicator to edit and publish: exactly what will go public.
 type UpdatePreview struct {
 	Incident *incident.Incident
 	Status   incident.Status
-	Body     string
-	Warnings []incident.LintWarning
+	// Title is the public title, editable: the last one published, or the
+	// incident's own title on the first update.
+	Title string
+	Body  string
+	// Components are the components and statuses that go out with the
+	// update (all operational in a resolved one); Impact is the impact level
+	// the status page will show. The preview shows both; they are changed
+	// with /incident components and /incident severity.
+	Components map[string]incident.ComponentStatus
+	Impact     string
+	Warnings   []incident.LintWarning
+	// Checked fingerprints the status, title and text whose warnings were
+	// shown: a submission of the same text publishes despite them.
+	Checked string
+}
+
+// Submission is a preview as the communicator submitted it.
+type Submission struct {
+	Status     incident.Status
+	Title      string
+	Body       string
+	Components map[string]incident.ComponentStatus // as the preview showed them
+	Checked    string                              // the preview's fingerprint
 }
 
 func statusSpec() *spec {
@@ -145,44 +168,88 @@ func updateSpec() *spec {
 }
 
 // preview drafts a public update from the template for status (default:
-// the current status) with the communicator's message, and lints it.
+// the current status, or resolved once the incident is) with the
+// communicator's message, and lints it.
 func (d *Dispatcher) preview(ctx context.Context, n int64, actor string, st incident.Status, message string) (*UpdatePreview, error) {
 	inc, err := d.Service.Get(ctx, n)
 	if err != nil {
 		return nil, err
 	}
-	if inc.Private {
-		return nil, incident.Errorf(incident.EForbidden, "%s is private, so it has no public updates and stays off the status page. Keep the team informed in the war room: `/incident status identified <what you know>`.", inc.Ref())
-	}
-	if actor != inc.Communicator && actor != inc.Commander {
-		return nil, incident.Errorf(incident.EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", Mention(inc.Communicator), Mention(inc.Commander))
-	}
-	if !inc.Open() {
-		return nil, incident.Errorf(incident.EConflict, "%s is resolved; its last update is published. If it came back: `/incident reopen`.", inc.Ref())
+	if err := d.Service.MayPublish(inc, actor); err != nil {
+		return nil, err
 	}
 	if st == "" {
 		st = inc.Status
 	}
-	body, err := d.Draft(inc, st, message)
+	if !inc.Open() && st != incident.StatusResolved {
+		return nil, incident.Errorf(incident.EConflict, "%s is resolved, so the update to publish now is the resolved one: `/incident update resolved`. If it came back: `/incident reopen`.", inc.Ref())
+	}
+	title := incident.PublicTitle(inc)
+	body, err := d.draft(inc, title, st, message)
 	if err != nil {
 		return nil, err
 	}
-	return &UpdatePreview{Incident: inc, Status: st, Body: body, Warnings: d.Lint.Check(body, st != incident.StatusResolved && !d.Service.NextUpdate(inc).IsZero())}, nil
+	p := &UpdatePreview{Incident: inc, Status: st, Title: title, Body: body, Components: goingOut(inc.Components, st), Impact: incident.ImpactOf(inc.Severity)}
+	p.Warnings = d.lintUpdate(ctx, inc, st, title, body)
+	p.Checked = fingerprint(st, title, body)
+	return p, nil
 }
 
-// PreviewFor drafts the next public update of incident n in its current
-// status, for the "Write the update" button.
-func (d *Dispatcher) PreviewFor(ctx context.Context, n int64, actor string) (*UpdatePreview, error) {
-	return d.preview(ctx, n, actor, "", "")
+// goingOut is what the components' statuses will be in an update of status st.
+func goingOut(comps map[string]incident.ComponentStatus, st incident.Status) map[string]incident.ComponentStatus {
+	out := make(map[string]incident.ComponentStatus, len(comps))
+	for name, cs := range comps {
+		if st == incident.StatusResolved {
+			cs = incident.Operational
+		}
+		out[name] = cs
+	}
+	return out
+}
+
+// lintUpdate checks the title and text of a public update of inc. The names
+// of the people working on it must not appear either.
+func (d *Dispatcher) lintUpdate(ctx context.Context, inc *incident.Incident, st incident.Status, title, body string) []incident.LintWarning {
+	l := d.Lint
+	if d.Names != nil {
+		ids := []string{inc.DeclaredBy, inc.Commander, inc.Communicator}
+		for _, u := range inc.Roles {
+			ids = append(ids, u)
+		}
+		for _, name := range d.Names(ctx, ids) {
+			l.People = append(l.People, name)
+		}
+	}
+	needNext := st != incident.StatusResolved && !d.Service.NextUpdate(inc).IsZero()
+	return append(l.Check(title, false), l.Check(body, needNext)...)
+}
+
+// fingerprint identifies the text a communicator was warned about.
+func fingerprint(st incident.Status, title, body string) string {
+	sum := sha256.Sum256([]byte(string(st) + "\x00" + strings.TrimSpace(title) + "\x00" + strings.TrimSpace(body)))
+	return hex.EncodeToString(sum[:12])
+}
+
+// PreviewFor drafts the next public update of incident n, for the "Write
+// the update" buttons: in st, or by default its current status (the
+// resolved update once it is resolved).
+func (d *Dispatcher) PreviewFor(ctx context.Context, n int64, actor string, st incident.Status) (*UpdatePreview, error) {
+	return d.preview(ctx, n, actor, st, "")
 }
 
 // Draft renders the template for status with the incident's fields.
 func (d *Dispatcher) Draft(inc *incident.Incident, st incident.Status, message string) (string, error) {
+	return d.draft(inc, inc.Title, st, message)
+}
+
+// draft renders the template for status with the incident's fields, under
+// the title the public knows it by.
+func (d *Dispatcher) draft(inc *incident.Incident, title string, st incident.Status, message string) (string, error) {
 	set, err := d.templates()
 	if err != nil {
 		return "", err
 	}
-	u := templates.Update{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(), Impact: inc.Impact,
+	u := templates.Update{Ref: inc.Ref(), Title: title, Severity: inc.Severity.String(), Impact: inc.Impact,
 		Message: strings.TrimSpace(message), Started: inc.DeclaredAt, Location: d.Location}
 	for _, name := range inc.ComponentNames() {
 		u.Components = append(u.Components, templates.Component{Name: name, Status: string(inc.Components[name])})
@@ -207,25 +274,74 @@ func (d *Dispatcher) templates() (*templates.Set, error) {
 	return d.Templates, nil
 }
 
-// PublishUpdate publishes a public update with the text the communicator
-// approved, from the preview. The war room and the announcements channel
-// get it, and the hosted status page if one is configured, all through the
-// outbox.
-func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n int64, st incident.Status, body string) Result {
+// SubmitUpdate is the communicator pressing Publish in the preview. The
+// comms lint runs on what they submitted, title and text: when it warns of
+// something they have not been shown, the update is held and the preview
+// comes back with the warnings (Result.Preview); pressing Publish again
+// with the same text publishes. Warnings never block a communicator who
+// has seen them.
+func (d *Dispatcher) SubmitUpdate(ctx context.Context, cmd incident.Command, n int64, sub Submission) Result {
 	cmd.Kind = "publish"
-	var quoted string
-	cmd.Effects = func(_, inc *incident.Incident, e incident.Entry) []incident.Effect {
-		quoted = "> " + strings.ReplaceAll(user(e.Detail["text"]), "\n", "\n> ")
-		return texts{
-			post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
-			announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(inc.Title), roomLink(inc)),
-		}.effects()
-	}
-	inc, _, err := d.Service.Publish(ctx, n, cmd, st, body)
+	inc, err := d.Service.Get(ctx, n)
 	if err != nil {
 		return d.failed(ctx, err, "")
 	}
-	return Result{Incident: inc, Reply: "Published. " + nextDueText(inc)}
+	if err := d.Service.MayPublish(inc, cmd.Actor); err != nil {
+		if rerr := d.Service.Record(ctx, n, cmd, incident.ErrorMessage(err)); rerr != nil {
+			return d.internal(ctx, rerr)
+		}
+		return d.failed(ctx, err, "")
+	}
+	warnings := d.lintUpdate(ctx, inc, sub.Status, sub.Title, sub.Body)
+	if print := fingerprint(sub.Status, sub.Title, sub.Body); len(warnings) > 0 && print != sub.Checked {
+		held := "Not published yet: the comms lint found " + lintSummary(warnings) + ". Publish again to send it as it is."
+		if err := d.Service.Record(ctx, n, cmd, held); err != nil {
+			return d.internal(ctx, err)
+		}
+		return Result{Incident: inc, Reply: held, Preview: &UpdatePreview{Incident: inc, Status: sub.Status, Title: sub.Title, Body: sub.Body,
+			Components: sub.Components, Impact: incident.ImpactOf(inc.Severity), Warnings: warnings, Checked: print}}
+	}
+	return d.PublishUpdate(ctx, cmd, n, incident.Publication{Status: sub.Status, Title: sub.Title, Body: sub.Body, Components: sub.Components})
+}
+
+func lintSummary(ws []incident.LintWarning) string {
+	var parts []string
+	for _, w := range ws {
+		p := strings.ReplaceAll(w.Rule, "_", " ")
+		if q := w.Quoted(); q != "" {
+			p += " (" + q + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PublishUpdate publishes a public update as approved. The war room and
+// the announcements channel get it, and the hosted status page if one is
+// configured, all through the outbox.
+func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n int64, p incident.Publication) Result {
+	cmd.Kind = "publish"
+	cmd.Effects = func(before, inc *incident.Incident, e incident.Entry) []incident.Effect {
+		st := incident.Status(e.Detail["to"])
+		quoted := "> *" + user(e.Detail["title"]) + "*\n> " + strings.ReplaceAll(user(e.Detail["text"]), "\n", "\n> ")
+		t := texts{
+			post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
+			announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(e.Detail["title"]), roomLink(inc)),
+		}
+		if e.Detail["resolves"] == "false" && inc.Open() {
+			t.post += fmt.Sprintf("\n:information_source: The status page now says resolved; %s stays open until the commander (%s) resolves it: `/incident resolve <summary>`.", inc.Ref(), Mention(inc.Commander))
+		}
+		return t.effects()
+	}
+	inc, _, err := d.Service.Publish(ctx, n, cmd, p)
+	if err != nil {
+		return d.failed(ctx, err, "")
+	}
+	reply := "Published. " + nextDueText(inc)
+	if inc.Open() && inc.PublicStatus == incident.StatusResolved {
+		reply = fmt.Sprintf("Published: the status page says resolved. %s stays open until the commander (%s) resolves it.", inc.Ref(), Mention(inc.Commander))
+	}
+	return Result{Incident: inc, Reply: reply}
 }
 
 // Snooze pushes incident n's next update back by dur, from the reminder's button.

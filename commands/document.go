@@ -43,16 +43,36 @@ func resolvedTexts(inc *incident.Incident, actor, summary string) texts {
 	}
 }
 
-// afterResolve writes the postmortem draft when configured to at resolve.
-func (d *Dispatcher) afterResolve(ctx context.Context, res Result) Result {
-	if res.Failed || !d.PostmortemOnResolve || res.Incident == nil {
+// afterResolve tells the resolver what happens next on its own: the
+// postmortem draft (written through the outbox, however the incident was
+// resolved) and the final public update, when one is owed.
+func (d *Dispatcher) afterResolve(_ context.Context, res Result) Result {
+	if res.Failed || res.Incident == nil {
 		return res
 	}
-	pm := d.WritePostmortem(ctx, res.Incident.Number, incident.Command{Actor: incident.SystemActor, Kind: incident.KindPostmortem, Raw: "postmortem at resolve"})
-	if !pm.Failed {
+	if res.Incident.OwesFinalUpdate() {
+		res.Reply += fmt.Sprintf("\nThe status page still says %s: the final update is due by %s (`/incident update resolved`).",
+			incident.TitleCaseStatus(res.Incident.PublicStatus), res.Incident.NextUpdateDue.UTC().Format("15:04 UTC"))
+	}
+	if d.Service.Enabled(incident.KindPostmortemDraft) {
 		res.Reply += "\nA postmortem draft is being uploaded to the war room."
 	}
 	return res
+}
+
+// DeliverDraft writes the postmortem draft of an incident that was just
+// resolved: the outbox's handler of incident.KindPostmortemDraft. A draft
+// written since the effect was queued (an earlier attempt, or someone's
+// /incident postmortem) is enough.
+func (d *Dispatcher) DeliverDraft(ctx context.Context, e incident.Effect) error {
+	if pm, err := d.Service.Postmortem(ctx, e.Incident, 0); err == nil && !pm.Created.Before(e.Created) {
+		return nil
+	}
+	res := d.WritePostmortem(ctx, e.Incident, incident.Command{Actor: incident.SystemActor, Kind: incident.KindPostmortem, Raw: "postmortem at resolve"})
+	if res.Failed {
+		return fmt.Errorf("writing the postmortem draft of %s: %s", incident.Ref(e.Incident), res.Reply)
+	}
+	return nil
 }
 
 func reopenSpec() *spec {

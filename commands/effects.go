@@ -17,7 +17,8 @@ const (
 	// SlackSummary sets the room's purpose and topic and posts and pins the summary.
 	SlackSummary = "slack.summary"
 	// SlackPost posts "text" to the war room; "split" ("source:id") adds a
-	// button that splits that grouped alert into its own incident.
+	// button that splits that grouped alert into its own incident, and
+	// "update" (a status) one that opens the preview of that public update.
 	SlackPost = "slack.post"
 	// SlackAnnounce posts "text" to the announcements channel.
 	SlackAnnounce = "slack.announce"
@@ -105,9 +106,18 @@ func (d *Dispatcher) Planner(before, after *incident.Incident, e incident.Entry)
 		}
 		fx = append(fx, Post(fmt.Sprintf(":arrows_counterclockwise: Action item *AI-%s* was %s in Jira: %s", e.Detail["id"], verb, user(e.Detail["text"]))))
 	case e.Kind == incident.KindOnCallAssigned:
-		to := e.Detail["to"]
+		to, was := e.Detail["to"], ""
+		if from := e.Detail["from"]; from != "" && from != incident.AlertActor {
+			was = fmt.Sprintf(", taking over from <@%s>", from)
+		}
 		fx = append(fx, Invite(to)...)
-		fx = append(fx, Post(fmt.Sprintf(":bust_in_silhouette: <@%s> is on call (%s) and is now the *commander* of %s. To hand over: `/incident commander @someone`.", to, e.Detail["source"], after.Ref())))
+		fx = append(fx, Post(fmt.Sprintf(":bust_in_silhouette: <@%s> is on call (%s) and is now the *commander* of %s%s. To hand over: `/incident commander @someone`.", to, e.Detail["source"], after.Ref(), was)))
+		if a := commanderAnnouncement(after, e.Detail["from"]); a != "" && e.Detail["from"] != incident.AlertActor {
+			fx = append(fx, Announce(a))
+		}
+	}
+	if before != nil && before.Open() && !after.Open() && after.OwesFinalUpdate() {
+		fx = append(fx, finalUpdatePrompt(after))
 	}
 	if before != nil && after.ChannelID != "" && e.Kind != "war_room" && before.Stage != incident.StageClosed {
 		fx = append(fx, incident.Effect{Kind: SlackRefresh})
@@ -116,6 +126,20 @@ func (d *Dispatcher) Planner(before, after *incident.Incident, e incident.Entry)
 		fx = append(fx, incident.Effect{Kind: SlackArchive})
 	}
 	return fx
+}
+
+// finalUpdatePrompt asks the communicator (or the commander) for the
+// resolved update, with a button that opens its preview: the status page
+// says otherwise until it is published, and it stays due until then.
+func finalUpdatePrompt(inc *incident.Incident) incident.Effect {
+	owner := inc.Communicator
+	if owner == "" {
+		owner = inc.Commander
+	}
+	p := Post(fmt.Sprintf(":mega: %s %s is resolved, but the status page still says *%s*. Publish the final update now (`/incident update resolved`); it stays due, with reminders, until it is out (by %s).",
+		Mention(owner), inc.Ref(), incident.TitleCaseStatus(inc.PublicStatus), inc.NextUpdateDue.UTC().Format("15:04 UTC")))
+	p.Payload["update"] = string(incident.StatusResolved)
+	return p
 }
 
 func linkText(url, text string) string {

@@ -6,19 +6,31 @@ import (
 )
 
 // Lint rules for public updates. Communicate precisely: declarative, no
-// ETAs, no speculation, no names, and always say when the next update comes.
+// ETAs, no speculation, no names, nothing internal, and always say when the
+// next update comes.
 const (
 	LintETA         = "eta"
 	LintSpeculation = "speculation"
 	LintBlame       = "blame"
+	LintInternal    = "internal" // email and IP addresses
 	LintNextUpdate  = "next_update"
 )
 
 // LintWarning is one problem with a public update. It warns; it does not block.
 type LintWarning struct {
-	Rule   string
-	Quote  string // the words that triggered it
+	Rule string
+	// Quotes are the words that triggered it, each once, in the order they
+	// stand in the text.
+	Quotes []string
 	Reason string // what to do instead, for the communicator
+}
+
+// Quoted renders the quotes for people: “we think”, “probably”.
+func (w LintWarning) Quoted() string {
+	if len(w.Quotes) == 0 {
+		return ""
+	}
+	return "“" + strings.Join(w.Quotes, "”, “") + "”"
 }
 
 // Lint checks public update text. People are names that must not appear
@@ -40,41 +52,67 @@ var (
 		regexp.MustCompile(`(?i)\b(?:shortly|soon)\b`),
 	}
 	speculation = regexp.MustCompile(`(?i)\b(?:we think|we believe|we suspect|probably|might|may have|hopefully|seems?|maybe|possibly|likely|appears? to|looks like|should be ok)\b`)
-	mentionRe   = regexp.MustCompile(`<@[UW][A-Z0-9]+(?:\|[^>]*)?>|(?:^|\s)@[A-Za-z0-9._-]+`)
+	// mentions in any form: Slack's <@U…>, <!here>, <!subteam^…>, and a
+	// typed @name (not the @ inside an email address).
+	mentionRe = regexp.MustCompile(`<[@!][^>]+>|(?:^|[^\w.@+-])@[A-Za-z0-9._-]*[A-Za-z0-9_]`)
+	emailRe   = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`)
+	ipv4Re    = regexp.MustCompile(`\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?:/\d{1,2})?\b`)
+	ipv6Re    = regexp.MustCompile(`(?i)(?:^|[^0-9a-f:])((?:[0-9a-f]{1,4}:){2,7}:?[0-9a-f]{0,4}|::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})`)
 )
 
-// Check returns the warnings for text, in the order the rules run.
-// needNext says whether the update must say when the next one comes: false
-// when no cadence applies (SEV4) and for the resolution message.
+// Check returns the warnings for text, one per rule, in the order the rules
+// run; each quotes every distinct match of its rule. needNext says whether
+// the update must say when the next one comes: false when no cadence
+// applies (SEV4), for the resolution message and for a title.
 func (l Lint) Check(text string, needNext bool) []LintWarning {
 	var out []LintWarning
-	add := func(rule, quote, reason string) {
-		if !l.Disabled[rule] {
-			out = append(out, LintWarning{Rule: rule, Quote: strings.TrimSpace(quote), Reason: reason})
+	add := func(rule string, quotes []string, reason string) {
+		if len(quotes) > 0 && !l.Disabled[rule] {
+			out = append(out, LintWarning{Rule: rule, Quotes: quotes, Reason: reason})
 		}
 	}
 	body := nextUpdateLine.ReplaceAllString(text, "") // the schedule line is not an ETA
+	var etas []string
 	for _, re := range etaPatterns {
-		if m := re.FindString(body); m != "" {
-			add(LintETA, m, "Give no ETA: say what is being done and when the next update comes, not when it will be fixed.")
-			break
+		etas = append(etas, re.FindAllString(body, -1)...)
+	}
+	add(LintETA, distinct(etas), "Give no ETA: say what is being done and when the next update comes, not when it will be fixed.")
+	add(LintSpeculation, distinct(speculation.FindAllString(body, -1)),
+		"Don't speculate: state what is known (\"verification of the fix is underway\"), not what you think.")
+	emails := emailRe.FindAllString(body, -1)
+	names := mentionRe.FindAllString(emailRe.ReplaceAllString(body, " "), -1)
+	for _, p := range l.People {
+		if p = strings.TrimSpace(p); p != "" {
+			names = append(names, regexp.MustCompile(`(?i)\b`+regexp.QuoteMeta(p)+`\b`).FindAllString(body, -1)...)
 		}
 	}
-	if m := speculation.FindString(body); m != "" {
-		add(LintSpeculation, m, "Don't speculate: state what is known (\"verification of the fix is underway\"), not what you think.")
-	}
-	if m := mentionRe.FindString(body); m != "" {
-		add(LintBlame, m, "Name no one in a public update: say what happened, not who.")
-	} else {
-		for _, p := range l.People {
-			if p != "" && regexp.MustCompile(`(?i)\b`+regexp.QuoteMeta(p)+`\b`).MatchString(body) {
-				add(LintBlame, p, "Name no one in a public update: say what happened, not who.")
-				break
-			}
+	add(LintBlame, distinct(names), "Name no one in a public update: say what happened, not who.")
+	internal := append(emails, ipv4Re.FindAllString(body, -1)...)
+	for _, m := range ipv6Re.FindAllStringSubmatch(body, -1) {
+		if ip := m[1]; strings.Contains(ip, "::") || strings.ContainsAny(strings.ToLower(ip), "abcdef") {
+			internal = append(internal, ip)
 		}
 	}
+	add(LintInternal, distinct(internal), "Keep internal details out of public text: no email or IP addresses, hosts or people.")
 	if needNext && !nextUpdateLine.MatchString(text) {
-		add(LintNextUpdate, "", "Say when the next update comes: end with \"Next update by HH:MM UTC\".")
+		if !l.Disabled[LintNextUpdate] {
+			out = append(out, LintWarning{Rule: LintNextUpdate, Reason: "Say when the next update comes: end with \"Next update by HH:MM UTC\"."})
+		}
+	}
+	return out
+}
+
+// distinct trims the matches and keeps each once (in any case, with or
+// without an @), in order.
+func distinct(ms []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range ms {
+		m = strings.TrimSpace(strings.TrimLeft(m, "([{\"'"))
+		if k := strings.TrimPrefix(strings.ToLower(m), "@"); m != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, m)
+		}
 	}
 	return out
 }

@@ -27,6 +27,10 @@ func TestLint(t *testing.T) {
 		{"Ask @carol.\nNext update by 15:02 UTC.", "blame"},
 		{"We are investigating failed payments.", "next_update"},
 		{"We think it will be fixed in an hour.", "eta speculation next_update"},
+		{"Mail ops@example.com.\nNext update by 15:02 UTC.", "internal"},
+		{"db at 10.0.3.7 and fe80::1ff:fe23:4567:890a down.\nNext update by 15:02 UTC.", "internal"},
+		{"Back at 15:04:05, version 1.2.3.\nNext update by 15:02 UTC.", ""},
+		{"(cc @bob) see <!here>.\nNext update by 15:02 UTC.", "blame"},
 	}
 	for _, c := range cases {
 		var got []string
@@ -46,5 +50,27 @@ func TestLint(t *testing.T) {
 	off := incident.Lint{Disabled: map[string]bool{incident.LintETA: true}}
 	if w := off.Check("ETA 5 minutes.\nNext update by 15:02 UTC.", true); len(w) != 0 {
 		t.Errorf("disabled rule still warns: %v", w)
+	}
+}
+
+// TestLintQuotesEveryMatch: every word of a rule is found wherever it
+// stands, not only the first.
+func TestLintQuotesEveryMatch(t *testing.T) {
+	l := incident.Lint{People: []string{"bob"}}
+	ws := l.Check("We think it should be fixed in 20 minutes; @bob is on it. It was probably DNS, we think. Write to ops@example.com or 10.0.3.7.", false)
+	got := map[string]string{}
+	for _, w := range ws {
+		got[w.Rule] = w.Quoted()
+	}
+	want := map[string]string{
+		"eta":         "“in 20 minutes”, “should be fixed”",
+		"speculation": "“We think”, “probably”",
+		"blame":       "“@bob”",
+		"internal":    "“ops@example.com”, “10.0.3.7”",
+	}
+	for rule, q := range want {
+		if got[rule] != q {
+			t.Errorf("%s: %s, want %s", rule, got[rule], q)
+		}
 	}
 }

@@ -37,16 +37,67 @@ func (inc *Incident) ComponentNames() []string {
 	return names
 }
 
-// PublicUpdate is one update published to the status page(s), with the
-// exact text the public saw.
+// PublicUpdate is one update published to the status page(s): everything
+// the public saw, as of that publish. Every public surface (the page, its
+// JSON and feed, the export, Atlassian Statuspage) renders from these and
+// from nothing else, so an internal title, a component set after the last
+// publish or a severity change never goes public on its own.
 type PublicUpdate struct {
-	ID            int64
-	Incident      int64
-	At            time.Time
-	Author        string
-	Status        Status
-	Body          string
+	ID       int64
+	Incident int64
+	At       time.Time
+	Author   string
+	Status   Status
+	// Title is the incident's public name, which the communicator chose.
+	Title string
+	Body  string
+	// Components are the affected components and their statuses as
+	// published (all operational in a resolved update).
+	Components map[string]ComponentStatus
+	// Impact is the incident's impact level as Statuspage names it (none,
+	// minor, major, critical), from the severity at the time of publishing.
+	Impact        string
 	NextUpdateDue time.Time // zero when none was promised
+}
+
+// Publication is a public update as the communicator approved it in the
+// preview.
+type Publication struct {
+	Status Status
+	// Title is the public title; "" keeps the last published one (the
+	// incident's own title on the first update).
+	Title string
+	Body  string
+	// Components are the components the preview showed; nil means the
+	// incident's components as they are now.
+	Components map[string]ComponentStatus
+}
+
+// ImpactOf is the Statuspage impact level of a severity.
+func ImpactOf(sev Severity) string {
+	switch sev {
+	case SEV1:
+		return "critical"
+	case SEV2:
+		return "major"
+	case SEV3:
+		return "minor"
+	}
+	return "none"
+}
+
+// PromptUpdateWithin is how soon a public update is owed when the page has
+// fallen out of step with the incident: resolved while the page says
+// otherwise, or reopened after the page said resolved.
+const PromptUpdateWithin = 10 * time.Minute
+
+// owePromptUpdate makes the next public update due within
+// PromptUpdateWithin of now, unless it was due sooner already.
+func owePromptUpdate(inc *Incident, now time.Time) {
+	due := now.Add(PromptUpdateWithin).Truncate(time.Minute)
+	if inc.NextUpdateDue.IsZero() || due.Before(inc.NextUpdateDue) {
+		inc.NextUpdateDue = due
+	}
 }
 
 // Cadence is how often each severity owes the public an update; zero means
@@ -159,10 +210,15 @@ func (s *Service) SetImpact(ctx context.Context, n int64, cmd Command, text stri
 	})
 }
 
-// Publish records a public update with its exact text and sets the status
-// it announces. Only the communicator or the commander may publish. The next
-// update is scheduled by the severity's cadence; resolving schedules none.
-func (s *Service) Publish(ctx context.Context, n int64, cmd Command, st Status, body string) (*Incident, *PublicUpdate, error) {
+// Publish records a public update exactly as approved and schedules the
+// next one by the severity's cadence. Only the communicator or the commander
+// may publish.
+//
+// Publishing "resolved" is a public statement. It resolves the incident only
+// when the commander publishes it; from the communicator it leaves the
+// incident open for the commander to resolve. After the incident is
+// resolved, the only update left to publish is the resolved one.
+func (s *Service) Publish(ctx context.Context, n int64, cmd Command, p Publication) (*Incident, *PublicUpdate, error) {
 	var pub *PublicUpdate
 	// The hosted status page gets the update through the outbox, with the
 	// stored text's id, in the same transaction.
@@ -175,29 +231,53 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, st Status, 
 		return append(fx, Effect{Kind: KindStatusPage, Payload: map[string]string{"update": strconv.FormatInt(pub.ID, 10)}})
 	}
 	inc, err := s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
-		if inc.Private {
-			return nil, Errorf(EForbidden, "%s is private, so it has no public updates and stays off the status page. Keep the team informed in the war room: `/incident status identified <what you know>`.", inc.Ref())
+		if err := mayPublish(inc, cmd.Actor); err != nil {
+			return nil, err
 		}
-		if cmd.Actor != inc.Communicator && cmd.Actor != inc.Commander {
-			return nil, Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
-		}
-		text, err := cleanText("update", body, false)
+		st, err := ParseStatus(string(p.Status))
 		if err != nil {
 			return nil, err
 		}
-		from := inc.Status
-		if err := applyStatus(inc, st, now); err != nil {
+		if !inc.Open() && st != StatusResolved {
+			return nil, Errorf(EConflict, "%s is resolved, so the update to publish now is the resolved one: `/incident update resolved`. If it came back: `/incident reopen`.", inc.Ref())
+		}
+		title, err := publicTitle(inc, p.Title)
+		if err != nil {
 			return nil, err
 		}
+		text, err := cleanText("update", p.Body, false)
+		if err != nil {
+			return nil, err
+		}
+		comps, err := publicComponents(inc, p.Components, st)
+		if err != nil {
+			return nil, err
+		}
+		from, resolves := inc.Status, st == StatusResolved && inc.Open() && cmd.Actor == inc.Commander
+		switch {
+		case resolves:
+			if err := applyStatus(inc, st, now); err != nil {
+				return nil, err
+			}
+		case inc.Open() && st != StatusResolved:
+			if err := applyStatus(inc, st, now); err != nil {
+				return nil, err
+			}
+		}
+		inc.PublicStatus, inc.PublicTitle, inc.PublishedAt = st, title, now
 		inc.NextUpdateDue = time.Time{}
 		if st != StatusResolved {
 			inc.NextUpdateDue = s.cadence.Next(inc.Severity, now)
 		}
-		pub = &PublicUpdate{Incident: n, At: now, Author: cmd.Actor, Status: st, Body: text, NextUpdateDue: inc.NextUpdateDue}
+		pub = &PublicUpdate{Incident: n, At: now, Author: cmd.Actor, Status: st, Title: title, Body: text,
+			Components: comps, Impact: ImpactOf(inc.Severity), NextUpdateDue: inc.NextUpdateDue}
 		if err := tx.AddPublicUpdate(ctx, pub); err != nil {
 			return nil, err
 		}
-		d := map[string]string{"from": string(from), "to": string(st), "text": text}
+		d := map[string]string{"from": string(from), "to": string(st), "text": text, "title": title}
+		if st == StatusResolved {
+			d["resolves"] = strconv.FormatBool(resolves)
+		}
 		if !inc.NextUpdateDue.IsZero() {
 			d["next_update_due"] = inc.NextUpdateDue.Format(time.RFC3339)
 		}
@@ -209,10 +289,77 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, st Status, 
 	return inc, pub, nil
 }
 
+// mayPublish refuses a public update on an incident that may have none, or
+// from someone who may not publish.
+func mayPublish(inc *Incident, actor string) error {
+	if inc.Private {
+		return Errorf(EForbidden, "%s is private, so it has no public updates and stays off the status page. Keep the team informed in the war room: `/incident status identified <what you know>`.", inc.Ref())
+	}
+	if err := notClosed(inc); err != nil {
+		return err
+	}
+	if actor != inc.Communicator && actor != inc.Commander {
+		return Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
+	}
+	return nil
+}
+
+// MayPublish says why actor may not publish an update of incident n, or
+// nil: the preview checks it before drafting.
+func (s *Service) MayPublish(inc *Incident, actor string) error { return mayPublish(inc, actor) }
+
+// PublicTitle is the title the next public update of inc goes out with
+// unless the communicator changes it: the last one published, or the
+// incident's own title before anything was.
+func PublicTitle(inc *Incident) string {
+	if inc.Published() && inc.PublicTitle != "" {
+		return inc.PublicTitle
+	}
+	return inc.Title
+}
+
+// publicTitle checks the title a communicator approved, or picks the last
+// published one when they left it empty.
+func publicTitle(inc *Incident, title string) (string, error) {
+	if strings.TrimSpace(title) == "" {
+		title = PublicTitle(inc)
+	}
+	t, err := CleanTitle(title)
+	if err != nil {
+		return "", Errorf(EInvalid, "The public title: %s", ErrorMessage(err))
+	}
+	return t, nil
+}
+
+// publicComponents checks the components to publish; a resolved update
+// shows every one of them operational, as Statuspage does.
+func publicComponents(inc *Incident, shown map[string]ComponentStatus, st Status) (map[string]ComponentStatus, error) {
+	if shown == nil {
+		shown = inc.Components
+	}
+	if len(shown) > MaxComponents {
+		return nil, Errorf(EInvalid, "An update can list at most %d components.", MaxComponents)
+	}
+	out := make(map[string]ComponentStatus, len(shown))
+	for name, cs := range shown {
+		if name == "" || len([]rune(name)) > maxComponentNm {
+			return nil, Errorf(EInvalid, "A component name needs 1 to %d characters.", maxComponentNm)
+		}
+		if _, err := ParseComponentStatus(string(cs)); err != nil {
+			return nil, err
+		}
+		if st == StatusResolved {
+			cs = Operational
+		}
+		out[name] = cs
+	}
+	return out, nil
+}
+
 // Snooze pushes the next update's due time back by d and records it.
 func (s *Service) Snooze(ctx context.Context, n int64, cmd Command, d time.Duration) (*Incident, error) {
 	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
-		if inc.NextUpdateDue.IsZero() || !inc.Open() {
+		if inc.NextUpdateDue.IsZero() || inc.Stage == StageClosed {
 			return nil, Errorf(EConflict, "%s has no update due, so there is nothing to snooze.", inc.Ref())
 		}
 		if d <= 0 || d > 2*time.Hour {
@@ -250,7 +397,7 @@ func (s *Service) Sweep(ctx context.Context) ([]Reminder, error) {
 			if err != nil {
 				return err
 			}
-			if !cur.NextUpdateDue.Equal(inc.NextUpdateDue) || !cur.Open() {
+			if !cur.NextUpdateDue.Equal(inc.NextUpdateDue) || cur.Stage == StageClosed {
 				return nil // published or snoozed meanwhile
 			}
 			for i, k := range kinds {
@@ -360,4 +507,9 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// PublishedIncidents lists the incidents the status page shows (see Store).
+func (s *Service) PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error) {
+	return s.store.PublishedIncidents(ctx, since, limit)
 }

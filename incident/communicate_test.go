@@ -21,12 +21,12 @@ func TestPublishScheduleAndReminders(t *testing.T) {
 	ctx := context.Background()
 	svc, st, c, inc := setup(t) // SEV2, declared by alice at 10:00
 	n := inc.Number
-	if _, _, err := svc.Publish(ctx, n, cmd("mallory", "update"), incident.StatusInvestigating, "x"); incident.ErrorCode(err) != incident.EForbidden ||
+	if _, _, err := svc.Publish(ctx, n, cmd("mallory", "update"), incident.Publication{Status: incident.StatusInvestigating, Body: "x"}); incident.ErrorCode(err) != incident.EForbidden ||
 		!strings.Contains(incident.ErrorMessage(err), "/incident communicator me") {
 		t.Fatalf("a bystander publishing: %v", err)
 	}
 	svc.Assign(ctx, n, cmd("alice", "communicator"), "communicator", "carol")
-	inc, pub, err := svc.Publish(ctx, n, cmd("carol", "update"), incident.StatusInvestigating, "We are investigating.\n\nNext update by 11:00 UTC.")
+	inc, pub, err := svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\n\nNext update by 11:00 UTC."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestPublishScheduleAndReminders(t *testing.T) {
 		}
 	}
 	// Publishing again schedules the next and clears the lateness.
-	inc, _, _ = svc.Publish(ctx, n, cmd("alice", "update"), incident.StatusIdentified, "Cause identified.\n\nNext update by 12:30 UTC.")
+	inc, _, _ = svc.Publish(ctx, n, cmd("alice", "update"), incident.Publication{Status: incident.StatusIdentified, Body: "Cause identified.\n\nNext update by 12:30 UTC."})
 	if !inc.NextUpdateDue.Equal(c.t.Add(time.Hour)) || inc.Status != incident.StatusIdentified {
 		t.Fatalf("commander publishing: %+v", inc)
 	}
@@ -76,10 +76,16 @@ func TestPublishScheduleAndReminders(t *testing.T) {
 	if err != nil || !inc.NextUpdateDue.Equal(c.t.Add(45*time.Minute)) {
 		t.Fatalf("snooze: %v %v", inc.NextUpdateDue, err)
 	}
-	// Resolving owes nothing more.
-	inc, _, err = svc.Publish(ctx, n, cmd("carol", "update"), incident.StatusResolved, "We're sorry. Resolved.")
-	if err != nil || !inc.NextUpdateDue.IsZero() || inc.Stage != incident.StageDocument {
-		t.Fatalf("resolving publish: %+v %v", inc, err)
+	// The communicator's resolved update is a public statement: nothing
+	// more is owed, but the incident stays open for the commander.
+	inc, _, err = svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusResolved, Body: "We're sorry. Resolved."})
+	if err != nil || !inc.NextUpdateDue.IsZero() || !inc.Open() || inc.PublicStatus != incident.StatusResolved {
+		t.Fatalf("the communicator's resolved update: %+v %v", inc, err)
+	}
+	// The commander resolves; the page already says so, so nothing is owed.
+	inc, err = svc.Resolve(ctx, n, cmd("alice", "resolve"), "")
+	if err != nil || !inc.NextUpdateDue.IsZero() || inc.Stage != incident.StageDocument || inc.OwesFinalUpdate() {
+		t.Fatalf("resolve after the resolved update: %+v %v", inc, err)
 	}
 	c.t = c.t.Add(3 * time.Hour)
 	if got, _ := svc.Sweep(ctx); len(got) != 0 {
@@ -91,11 +97,11 @@ func TestPublishScheduleAndReminders(t *testing.T) {
 	tl, _ := st.Timeline(ctx, n, incident.Page{})
 	var seen []string
 	for _, e := range tl {
-		if e.Kind == "update" || e.Kind == "reminder" || e.Kind == "snooze" {
+		if e.Kind == "update" || e.Kind == "reminder" || e.Kind == "snooze" || e.Kind == "resolve" {
 			seen = append(seen, e.Kind)
 		}
 	}
-	if got := strings.Join(seen, " "); got != "update update reminder reminder reminder update snooze update snooze" { // the last snooze was rejected, and recorded
+	if got := strings.Join(seen, " "); got != "update update reminder reminder reminder update snooze update resolve snooze" { // the last snooze was rejected, and recorded
 		t.Errorf("timeline: %s", got)
 	}
 }
@@ -104,7 +110,7 @@ func TestSweepAfterDowntimeSendsOnlyTheLatest(t *testing.T) {
 	ctx := context.Background()
 	svc, _, c, inc := setup(t)
 	svc.UseHelpAfter(0) // only the update reminders here
-	svc.Publish(ctx, inc.Number, cmd("alice", "update"), incident.StatusInvestigating, "Investigating.\nNext update by 11:00 UTC.")
+	svc.Publish(ctx, inc.Number, cmd("alice", "update"), incident.Publication{Status: incident.StatusInvestigating, Body: "Investigating.\nNext update by 11:00 UTC."})
 	c.step(3 * time.Hour) // the bot was down past the due time and the escalation
 	got, _ := svc.Sweep(ctx)
 	if kinds(got) != "escalate" {
@@ -119,7 +125,7 @@ func TestNoCadenceForSEV4(t *testing.T) {
 	ctx := context.Background()
 	svc, _, _, inc := setup(t)
 	svc.SetSeverity(ctx, inc.Number, cmd("alice", "severity"), incident.SEV4)
-	inc, _, err := svc.Publish(ctx, inc.Number, cmd("alice", "update"), incident.StatusInvestigating, "Investigating.")
+	inc, _, err := svc.Publish(ctx, inc.Number, cmd("alice", "update"), incident.Publication{Status: incident.StatusInvestigating, Body: "Investigating."})
 	if err != nil || !inc.NextUpdateDue.IsZero() {
 		t.Fatalf("SEV4: %v %v", inc.NextUpdateDue, err)
 	}
@@ -168,5 +174,101 @@ func TestHelpWhenNobodyPicksUpASEV1(t *testing.T) {
 	c.step(time.Hour)
 	if got, _ := svc.Sweep(ctx); len(got) != 0 {
 		t.Fatalf("disabled, yet %q for %s", kinds(got), late.Ref())
+	}
+}
+
+// TestTheFinalUpdateStaysDue: resolving an incident the public was told
+// about leaves the resolved update owed, with reminders and escalation, and
+// closing waits for it; an incident never published owes nothing.
+func TestTheFinalUpdateStaysDue(t *testing.T) {
+	ctx := context.Background()
+	svc, _, c, inc := setup(t) // SEV2 declared by alice (commander) at 10:00
+	n := inc.Number
+	svc.UseHelpAfter(0)
+	svc.Enable(incident.KindPostmortemDraft)
+	svc.Assign(ctx, n, cmd("alice", "communicator"), "communicator", "carol")
+	svc.SetComponents(ctx, n, cmd("bob", "components"), map[string]incident.ComponentStatus{"Checkout": incident.MajorOutage})
+	svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusIdentified, Body: "Identified.\nNext update by 11:00 UTC."})
+	c.step(20 * time.Minute)
+	inc, err := svc.Resolve(ctx, n, cmd("alice", "resolve"), "fixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inc.OwesFinalUpdate() || !inc.NextUpdateDue.Equal(c.t.Add(incident.PromptUpdateWithin)) {
+		t.Fatalf("after resolve: owes %v, due %v", inc.OwesFinalUpdate(), inc.NextUpdateDue)
+	}
+	if inc.Components["Checkout"] != incident.Operational {
+		t.Errorf("resolved, yet Checkout is %s", inc.Components["Checkout"])
+	}
+	if !strings.Contains(inc.NextStep(), "/incident update resolved") {
+		t.Errorf("next step after resolve: %s", inc.NextStep())
+	}
+	// Not published: reminded, then escalated, like any late update.
+	c.step(5 * time.Minute)
+	if got, _ := svc.Sweep(ctx); kinds(got) != "remind" {
+		t.Errorf("5 minutes before the final update is due: %q", kinds(got))
+	}
+	c.step(15 * time.Minute)
+	if got, _ := svc.Sweep(ctx); kinds(got) != "escalate" {
+		t.Errorf("10 minutes late: %q", kinds(got))
+	}
+	if _, err := svc.Close(ctx, n, cmd("alice", "close")); incident.ErrorCode(err) != incident.EConflict || !strings.Contains(incident.ErrorMessage(err), "Identified") {
+		t.Errorf("closing with the page still saying Identified: %v", err)
+	}
+	if _, _, err := svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusMonitoring, Body: "Monitoring."}); incident.ErrorCode(err) != incident.EConflict {
+		t.Errorf("a monitoring update after resolve: %v", err)
+	}
+	inc, pub, err := svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusResolved, Body: "We're sorry. Resolved."})
+	if err != nil || inc.OwesFinalUpdate() || !inc.NextUpdateDue.IsZero() || inc.Stage != incident.StageDocument {
+		t.Fatalf("the final update: %+v %v", inc, err)
+	}
+	if pub.Components["Checkout"] != incident.Operational || pub.Title != "Checkout returns 500s" || pub.Impact != "major" {
+		t.Errorf("the final update as stored: %+v", pub)
+	}
+	if _, err := svc.Close(ctx, n, cmd("alice", "close")); err != nil {
+		t.Errorf("close after the final update: %v", err)
+	}
+
+	// Never published: resolving owes nothing.
+	quiet, _ := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "internal only", Severity: incident.SEV2})
+	quiet, _ = svc.Resolve(ctx, quiet.Number, cmd("alice", "resolve"), "")
+	if quiet.OwesFinalUpdate() || !quiet.NextUpdateDue.IsZero() {
+		t.Errorf("a never-published incident owes an update: due %v", quiet.NextUpdateDue)
+	}
+}
+
+// TestPublishingResolved: from the commander it resolves the incident (and
+// plans the postmortem draft, as resolve does); from the communicator it is
+// a public statement and the incident stays open.
+func TestPublishingResolved(t *testing.T) {
+	ctx := context.Background()
+	svc, st, _, inc := setup(t)
+	svc.Enable(incident.KindPostmortemDraft)
+	svc.Assign(ctx, inc.Number, cmd("alice", "communicator"), "communicator", "carol")
+	got, _, err := svc.Publish(ctx, inc.Number, cmd("carol", "update"), incident.Publication{Status: incident.StatusResolved, Body: "Resolved."})
+	if err != nil || !got.Open() || got.PublicStatus != incident.StatusResolved || !strings.Contains(got.NextStep(), "came back") {
+		t.Fatalf("the communicator's resolved update: %+v %v", got, err)
+	}
+	other, _ := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "second", Severity: incident.SEV2})
+	got, _, err = svc.Publish(ctx, other.Number, cmd("alice", "update"), incident.Publication{Status: incident.StatusResolved, Title: "Search slow", Body: "Resolved."})
+	if err != nil || got.Open() || got.PublicTitle != "Search slow" {
+		t.Fatalf("the commander's resolved update: %+v %v", got, err)
+	}
+	drafts := 0
+	for _, e := range st.effects {
+		if e.Kind == incident.KindPostmortemDraft {
+			drafts++
+			if e.Incident != other.Number {
+				t.Errorf("a draft for %s, which is still open", incident.Ref(e.Incident))
+			}
+		}
+	}
+	if drafts != 1 {
+		t.Errorf("%d drafts planned; want one, for the resolved incident", drafts)
+	}
+	// Reopening after the public heard "resolved" owes an update soon.
+	got, _ = svc.Reopen(ctx, other.Number, cmd("alice", "reopen"))
+	if got.NextUpdateDue.IsZero() || !strings.Contains(got.NextStep(), "/incident update investigating") {
+		t.Errorf("reopened after a resolved update: due %v, next %s", got.NextUpdateDue, got.NextStep())
 	}
 }

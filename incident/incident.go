@@ -34,6 +34,14 @@ func ParseSeverity(s string) (Severity, error) {
 
 func (s Severity) String() string { return fmt.Sprintf("SEV%d", int(s)) }
 
+// TitleCaseStatus is a status as a status page shows it: "Investigating".
+func TitleCaseStatus(st Status) string {
+	if st == "" {
+		return ""
+	}
+	return strings.ToUpper(string(st[:1])) + string(st[1:])
+}
+
 // Valid reports whether s is one of SEV1..SEV4.
 func (s Severity) Valid() bool { return s >= SEV1 && s <= SEV4 }
 
@@ -138,6 +146,13 @@ type Incident struct {
 	Components map[string]ComponentStatus
 	// NextUpdateDue is when the next public update is owed; zero when none is.
 	NextUpdateDue time.Time
+	// PublicStatus, PublicTitle and PublishedAt are the status and title of
+	// the last public update and when it went out; PublicStatus is "" while
+	// nothing has been published. They can differ from Status and Title:
+	// the public hears only what a communicator publishes.
+	PublicStatus Status
+	PublicTitle  string
+	PublishedAt  time.Time
 
 	DeclaredAt     time.Time
 	AcknowledgedAt time.Time // zero until acknowledged
@@ -251,30 +266,46 @@ func (inc *Incident) Elapsed(now time.Time) time.Duration {
 	return now.Sub(inc.DeclaredAt)
 }
 
-// NextStep tells the room what to type next, given the incident's state.
+// Published reports whether anything about the incident was made public.
+func (inc *Incident) Published() bool { return inc.PublicStatus != "" }
+
+// OwesFinalUpdate reports whether the incident is resolved while the public
+// was last told something else: the status page would go on saying
+// "Investigating" until the resolved update is published.
+func (inc *Incident) OwesFinalUpdate() bool {
+	return !inc.Open() && inc.Published() && inc.PublicStatus != StatusResolved
+}
+
+// NextStep tells the room what to type next, given the incident's state:
+// the first thing of the response not yet done.
 func (inc *Incident) NextStep() string {
 	switch inc.Stage {
-	case StageAssess:
-		if inc.Communicator == "" {
-			return "Name a communicator: `/incident communicator @user`, then post the first status: `/incident status investigating <what you see>`"
-		}
-		return "Post the first status: `/incident status investigating <what you see>`"
-	case StageCommunicate:
-		if inc.Commander == "" {
-			return "Name a commander: `/incident commander @user`"
-		}
-		return "When the cause is known: `/incident status identified <cause>`"
-	case StageRespond:
-		if inc.Status == StatusMonitoring {
-			return "When it's fixed: `/incident resolve <summary>`"
-		}
-		return "When a fix is in place: `/incident status monitoring <what changed>`"
-	case StageDocument:
-		return "Write up what happened; when the review is done: `/incident close`. If it came back: `/incident reopen`"
 	case StageClosed:
 		return "Closed. Nothing more to do here."
+	case StageDocument:
+		if inc.OwesFinalUpdate() {
+			return "Publish the final public update: `/incident update resolved`"
+		}
+		return "Write up what happened (`/incident postmortem`) and track follow-ups (`/incident action add <what will change> @owner`). When the review is done: `/incident close`. If it came back: `/incident reopen`"
 	}
-	return ""
+	public := !inc.Private
+	switch {
+	case inc.Commander == "":
+		return "Take command: `/incident commander me`"
+	case public && inc.PublicStatus == StatusResolved:
+		return "The status page says resolved; tell the public it came back: `/incident update investigating`"
+	case public && inc.Communicator == "":
+		return "Name a communicator: `/incident communicator @user`"
+	case public && !inc.Published() && inc.Severity <= SEV2:
+		return "Publish the first public update: `/incident update`"
+	}
+	switch inc.Status {
+	case StatusIdentified:
+		return "When a fix is in place: `/incident status monitoring <what changed>`"
+	case StatusMonitoring:
+		return "When it's fixed: `/incident resolve <summary>`"
+	}
+	return "When the cause is known: `/incident status identified <cause>`"
 }
 
 // stageFor derives the stage the incident's state has earned. The stage in

@@ -143,7 +143,7 @@ func (s *memStore) DueForReminder(ctx context.Context, before time.Time) ([]*inc
 	defer s.mu.Unlock()
 	var out []*incident.Incident
 	for _, inc := range s.incidents {
-		if inc.Open() && !inc.NextUpdateDue.IsZero() && !inc.NextUpdateDue.After(before) {
+		if inc.Stage != incident.StageClosed && !inc.NextUpdateDue.IsZero() && !inc.NextUpdateDue.After(before) {
 			out = append(out, inc.Clone())
 		}
 	}
@@ -173,6 +173,30 @@ func (s *memStore) Unacknowledged(ctx context.Context, worst incident.Severity, 
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}
+
+func (s *memStore) PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var active, resolved []*incident.Incident
+	for _, inc := range s.incidents {
+		switch {
+		case inc.Private || !inc.Published():
+		case inc.PublicStatus != incident.StatusResolved:
+			active = append(active, inc)
+		case !inc.PublishedAt.Before(since):
+			resolved = append(resolved, inc)
+		}
+	}
+	sort.Slice(resolved, func(i, j int) bool { return resolved[i].PublishedAt.After(resolved[j].PublishedAt) })
+	var out []int64
+	for _, inc := range active {
+		out = append(out, inc.Number)
+	}
+	for _, inc := range resolved[:min(len(resolved), limit)] {
+		out = append(out, inc.Number)
+	}
 	return out, nil
 }
 

@@ -57,6 +57,10 @@ const (
 	// KindStatusPage publishes a public update to the hosted status page.
 	// Payload: "update", the public update's id.
 	KindStatusPage = "statuspage.publish"
+	// KindPostmortemDraft writes the postmortem draft of an incident that
+	// was just resolved, however it was resolved (the setting
+	// WARROOM_POSTMORTEM_ON_RESOLVE turns it on).
+	KindPostmortemDraft = "postmortem.draft"
 )
 
 // System is the part of the kind before the dot: slack, ticket, page, ...

@@ -263,7 +263,7 @@ func (s *Service) Resolve(ctx context.Context, n int64, cmd Command, summary str
 
 // Reopen takes a resolved incident back to investigating.
 func (s *Service) Reopen(ctx context.Context, n int64, cmd Command) (*Incident, error) {
-	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
 		if err := notClosed(inc); err != nil {
 			return nil, err
 		}
@@ -274,6 +274,10 @@ func (s *Service) Reopen(ctx context.Context, n int64, cmd Command) (*Incident, 
 		inc.Status = StatusInvestigating
 		inc.ResolvedAt = time.Time{}
 		inc.Stage = stageFor(inc)
+		if !inc.Private && inc.PublicStatus == StatusResolved {
+			// The page says resolved; it must hear that it came back.
+			owePromptUpdate(inc, now)
+		}
 		return d, nil
 	})
 }
@@ -289,6 +293,9 @@ func (s *Service) Close(ctx context.Context, n int64, cmd Command) (*Incident, e
 		}
 		if err := commanderOnly(inc, cmd.Actor, "close"); err != nil {
 			return nil, err
+		}
+		if inc.OwesFinalUpdate() {
+			return nil, Errorf(EConflict, "The status page still says %s for %s. Publish the final update first (`/incident update resolved`), then close.", TitleCaseStatus(inc.PublicStatus), inc.Ref())
 		}
 		inc.ClosedAt = now
 		return nil, nil
@@ -433,14 +440,15 @@ func (s *Service) emit(ctx context.Context, tx Tx, before, after *Incident, e *E
 }
 
 // ruleEffects are the effects the lifecycle itself calls for: the ticket
-// follows the incident, and resolving it resolves the pages it sent.
+// follows the incident, and resolving it (by any path) resolves the pages
+// it sent and writes the postmortem draft.
 func ruleEffects(before, after *Incident) []Effect {
 	var fx []Effect
 	if before == nil || ticketView(before) != ticketView(after) {
 		fx = append(fx, Effect{Kind: KindTicketSync})
 	}
 	if before != nil && before.Open() && !after.Open() {
-		fx = append(fx, Effect{Kind: KindPageResolve})
+		fx = append(fx, Effect{Kind: KindPageResolve}, Effect{Kind: KindPostmortemDraft})
 	}
 	return fx
 }
@@ -486,9 +494,19 @@ func applyStatus(inc *Incident, st Status, now time.Time) error {
 	inc.Status = st
 	if st == StatusResolved {
 		inc.ResolvedAt = now
-		inc.NextUpdateDue = time.Time{}
 		if inc.MitigatedAt.IsZero() {
 			inc.MitigatedAt = now
+		}
+		// Resolved means the affected parts work again.
+		for name := range inc.Components {
+			inc.Components[name] = Operational
+		}
+		// The regular cadence ends; only the final public update may still
+		// be owed, and it stays due (reminders, escalation) until published.
+		if inc.OwesFinalUpdate() {
+			owePromptUpdate(inc, now)
+		} else {
+			inc.NextUpdateDue = time.Time{}
 		}
 		return nil
 	}

@@ -18,8 +18,13 @@ type Store interface {
 	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
 	// Timeline returns incident n's entries (0: the audit log) in order.
 	Timeline(ctx context.Context, n int64, p Page) ([]Entry, error)
-	// DueForReminder lists open incidents whose next update is due by before.
+	// DueForReminder lists incidents not closed whose next update is due by
+	// before (a resolved one may still owe its final update).
 	DueForReminder(ctx context.Context, before time.Time) ([]*Incident, error)
+	// PublishedIncidents lists the public incidents with at least one public
+	// update: every one whose last update is not "resolved", then the newest
+	// resolved ones published since, at most limit of those.
+	PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error)
 	// PublicUpdates lists incident n's published updates, oldest first.
 	PublicUpdates(ctx context.Context, n int64) ([]PublicUpdate, error)
 	// PublicUpdatesOf lists the published updates of several incidents in

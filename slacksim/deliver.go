@@ -152,12 +152,33 @@ func (s *Server) SubmitView(ctx context.Context, viewID string, values map[strin
 	}
 	s.mu.Unlock()
 	r, err := s.deliverInteraction(ctx, payload)
-	if err == nil && len(bytes.TrimSpace(r.Payload)) == 0 {
-		s.mu.Lock()
-		view.Closed = true
-		s.mu.Unlock()
+	if err != nil {
+		return r, err
 	}
-	return r, err
+	// Slack closes the modal on an empty answer, keeps it open on
+	// "errors", and replaces it in place on "update".
+	var resp struct {
+		ResponseAction string          `json:"response_action"`
+		View           json.RawMessage `json:"view"`
+	}
+	json.Unmarshal(r.Payload, &resp)
+	s.mu.Lock()
+	switch {
+	case len(bytes.TrimSpace(r.Payload)) == 0:
+		view.Closed = true
+		s.changedLocked()
+	case resp.ResponseAction == "update":
+		var v map[string]any
+		if json.Unmarshal(resp.View, &v) != nil || v["type"] != "modal" {
+			s.protoErrs = append(s.protoErrs, "view_submission answered with response_action update but no modal view")
+			break
+		}
+		view.Body = append(json.RawMessage(nil), resp.View...)
+		view.Updates++
+		s.changedLocked()
+	}
+	s.mu.Unlock()
+	return r, nil
 }
 
 // Interact delivers any interaction payload (block_actions, ...) as given.

@@ -83,8 +83,11 @@ type View struct {
 	ID      string
 	User    string
 	Trigger string
-	Body    json.RawMessage // the view as the bot sent it
+	Body    json.RawMessage // the view as the bot sent it (views.open, or a response_action "update")
 	Closed  bool
+	// Updates counts the times the bot replaced the view in answer to a
+	// submission (response_action "update"), as Slack does in place.
+	Updates int
 }
 
 // Call is one Web API request the simulator answered.

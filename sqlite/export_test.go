@@ -29,6 +29,7 @@ func (db *DB) HotPlans(ctx context.Context) (map[string]string, error) {
 		"followers":   {followers, []any{"slack/INC-1", 1, 10}},
 		"roles":       {rolesOf, []any{"[1,2]"}},
 		"one's roles": {roleOf, []any{1}},
+		"status page": {publishedIncidents, []any{"2026", 200}},
 	} {
 		p, err := db.plan(ctx, q.sql, q.args...)
 		if err != nil {

@@ -182,12 +182,13 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
-			resolved_at, closed_at, updated_at, impact, next_update_due, service, private)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			resolved_at, closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
-		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Private)
+		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Private,
+		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt))
 	if err != nil {
 		return err
 	}
@@ -202,12 +203,12 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
 			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
-			impact = ?, next_update_due = ?, service = ?
+			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?
 		WHERE number = ?`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
 		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
-		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Number)
+		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Number)
 	if err != nil {
 		return err
 	}
@@ -247,9 +248,14 @@ func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
 }
 
 func (t *storeTx) AddPublicUpdate(ctx context.Context, u *incident.PublicUpdate) error {
+	comps, err := json.Marshal(orEmptyComponents(u.Components))
+	if err != nil {
+		return err
+	}
 	res, err := t.q.ExecContext(ctx, `
-		INSERT INTO public_updates (incident, at, author, status, body, next_update_due) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.Incident, fmtTime(u.At), u.Author, string(u.Status), u.Body, nullTime(u.NextUpdateDue))
+		INSERT INTO public_updates (incident, at, author, status, title, body, components, impact, next_update_due)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Incident, fmtTime(u.At), u.Author, string(u.Status), u.Title, u.Body, string(comps), u.Impact, nullTime(u.NextUpdateDue))
 	if err != nil {
 		return err
 	}
@@ -270,7 +276,44 @@ func (t *storeTx) MarkReminder(ctx context.Context, n int64, due time.Time, kind
 
 // DueForReminder implements incident.Store.
 func (db *DB) DueForReminder(ctx context.Context, before time.Time) ([]*incident.Incident, error) {
-	return listIncidents(ctx, db.r, `WHERE next_update_due IS NOT NULL AND next_update_due <= ? AND status <> 'resolved' ORDER BY number`, fmtTime(before))
+	return listIncidents(ctx, db.r, `WHERE next_update_due IS NOT NULL AND next_update_due <= ? AND stage <> 'closed' ORDER BY number`, fmtTime(before))
+}
+
+// PublishedIncidents implements incident.Store. Both halves read the
+// incidents_published index (the "<> ”" lets SQLite use the partial
+// index), so a flood of unpublished incidents costs the page nothing, and
+// an active public incident is never crowded out by newer ones.
+func (db *DB) PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, publishedIncidents, fmtTime(since), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+const publishedIncidents = `
+	SELECT number FROM incidents
+	WHERE public_status <> '' AND public_status IN ('investigating', 'identified', 'monitoring') AND private = 0
+	UNION ALL
+	SELECT number FROM (
+		SELECT number FROM incidents
+		WHERE public_status <> '' AND public_status = 'resolved' AND published_at >= ? AND private = 0
+		ORDER BY published_at DESC LIMIT ?)`
+
+func orEmptyComponents(m map[string]incident.ComponentStatus) map[string]incident.ComponentStatus {
+	if m == nil {
+		return map[string]incident.ComponentStatus{}
+	}
+	return m
 }
 
 // Unacknowledged implements incident.Store.
@@ -295,7 +338,7 @@ func (db *DB) PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]inci
 		args[i] = n
 	}
 	rows, err := db.r.QueryContext(ctx, `
-		SELECT id, incident, at, author, status, body, next_update_due FROM public_updates
+		SELECT id, incident, at, author, status, title, body, components, impact, next_update_due FROM public_updates
 		WHERE incident IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ns)), ",")+`) ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
@@ -303,10 +346,13 @@ func (db *DB) PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]inci
 	defer rows.Close()
 	for rows.Next() {
 		var u incident.PublicUpdate
-		var at, status string
+		var at, status, comps string
 		var next sql.NullString
-		if err := rows.Scan(&u.ID, &u.Incident, &at, &u.Author, &status, &u.Body, &next); err != nil {
+		if err := rows.Scan(&u.ID, &u.Incident, &at, &u.Author, &status, &u.Title, &u.Body, &comps, &u.Impact, &next); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(comps), &u.Components); err != nil {
+			return nil, fmt.Errorf("public update %d: components: %w", u.ID, err)
 		}
 		u.At, u.Status, u.NextUpdateDue = parseTime(at), incident.Status(status), parseTime(next.String)
 		out[u.Incident] = append(out[u.Incident], u)
@@ -389,7 +435,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
 	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
-	closed_at, updated_at, impact, next_update_due, service, private`
+	closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
 	list, err := listIncidents(ctx, q, where, args...)
@@ -419,13 +465,16 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		var inc incident.Incident
 		var sev int
 		var stage, status, declared, updated string
-		var ack, mit, res, closed, next sql.NullString
+		var ack, mit, res, closed, next, published sql.NullString
+		var public string
 		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
 			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
-			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private); err != nil {
+			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private,
+			&public, &inc.PublicTitle, &published); err != nil {
 			return nil, err
 		}
 		inc.NextUpdateDue = parseTime(next.String)
+		inc.PublicStatus, inc.PublishedAt = incident.Status(public), parseTime(published.String)
 		inc.Components = map[string]incident.ComponentStatus{}
 		inc.Severity, inc.Stage, inc.Status = incident.Severity(sev), incident.Stage(stage), incident.Status(status)
 		inc.DeclaredAt, inc.UpdatedAt = parseTime(declared), parseTime(updated)

@@ -141,7 +141,7 @@ func TestRemindersSurviveARestart(t *testing.T) {
 	if _, err := svc.SetComponents(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "components"}, map[string]incident.ComponentStatus{"Checkout": incident.MajorOutage}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := svc.Publish(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "update"}, incident.StatusInvestigating, "Investigating.\nNext update by 10:30 UTC."); err != nil {
+	if _, _, err := svc.Publish(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "update"}, incident.Publication{Status: incident.StatusInvestigating, Body: "Investigating.\nNext update by 10:30 UTC."}); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(26 * time.Minute)
@@ -253,6 +253,9 @@ func TestHotReadsSeekIndexes(t *testing.T) {
 	}
 	if p := plans["due effects"]; !strings.Contains(p, "outbox_pending (lane>?)") {
 		t.Errorf("due effects does not walk the lanes through the index: %s", p)
+	}
+	if p := plans["status page"]; strings.Count(p, "incidents_published") != 2 {
+		t.Errorf("the status page's incidents are not found through incidents_published: %s", p)
 	}
 	if p := plans["next due"]; !strings.Contains(p, "outbox_due") {
 		t.Errorf("next due does not use outbox_due: %s", p)

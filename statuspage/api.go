@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/incident"
 )
 
 // The JSON below follows Atlassian Statuspage's public API v2
@@ -138,16 +140,29 @@ func (s *Snapshot) incident(pi Incident) incidentJSON {
 	if !pi.ResolvedAt.IsZero() {
 		out.ResolvedAt = &pi.ResolvedAt
 	}
-	var affected []affectedJSON
 	for _, name := range sortedKeys(pi.Components) {
 		st := string(pi.Components[name])
 		if pi.Status == "resolved" {
 			st = "operational"
 		}
-		affected = append(affected, affectedJSON{Code: componentID(name), Name: name, OldStatus: st, NewStatus: st})
 		out.Components = append(out.Components, componentJSON{ID: componentID(name), Name: name, Status: st, CreatedAt: pi.StartedAt, UpdatedAt: pi.UpdatedAt, PageID: pageID})
 	}
-	for _, u := range pi.Updates {
+	// Each update lists the components it carried, with the status the
+	// update before it gave them (pi.Updates is newest first).
+	for i, u := range pi.Updates {
+		var before map[string]incident.ComponentStatus
+		if i+1 < len(pi.Updates) {
+			before = pi.Updates[i+1].Components
+		}
+		affected := []affectedJSON{}
+		for _, name := range sortedKeys(u.Components) {
+			st := string(u.Components[name])
+			old := st
+			if b, ok := before[name]; ok {
+				old = string(b)
+			}
+			affected = append(affected, affectedJSON{Code: componentID(name), Name: name, OldStatus: old, NewStatus: st})
+		}
 		out.IncidentUpdates = append(out.IncidentUpdates, updateJSON{ID: id + "-" + strconv.FormatInt(u.ID, 10), Status: string(u.Status),
 			Body: u.Body, IncidentID: id, CreatedAt: u.At, UpdatedAt: u.At, DisplayAt: u.At, AffectedComponents: affected, DeliverNotifications: true})
 	}

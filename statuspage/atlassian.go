@@ -56,13 +56,19 @@ type Atlassian struct {
 	last time.Time  // when the last request went out
 }
 
-// Publication is one public update to send.
+// Publication is one public update to send, exactly as it was published.
 type Publication struct {
 	Number     int64
-	Name       string
+	Name       string // the public title
 	Impact     string // none, minor, major, critical
 	Update     incident.PublicUpdate
 	Components map[string]incident.ComponentStatus
+}
+
+// PublicationOf is the Statuspage publication of a stored public update:
+// everything in it comes from the update, nothing from the live incident.
+func PublicationOf(u incident.PublicUpdate) Publication {
+	return Publication{Number: u.Incident, Name: u.Title, Impact: u.Impact, Components: u.Components, Update: u}
 }
 
 // NewAtlassian returns a publisher; the outbox calls its Deliver.
@@ -129,11 +135,13 @@ func (a *Atlassian) publish(ctx context.Context, p Publication) (time.Duration, 
 		"status": string(p.Update.Status), "body": p.Update.Body,
 		"component_ids": ids, "components": statuses, "deliver_notifications": true,
 	}
+	// The name and impact go with every update: they are what this update
+	// published, and a communicator may have changed the public title.
+	body["name"] = p.Name
+	body["impact_override"] = p.Impact
 	method, path := http.MethodPatch, "/v1/pages/"+a.cfg.PageID+"/incidents/"+ref
 	if ref == "" {
 		method, path = http.MethodPost, "/v1/pages/"+a.cfg.PageID+"/incidents"
-		body["name"] = p.Name
-		body["impact_override"] = p.Impact
 	}
 	var out struct {
 		ID string `json:"id"`

@@ -128,7 +128,8 @@ func TestAtlassianPublisher(t *testing.T) {
 		t.Errorf("create components: %v %v", cs, create["component_ids"])
 	}
 	update := got[3].body["incident"].(map[string]any)
-	if _, hasName := update["name"]; hasName || update["status"] != "resolved" || update["body"] != "Resolved." {
+	// Each update carries the name and impact it was published with.
+	if update["name"] != "Checkout returns 500s" || update["impact_override"] != "critical" || update["status"] != "resolved" || update["body"] != "Resolved." {
 		t.Errorf("update body: %v", update)
 	}
 	if us := update["components"].(map[string]any); us["cmpCheckout"] != "operational" {

@@ -65,7 +65,7 @@ func (p *Page) Atom(s *Snapshot) ([]byte, error) {
 	for _, pi := range append(append([]Incident(nil), s.Active...), s.History...) {
 		for _, u := range pi.Updates {
 			f.Add(&feeds.Item{
-				Title:   fmt.Sprintf("%s: %s", pi.Name, u.Status),
+				Title:   fmt.Sprintf("%s: %s", firstNonEmpty(u.Title, pi.Name), u.Status),
 				Link:    &feeds.Link{Href: fmt.Sprintf("%s/#inc-%d", base, pi.Number)},
 				Id:      fmt.Sprintf("%s/#inc-%d-%d", base, pi.Number, u.ID),
 				Updated: u.At, Created: u.At, Content: u.Body, Description: u.Body,
@@ -172,4 +172,11 @@ func (p *Page) Export(ctx context.Context, dir string) error {
 		}
 	}
 	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

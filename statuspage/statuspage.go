@@ -3,15 +3,18 @@
 // API (so existing widgets and monitors work), an Atom feed of updates, and
 // a static export that can be hosted away from the primary infrastructure.
 //
-// It shows only what was published: incidents with at least one public
-// update, and the exact text of those updates. Internal notes, titles of
-// incidents never published, and people's names never appear. It imports
-// the domain, never Slack or a store.
+// It shows only what was published, as of each publish: every incident with
+// a public update, under the public title, with the components, the impact
+// level and the exact text that update carried. It never sees an incident
+// itself, so an internal title, note, component or severity cannot reach
+// the page before a communicator publishes it. It imports the domain, never
+// Slack or a store.
 package statuspage
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,9 +22,10 @@ import (
 	"github.com/warroom/warroom/incident"
 )
 
-// Source is what the page reads; incident.Service provides it.
+// Source is what the page reads: the published record, and nothing else.
+// incident.Service provides it.
 type Source interface {
-	List(ctx context.Context, f incident.Filter) ([]*incident.Incident, error)
+	PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error)
 	PublicUpdatesOf(ctx context.Context, ns []int64) (map[int64][]incident.PublicUpdate, error)
 }
 
@@ -42,8 +46,9 @@ const HistoryDays = 90
 // final update only, to keep the page small; the feed and JSON have all.
 const HistoryShown = 40
 
-// maxIncidents bounds how many recent incidents one render reads.
-const maxIncidents = 200
+// maxHistory bounds how many resolved incidents one render reads; every
+// active one is read.
+const maxHistory = 200
 
 // Page renders the status page from a Source.
 type Page struct {
@@ -102,7 +107,11 @@ type Incident struct {
 // Snapshot reads the published state.
 func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	now := p.cfg.Now().UTC()
-	list, err := p.src.List(ctx, incident.Filter{Limit: maxIncidents, PublicOnly: true})
+	ns, err := p.src.PublishedIncidents(ctx, now.Add(-HistoryDays*24*time.Hour), maxHistory)
+	if err != nil {
+		return nil, err
+	}
+	all, err := p.src.PublicUpdatesOf(ctx, ns) // one read for the whole page
 	if err != nil {
 		return nil, err
 	}
@@ -120,60 +129,35 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	worst := map[string]incident.ComponentStatus{}
 	changed := map[string]time.Time{}
-	ns := make([]int64, len(list))
-	for i, inc := range list {
-		ns[i] = inc.Number
-	}
-	all, err := p.src.PublicUpdatesOf(ctx, ns) // one read for the whole page
-	if err != nil {
-		return nil, err
-	}
-	for _, inc := range list {
-		ups := all[inc.Number]
+	for _, n := range ns {
+		ups := all[n]
 		if len(ups) == 0 {
-			continue // never published: not public
+			continue
 		}
-		pi := Incident{Number: inc.Number, Name: inc.Title, StartedAt: ups[0].At, Impact: impact(inc), Components: inc.Components}
-		for i := len(ups) - 1; i >= 0; i-- {
-			pi.Updates = append(pi.Updates, ups[i])
-		}
-		last := ups[len(ups)-1]
-		pi.Status, pi.UpdatedAt = last.Status, last.At
-		for _, u := range ups {
-			if u.Status == incident.StatusMonitoring && pi.Monitoring.IsZero() {
-				pi.Monitoring = u.At
-			}
-			if u.Status == incident.StatusResolved {
-				pi.ResolvedAt = u.At
-			}
-		}
+		pi := fromUpdates(n, ups)
 		if pi.UpdatedAt.After(s.UpdatedAt) {
 			s.UpdatedAt = pi.UpdatedAt
 		}
-		if pi.Status != incident.StatusResolved {
-			s.Active = append(s.Active, pi)
-			for n, st := range inc.Components {
-				n = name(n)
-				if rank(st) > rank(worst[n]) {
-					worst[n] = st
-				}
-				if pi.UpdatedAt.After(changed[n]) {
-					changed[n] = pi.UpdatedAt
-				}
+		for c, st := range pi.Components {
+			c = name(c)
+			if pi.Status == incident.StatusResolved {
+				st = incident.Operational
 			}
-			continue
+			worst[c] = maxStatus(worst[c], st)
+			if pi.UpdatedAt.After(changed[c]) {
+				changed[c] = pi.UpdatedAt
+			}
 		}
-		if now.Sub(pi.ResolvedAt) <= HistoryDays*24*time.Hour {
+		switch {
+		case pi.Status != incident.StatusResolved:
+			s.Active = append(s.Active, pi)
+		case now.Sub(pi.ResolvedAt) <= HistoryDays*24*time.Hour:
 			s.History = append(s.History, pi)
 		}
-		for n := range inc.Components {
-			n = name(n)
-			worst[n] = maxStatus(worst[n], incident.Operational)
-			if pi.UpdatedAt.After(changed[n]) {
-				changed[n] = pi.UpdatedAt
-			}
-		}
 	}
+	// Newest first, as people read a status page.
+	sort.SliceStable(s.Active, func(i, j int) bool { return s.Active[i].StartedAt.After(s.Active[j].StartedAt) })
+	sort.SliceStable(s.History, func(i, j int) bool { return s.History[i].ResolvedAt.After(s.History[j].ResolvedAt) })
 	names := append([]string(nil), p.cfg.Components...)
 	known := map[string]bool{}
 	for _, n := range names {
@@ -197,20 +181,30 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	return s, nil
 }
 
-// Impact maps severity to Statuspage's incident impact.
-func Impact(inc *incident.Incident) string { return impact(inc) }
-
-// impact maps severity to Statuspage's incident impact.
-func impact(inc *incident.Incident) string {
-	switch inc.Severity {
-	case incident.SEV1:
-		return "critical"
-	case incident.SEV2:
-		return "major"
-	case incident.SEV3:
-		return "minor"
+// fromUpdates is an incident as its public updates (oldest first) tell it:
+// the newest one's title, status, components and impact.
+func fromUpdates(n int64, ups []incident.PublicUpdate) Incident {
+	last := ups[len(ups)-1]
+	pi := Incident{Number: n, Name: last.Title, Status: last.Status, Impact: last.Impact, Components: last.Components,
+		StartedAt: ups[0].At, UpdatedAt: last.At}
+	if pi.Name == "" {
+		pi.Name = "Service disruption"
 	}
-	return "none"
+	if pi.Impact == "" {
+		pi.Impact = "none"
+	}
+	for i := len(ups) - 1; i >= 0; i-- {
+		pi.Updates = append(pi.Updates, ups[i])
+	}
+	for _, u := range ups {
+		if u.Status == incident.StatusMonitoring && pi.Monitoring.IsZero() {
+			pi.Monitoring = u.At
+		}
+		if u.Status == incident.StatusResolved {
+			pi.ResolvedAt = u.At
+		}
+	}
+	return pi
 }
 
 func rank(s incident.ComponentStatus) int {
@@ -229,24 +223,37 @@ func maxStatus(a, b incident.ComponentStatus) incident.ComponentStatus {
 	return b
 }
 
-// overall is the banner: the worst component, or the worst active incident.
+// indicators rank Statuspage's status indicators, best first.
+var indicators = []string{"none", "minor", "major", "critical"}
+
+// headlines are what Statuspage's page says for each indicator.
+var headlines = map[string]string{
+	"none": "All Systems Operational", "minor": "Minor Service Outage",
+	"major": "Partial System Outage", "critical": "Major System Outage",
+}
+
+// componentIndicator is the indicator a component's status calls for.
+var componentIndicator = map[incident.ComponentStatus]string{
+	incident.Operational: "none", incident.DegradedPerformance: "minor",
+	incident.PartialOutage: "major", incident.MajorOutage: "critical",
+}
+
+// overall is the banner: the worst of the components' statuses and the
+// active incidents' impact levels, by one rule for the HTML and the JSON.
 func overall(s *Snapshot) (indicator, headline string) {
-	var w incident.ComponentStatus = incident.Operational
+	worst := 0
+	raise := func(ind string) {
+		if i := slices.Index(indicators, ind); i > worst {
+			worst = i
+		}
+	}
 	for _, c := range s.Components {
-		w = maxStatus(w, c.Status)
+		raise(componentIndicator[c.Status])
 	}
-	switch w {
-	case incident.MajorOutage:
-		return "critical", "Major System Outage"
-	case incident.PartialOutage:
-		return "major", "Partial System Outage"
-	case incident.DegradedPerformance:
-		return "minor", "Degraded System Performance"
+	for _, pi := range s.Active {
+		raise(pi.Impact)
 	}
-	if len(s.Active) > 0 {
-		return "minor", "Minor Service Outage"
-	}
-	return "none", "All Systems Operational"
+	return indicators[worst], headlines[indicators[worst]]
 }
 
 // Ago says how long before now t was, for people: "12 minutes ago".

@@ -3,6 +3,7 @@ package statuspage_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,15 +44,15 @@ func setup(t testing.TB) fixture {
 
 	old, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Login failures", Severity: incident.SEV2})
 	svc.SetComponents(ctx, old.Number, c("components"), map[string]incident.ComponentStatus{"Login": incident.MajorOutage})
-	svc.Publish(ctx, old.Number, c("update"), incident.StatusInvestigating, "We are investigating failed logins.\n\nNext update by 11:00 UTC.")
+	svc.Publish(ctx, old.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating failed logins.\n\nNext update by 11:00 UTC."})
 	now = now.Add(40 * time.Minute)
-	svc.Publish(ctx, old.Number, c("update"), incident.StatusResolved, "We're sorry. Logins work again.")
+	svc.Publish(ctx, old.Number, c("update"), incident.Publication{Status: incident.StatusResolved, Body: "We're sorry. Logins work again."})
 
 	now = now.Add(2 * time.Hour)
 	active, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Checkout returns 500s", Severity: incident.SEV1})
 	svc.SetComponents(ctx, active.Number, c("components"), map[string]incident.ComponentStatus{"checkout": incident.PartialOutage})
 	svc.Note(ctx, active.Number, c("note"), "SECRET internal: db password rotated")
-	svc.Publish(ctx, active.Number, c("update"), incident.StatusIdentified, "We have identified the cause of failed payments.\n\nNext update by 13:10 UTC.")
+	svc.Publish(ctx, active.Number, c("update"), incident.Publication{Status: incident.StatusIdentified, Body: "We have identified the cause of failed payments.\n\nNext update by 13:10 UTC."})
 
 	internal, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "PRIVATE-ONLY drill", Severity: incident.SEV3})
 	svc.Note(ctx, internal.Number, c("note"), "nobody outside should see this")
@@ -74,7 +75,7 @@ func TestPageShowsOnlyWhatWasPublished(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{`<html lang="en">`, "Partial System Outage", "Active incidents", "Checkout returns 500s",
+	for _, want := range []string{`<html lang="en">`, "Major System Outage", "Active incidents", "Checkout returns 500s",
 		"We have identified the cause of failed payments.", "Login failures", "We&#39;re sorry. Logins work again.",
 		"Partial outage", "Write to support@example.com.", "5 minutes ago", "Past incidents (90 days)"} {
 		if !strings.Contains(html, want) {
@@ -156,7 +157,9 @@ func TestSummaryHasStatuspagesShape(t *testing.T) {
 		t.Errorf("incident: %v", inc)
 	}
 	st := s["status"].(map[string]any)
-	if st["indicator"] != "major" || st["description"] != "Partial System Outage" {
+	// One rule for the banner and the JSON: the SEV1's critical impact is
+	// worse than its partially out component.
+	if st["indicator"] != "critical" || st["description"] != "Major System Outage" {
 		t.Errorf("status: %v", st)
 	}
 	byName := map[string]string{}
@@ -171,6 +174,117 @@ func TestSummaryHasStatuspagesShape(t *testing.T) {
 	json.Unmarshal([]byte(body), &all)
 	if len(all.Incidents) != 2 {
 		t.Errorf("incidents.json lists %d; want the active and the resolved one", len(all.Incidents))
+	}
+}
+
+// TestPageShowsThePublishedRecord: the internal title, components set
+// after a publish and a severity change stay off every public surface until
+// a communicator publishes them, and then go out as published.
+func TestPageShowsThePublishedRecord(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	svc := incident.NewService(db, func() time.Time { return now })
+	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
+	page := statuspage.New(svc, statuspage.Config{Title: "Acme", Now: func() time.Time { return now }})
+	surfaces := func() string {
+		var all strings.Builder
+		for _, p := range statuspage.Paths {
+			_, body := get(t, page, "/"+p)
+			if p == "index.html" { // the page's own stylesheet names every status
+				body = body[strings.Index(body, "</style>"):]
+			}
+			all.WriteString(body)
+		}
+		return all.String()
+	}
+	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Payments down: bob ran DROP TABLE on prod-db-7 (10.0.3.7)", Severity: incident.SEV2})
+	svc.SetComponents(ctx, inc.Number, c("components"), map[string]incident.ComponentStatus{"Payments": incident.PartialOutage})
+	if _, _, err := svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Title: "Card payments failing",
+		Body: "We are investigating failed card payments.\n\nNext update by 11:00 UTC."}); err != nil {
+		t.Fatal(err)
+	}
+	// After the publish: worse components, a new one, a worse severity.
+	svc.SetComponents(ctx, inc.Number, c("components"), map[string]incident.ComponentStatus{"Payments": incident.MajorOutage, "API": incident.DegradedPerformance})
+	svc.SetSeverity(ctx, inc.Number, c("severity"), incident.SEV1)
+	all := surfaces()
+	for _, leak := range []string{"DROP TABLE", "10.0.3.7", "prod-db-7", "bob", "API", "major_outage", "critical"} {
+		if strings.Contains(all, leak) {
+			t.Errorf("a public surface shows %q before it was published", leak)
+		}
+	}
+	s, _ := page.Snapshot(ctx)
+	if len(s.Active) != 1 || s.Active[0].Name != "Card payments failing" || s.Active[0].Impact != "major" || s.Indicator != "major" ||
+		s.Active[0].Components["Payments"] != incident.PartialOutage {
+		t.Fatalf("before the second publish: %+v, indicator %s", s.Active, s.Indicator)
+	}
+	// Publishing takes them public, as of that publish.
+	now = now.Add(20 * time.Minute)
+	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusIdentified, Body: "We have identified the cause.\n\nNext update by 11:00 UTC."})
+	s, _ = page.Snapshot(ctx)
+	if s.Active[0].Name != "Card payments failing" || s.Active[0].Impact != "critical" || s.Indicator != "critical" ||
+		s.Active[0].Components["API"] != incident.DegradedPerformance || s.Active[0].Components["Payments"] != incident.MajorOutage {
+		t.Errorf("after the second publish: %+v, indicator %s", s.Active[0], s.Indicator)
+	}
+	_, body := get(t, page, "/api/v2/incidents.json")
+	var out statuspage.Incidents
+	json.Unmarshal([]byte(body), &out)
+	ups := out.Incidents[0].IncidentUpdates
+	if len(ups) != 2 || len(ups[1].AffectedComponents) != 1 || len(ups[0].AffectedComponents) != 2 {
+		t.Fatalf("each update lists the components it carried: %+v", ups)
+	}
+	for _, a := range ups[0].AffectedComponents {
+		if a.Name == "Payments" && (a.OldStatus != "partial_outage" || a.NewStatus != "major_outage") {
+			t.Errorf("Payments went %s -> %s; want partial_outage -> major_outage", a.OldStatus, a.NewStatus)
+		}
+	}
+}
+
+// TestPublishedIncidentsAreNeverCrowdedOut: 250 newer incidents nobody
+// published do not push an active published SEV1 off the page.
+func TestPublishedIncidentsAreNeverCrowdedOut(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
+	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Checkout down", Severity: incident.SEV1})
+	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
+	for i := 0; i < 250; i++ {
+		svc.Declare(ctx, incident.Command{Actor: "U9", Kind: "declare"}, incident.Declaration{Title: fmt.Sprintf("flood %d", i), Severity: incident.SEV4})
+	}
+	page := statuspage.New(svc, statuspage.Config{})
+	_, html := get(t, page, "/")
+	if !strings.Contains(html, "Checkout down") || strings.Contains(html, "All Systems Operational") || strings.Contains(html, "flood") {
+		t.Errorf("the flood changed the page: %.400s", html)
+	}
+}
+
+// TestOneRuleForTheBanner: a SEV1 with no components is a major outage on
+// the page and critical in the JSON, not "minor" in one and "critical" in
+// the other.
+func TestOneRuleForTheBanner(t *testing.T) {
+	ctx := context.Background()
+	db, _ := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
+	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Everything down", Severity: incident.SEV1})
+	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
+	page := statuspage.New(svc, statuspage.Config{})
+	_, html := get(t, page, "/")
+	_, body := get(t, page, "/api/v2/summary.json")
+	var s statuspage.Summary
+	json.Unmarshal([]byte(body), &s)
+	if !strings.Contains(html, "Major System Outage") || s.Status.Indicator != "critical" || s.Status.Description != "Major System Outage" || s.Incidents[0].Impact != "critical" {
+		t.Errorf("banner %q, JSON %+v", html[strings.Index(html, "<body"):][:300], s.Status)
 	}
 }
 
@@ -237,8 +351,8 @@ func many(b testing.TB, n int) *statuspage.Page {
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	for i := 0; i < n; i++ {
 		inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Incident number " + strings.Repeat("x", i%20), Severity: incident.SEV3})
-		svc.Publish(ctx, inc.Number, c("update"), incident.StatusInvestigating, "We are investigating.\nNext update by 12:00 UTC.")
-		svc.Publish(ctx, inc.Number, c("update"), incident.StatusResolved, "We're sorry. Resolved.")
+		svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
+		svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusResolved, Body: "We're sorry. Resolved."})
 	}
 	return statuspage.New(svc, statuspage.Config{Now: func() time.Time { return now }})
 }

@@ -164,7 +164,7 @@ func TestSandboxInBrowser(t *testing.T) {
 	step("bob takes command",
 		actAs("bob"),
 		typeLine("/incident commander @bob"),
-		waitText("#messages", "@bob is now the commander of INC-1"))
+		waitText("#messages", "@bob took command of INC-1 from @"))
 	step("carol publishes a public update from the template preview",
 		typeLine("/incident communicator @carol"),
 		actAs("carol"),

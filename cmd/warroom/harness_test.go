@@ -287,8 +287,9 @@ func (w *world) ephemeral(user string, parts ...string) bool {
 }
 
 // publish has user open the update preview in room and publish body as
-// status, as the communicator does; it returns the bot's answer to the
-// submission (empty when the preview closed).
+// status, as the communicator does: when the comms lint holds the update
+// back with warnings, they press Publish again, unchanged. It returns the
+// bot's last answer to the submission (empty when the preview closed).
 func (w *world) publish(user, room, status, body string) string {
 	w.t.Helper()
 	n := len(w.sim.Views())
@@ -297,11 +298,58 @@ func (w *world) publish(user, room, status, body string) string {
 	if len(views) != n+1 {
 		w.t.Fatalf("/incident update %s by %s opened no preview", status, user)
 	}
-	r, err := w.sim.SubmitView(context.Background(), views[n].ID, map[string]map[string]string{
-		"update_status": {"update_status": status}, "update_body": {"update_body": body},
-	})
-	if err != nil {
-		w.t.Fatalf("publishing: %v", err)
+	return w.submitUpdate(views[n].ID, status, "", body)
+}
+
+// submitUpdate presses Publish in an open update preview with the given
+// status, public title ("" keeps the one drafted) and text, and once more
+// if the lint holds it back, as a communicator who read the warnings does.
+func (w *world) submitUpdate(view, status, title, body string) string {
+	w.t.Helper()
+	values := map[string]map[string]string{"update_status": {"update_status": status}, "update_body": {"update_body": body}}
+	if title == "" {
+		title = draftedTitle(w.viewBody(view))
+	}
+	values["update_title"] = map[string]string{"update_title": title}
+	var r slacksim.Reply
+	for press := 0; press < 2; press++ {
+		var err error
+		if r, err = w.sim.SubmitView(context.Background(), view, values); err != nil {
+			w.t.Fatalf("publishing: %v", err)
+		}
+		if !strings.Contains(string(r.Payload), `"response_action":"update"`) {
+			break
+		}
 	}
 	return strings.TrimSpace(string(r.Payload))
+}
+
+// viewBody is a modal's view as the bot last sent it.
+func (w *world) viewBody(id string) string {
+	for _, v := range w.sim.Views() {
+		if v.ID == id {
+			return string(v.Body)
+		}
+	}
+	w.t.Fatalf("no view %s", id)
+	return ""
+}
+
+// draftedTitle is the public title an update preview was opened with.
+func draftedTitle(view string) string {
+	var v struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	json.Unmarshal([]byte(view), &v)
+	for _, b := range v.Blocks {
+		if b.BlockID == "update_title" {
+			return b.Element.InitialValue
+		}
+	}
+	return ""
 }

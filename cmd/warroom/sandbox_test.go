@@ -64,7 +64,7 @@ func TestSandbox(t *testing.T) {
 		"sandbox ready",
 		"(only you): :rotating_light: Declared *INC-1* (SEV1): Payments down",
 		"[#announcements] warroom: :rotating_light: *INC-1* declared (SEV1)",
-		"@bob is now the *commander* of INC-1",
+		"@bob took command of INC-1 from @",
 		"@carol is now the *communicator* of INC-1",
 		"*Identified* — Card processor timing out",
 		"resolved INC-1",

@@ -76,7 +76,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc.UseCadence(cadence)
 	svc.UseHelpAfter(helpAfter)
 	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff},
-		Postmortems: s.postmortems, PostmortemOnResolve: s.pmOnResolve}
+		Postmortems: s.postmortems}
 	for _, sv := range s.services {
 		if sv.Name != "" {
 			disp.Services = append(disp.Services, sv.Name)
@@ -112,6 +112,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return atl.Deliver(ctx, p)
 		}})
 		log.Info("publishing to Atlassian Statuspage", "page", c.SPPage)
+	}
+	if s.pmOnResolve {
+		// However an incident is resolved (the command, a published
+		// resolved update), its draft is written through the outbox.
+		worker.Handle(incident.KindPostmortemDraft, outbox.Handler{Deliver: disp.DeliverDraft})
 	}
 	resp := &respond.Responder{Service: svc, PD: s.pd, Jira: s.jira, Services: s.services, People: b, Log: log,
 		RoomURL: func(ch string) string { return strings.TrimSuffix(auth.URL, "/") + "/archives/" + ch }}
@@ -271,20 +276,16 @@ func slackTLS(caFile string) (*tls.Config, error) {
 }
 
 // publication is the Statuspage publication of the public update an
-// effect names, built from the incident as it now is.
+// effect names, exactly as it was published.
 func publication(ctx context.Context, svc *incident.Service, e incident.Effect) (statuspage.Publication, error) {
-	inc, err := svc.Get(ctx, e.Incident)
-	if err != nil {
-		return statuspage.Publication{}, err
-	}
 	ups, err := svc.PublicUpdates(ctx, e.Incident)
 	if err != nil {
 		return statuspage.Publication{}, err
 	}
 	for _, u := range ups {
 		if strconv.FormatInt(u.ID, 10) == e.Payload["update"] {
-			return statuspage.Publication{Number: inc.Number, Name: inc.Title, Impact: statuspage.Impact(inc), Components: inc.Components, Update: u}, nil
+			return statuspage.PublicationOf(u), nil
 		}
 	}
-	return statuspage.Publication{}, outbox.Permanent(fmt.Errorf("public update %s of %s not found", e.Payload["update"], inc.Ref()))
+	return statuspage.Publication{}, outbox.Permanent(fmt.Errorf("public update %s of %s not found", e.Payload["update"], incident.Ref(e.Incident)))
 }

@@ -20,7 +20,7 @@ import (
 // publishOne runs an incident to a published update and returns the world.
 func publishOne(t *testing.T) (*world, string) {
 	w := start(t, "http", "WARROOM_STATUS_COMPONENTS=Checkout,Payments,Login")
-	w.cmd("alice", w.general, "declare sev1 Checkout returns 500s")
+	w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
 	room := w.room("INC-1")
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
 	w.cmd("carol", room.ID, "components checkout=partial_outage")
