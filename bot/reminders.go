@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -38,12 +39,16 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) error {
 	if inc.Communicator == "" {
 		owner = commands.Mention(inc.Commander)
 	}
+	what := "the next public update"
+	if inc.OwesFinalUpdate() {
+		what = fmt.Sprintf("the final (resolved) update, while the status page still says %s,", incident.TitleCaseStatus(inc.PublicStatus))
+	}
 	var text string
 	switch r.Kind {
 	case incident.ReminderRemind:
-		text = fmt.Sprintf(":alarm_clock: %s the next public update for %s is due by %s, in 5 minutes.", owner, inc.Ref(), due)
+		text = fmt.Sprintf(":alarm_clock: %s %s for %s is due by %s, in 5 minutes.", owner, what, inc.Ref(), due)
 	case incident.ReminderPing:
-		text = fmt.Sprintf(":alarm_clock: %s %s the public update for %s is due now (%s). Customers are waiting for it.", owner, commands.Mention(inc.Commander), inc.Ref(), due)
+		text = fmt.Sprintf(":alarm_clock: %s %s %s for %s is due now (%s). Customers are waiting for it.", owner, commands.Mention(inc.Commander), strings.Replace(what, "the next public", "the public", 1), inc.Ref(), due)
 	case incident.ReminderHelp:
 		text = fmt.Sprintf(":sos: %s (%s) has had nobody but its declarer on it for %s. Everyone who can help: join the war room. To lead it: `/incident commander me`.",
 			inc.Ref(), inc.Severity, commands.FormatDuration(r.Due.Sub(inc.DeclaredAt)))

@@ -267,16 +267,21 @@ type incidentJSON struct {
 	Durations      map[string]int64  `json:"durations_seconds"`
 	Components     map[string]string `json:"components"`
 	NextUpdateDue  *time.Time        `json:"next_update_due"`
+	PublicStatus   string            `json:"public_status,omitempty"`
+	PublicTitle    string            `json:"public_title,omitempty"`
 	PublicUpdates  []publicJSON      `json:"public_updates,omitempty"`
 	Timeline       []entryJSON       `json:"timeline,omitempty"`
 }
 
 type publicJSON struct {
-	At            time.Time  `json:"at"`
-	Author        string     `json:"author"`
-	Status        string     `json:"status"`
-	Body          string     `json:"body"`
-	NextUpdateDue *time.Time `json:"next_update_due"`
+	At            time.Time         `json:"at"`
+	Author        string            `json:"author"`
+	Status        string            `json:"status"`
+	Title         string            `json:"title"`
+	Body          string            `json:"body"`
+	Components    map[string]string `json:"components"`
+	Impact        string            `json:"impact"`
+	NextUpdateDue *time.Time        `json:"next_update_due"`
 }
 
 func toJSON(inc *incident.Incident, entries []incident.Entry, updates []incident.PublicUpdate) incidentJSON {
@@ -296,12 +301,21 @@ func toJSON(inc *incident.Incident, entries []incident.Entry, updates []incident
 		Durations:     map[string]int64{"to_acknowledge": int64(d.ToAcknowledge.Seconds()), "to_mitigate": int64(d.ToMitigate.Seconds()), "to_resolve": int64(d.ToResolve.Seconds())},
 		Components:    map[string]string{},
 		NextUpdateDue: opt(inc.NextUpdateDue),
+		PublicStatus:  string(inc.PublicStatus),
+	}
+	if inc.Published() {
+		out.PublicTitle = inc.PublicTitle
 	}
 	for name, st := range inc.Components {
 		out.Components[name] = string(st)
 	}
 	for _, u := range updates {
-		out.PublicUpdates = append(out.PublicUpdates, publicJSON{At: u.At, Author: u.Author, Status: string(u.Status), Body: u.Body, NextUpdateDue: opt(u.NextUpdateDue)})
+		comps := map[string]string{}
+		for name, st := range u.Components {
+			comps[name] = string(st)
+		}
+		out.PublicUpdates = append(out.PublicUpdates, publicJSON{At: u.At, Author: u.Author, Status: string(u.Status), Title: u.Title, Body: u.Body,
+			Components: comps, Impact: u.Impact, NextUpdateDue: opt(u.NextUpdateDue)})
 	}
 	for _, e := range entries {
 		out.Timeline = append(out.Timeline, entryJSON{ID: e.ID, At: e.At, Actor: e.Actor, Channel: e.Channel, Kind: e.Kind, Raw: e.Raw, Outcome: e.Outcome, Detail: e.Detail})
