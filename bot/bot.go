@@ -46,6 +46,7 @@ type Bot struct {
 	mu     sync.Mutex
 	topics map[int64]string  // the last topic set per war room, to skip no-op updates
 	names  map[string]string // display names by user ID, for documents
+	people *directory        // everyone by name, for commands typed without an @
 	events *seen             // Events API event IDs already handled
 	self   string            // the bot's user ID, once known
 
@@ -76,6 +77,7 @@ func (b *Bot) Shutdown(ctx context.Context) error { return b.fx.drain(ctx) }
 // for none). Anything slow is queued.
 func (b *Bot) Command(ctx context.Context, sc slack.SlashCommand) string {
 	res := b.disp.Run(ctx, commands.Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL})
+	b.meet(sc.UserID, sc.Text)
 	if res.Preview != nil {
 		if _, err := b.api.OpenViewContext(ctx, sc.TriggerID, updateView(*res.Preview)); err != nil {
 			b.log.WarnContext(ctx, "views.open failed", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -427,34 +428,88 @@ func (b *Bot) deliverFile(ctx context.Context, e incident.Effect) error {
 	return classify(err)
 }
 
-// Names looks up display names for documents (users.info), remembering
-// them; a person Slack cannot tell about keeps their ID. It spends at most
-// a second on Slack, as it runs while a command waits.
+// Names looks up display names for documents: from memory, then from the
+// names stored in the database, then from Slack (users.info), keeping what
+// it learns in both. A person Slack cannot tell about keeps their ID. It
+// spends at most a second, as it runs while a command waits.
 func (b *Bot) Names(ctx context.Context, ids []string) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	out := map[string]string{}
+	var missing []string
+	b.mu.Lock()
 	for _, id := range ids {
-		if id == incident.SystemActor || id == incident.AlertActor {
+		if id == "" || id == incident.SystemActor || id == incident.AlertActor {
 			continue
 		}
-		b.mu.Lock()
-		name, ok := b.names[id]
-		b.mu.Unlock()
-		if !ok && ctx.Err() == nil {
-			if u, err := b.api.GetUserInfoContext(ctx, id); err == nil {
-				name = firstNonEmpty(u.Profile.DisplayName, u.Name)
-				b.mu.Lock()
-				b.names[id] = name
-				b.mu.Unlock()
-			}
-		}
-		if name != "" {
+		if name, ok := b.names[id]; ok {
 			out[id] = name
+		} else if !slices.Contains(missing, id) {
+			missing = append(missing, id)
 		}
 	}
+	b.mu.Unlock()
+	if len(missing) == 0 {
+		return out
+	}
+	if stored, err := b.svc.Names(ctx, missing); err == nil {
+		b.mu.Lock()
+		for id, name := range stored {
+			out[id], b.names[id] = name, name
+		}
+		b.mu.Unlock()
+		missing = slices.DeleteFunc(missing, func(id string) bool { return stored[id] != "" })
+	}
+	learned := map[string]string{}
+	for _, id := range missing {
+		if ctx.Err() != nil {
+			break
+		}
+		if u, err := b.api.GetUserInfoContext(ctx, id); err == nil {
+			if name := firstNonEmpty(u.Profile.DisplayName, u.Name); name != "" {
+				out[id], learned[id] = name, name
+			}
+		}
+	}
+	b.learn(ctx, learned)
 	return out
 }
+
+// learn keeps names learned from Slack, in memory and, for those that
+// changed, in the database, where the command line and reports find them.
+func (b *Bot) learn(ctx context.Context, names map[string]string) {
+	changed := map[string]string{}
+	b.mu.Lock()
+	for id, name := range names {
+		if b.names[id] != name {
+			b.names[id], changed[id] = name, name
+		}
+	}
+	b.mu.Unlock()
+	if len(changed) == 0 {
+		return
+	}
+	if err := b.svc.RememberNames(context.WithoutCancel(ctx), changed); err != nil {
+		b.log.WarnContext(ctx, "could not store people's names", "err", err)
+	}
+}
+
+// meet looks up, in the background, the names of people warroom has not
+// met yet: whoever typed a command and whoever it mentions.
+func (b *Bot) meet(user, text string) {
+	ids := []string{user}
+	for _, m := range mentionID.FindAllStringSubmatch(text, -1) {
+		ids = append(ids, m[1])
+	}
+	b.mu.Lock()
+	ids = slices.DeleteFunc(ids, func(id string) bool { _, known := b.names[id]; return known || id == "" })
+	b.mu.Unlock()
+	if len(ids) > 0 {
+		b.fx.do(0, func(ctx context.Context) { b.Names(ctx, ids) })
+	}
+}
+
+var mentionID = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {

@@ -88,11 +88,11 @@ func parseAction(c *Command, rest, actor string) error {
 		}
 		c.ActionID = id
 		if verb == "assign" {
-			u, err := parseUser(r2, actor)
+			u, name, err := parseUser(r2, actor)
 			if err != nil {
 				return err
 			}
-			c.User = u
+			c.User, c.UserName = u, name
 		} else if r2 != "" {
 			return errUser("`action " + verb + "` takes one item number, e.g. `/incident action " + verb + " 12`.")
 		}

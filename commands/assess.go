@@ -230,11 +230,11 @@ func roleSpec() *spec {
 			if err != nil {
 				return errUser(incident.ErrorMessage(err))
 			}
-			u, err := parseUser(r, actor)
+			u, name, err := parseUser(r, actor)
 			if err != nil {
 				return err
 			}
-			c.Role, c.User = role, u
+			c.Role, c.User, c.UserName = role, u, name
 			return nil
 		},
 		run: (*Dispatcher).runAssign,
@@ -245,11 +245,11 @@ func roleSpec() *spec {
 func parseRoleHolder(role string) func(c *Command, rest, actor string) error {
 	return func(c *Command, rest, actor string) error {
 		c.Role = role
-		u, err := parseUser(rest, actor)
+		u, name, err := parseUser(rest, actor)
 		if err != nil {
 			return err
 		}
-		c.User = u
+		c.User, c.UserName = u, name
 		return nil
 	}
 }

@@ -35,6 +35,9 @@ type Command struct {
 	Status   incident.Status   // status
 	Role     string            // commander, communicator, role
 	User     string            // the Slack user ID a role goes to
+	// UserName is a person named without Slack's @ list ("bob"): the
+	// dispatcher finds their ID before the command runs.
+	UserName string
 	Text     string            // title, note, message, summary, help topic
 	Target   string            // page: a service name, or "@U123"
 	Modal    bool              // declare with no title: open the form
@@ -91,6 +94,9 @@ type Dispatcher struct {
 	// Observe, if set, is told each command's name, whether it was
 	// rejected, and how long it took (the metrics' command latency).
 	Observe func(name string, failed bool, took time.Duration)
+	// FindUser finds the Slack user people call name, for commands that
+	// name someone without an @-mention; nil: such names are refused.
+	FindUser func(ctx context.Context, name string) (string, error)
 
 	once sync.Once
 }
@@ -188,6 +194,11 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 		return d.unparsed(ctx, inv, c, cmd, perr)
 	}
 	s, _ := lookup(c.Name)
+	if c.UserName != "" {
+		if err := d.findUser(ctx, &c); err != nil {
+			return d.unparsed(ctx, inv, c, cmd, err)
+		}
+	}
 	r := request{Command: c, cmd: cmd, from: origin{user: inv.User, channel: inv.Channel, responseURL: inv.ResponseURL}}
 	if c.Name == "help" {
 		return d.record(ctx, d.warRoom(ctx, inv.Channel), cmd, Result{Reply: HelpText(c.Text)})
@@ -236,6 +247,19 @@ func (d *Dispatcher) unparsed(ctx context.Context, inv Invocation, c Command, cm
 		return d.internal(ctx, err)
 	}
 	return Result{Reply: msg, Failed: true}
+}
+
+// findUser turns the name a person typed into the user it names.
+func (d *Dispatcher) findUser(ctx context.Context, c *Command) error {
+	if d.FindUser == nil {
+		return errUser("`" + clip(c.UserName, 40) + "` is not a Slack user. Type @ and pick the person from the list, e.g. `@alice`, or say `me`.")
+	}
+	id, err := d.FindUser(ctx, c.UserName)
+	if err != nil {
+		return errUser(incident.ErrorMessage(err))
+	}
+	c.User, c.UserName = id, ""
+	return nil
 }
 
 // private refuses a command about a private incident from someone outside

@@ -76,24 +76,31 @@ func isStatusLike(w string) bool {
 	return false
 }
 
-// parseUser reads exactly one user mention, or "me".
-func parseUser(s, actor string) (string, error) {
+// parseUser reads exactly one person: a mention picked from Slack's @
+// list, "me", or a name typed without picking it ("bob", "@bob"), which the
+// dispatcher looks up. It returns the user ID, or the name to look up.
+func parseUser(s, actor string) (id, name string, err error) {
 	w, r := next(s)
 	if w == "" {
-		return "", errUser("Name a person with @, e.g. `@alice`.")
+		return "", "", errUser("Name a person with @, e.g. `@alice`.")
 	}
 	if r != "" {
-		return "", errUser("Name one person only.")
+		return "", "", errUser("Name one person only.")
 	}
 	if strings.EqualFold(w, "me") && actor != "" {
-		return actor, nil
+		return actor, "", nil
 	}
-	m := mention.FindStringSubmatch(w)
-	if m == nil {
-		return "", errUser("`" + clip(w, 40) + "` is not a Slack user. Type @ and pick the person from the list, e.g. `@alice`, or say `me`.")
+	if m := mention.FindStringSubmatch(w); m != nil {
+		return m[1], "", nil
 	}
-	return m[1], nil
+	if personName.MatchString(w) {
+		return "", strings.TrimPrefix(w, "@"), nil
+	}
+	return "", "", errUser("`" + clip(w, 40) + "` is not a Slack user. Type @ and pick the person from the list, e.g. `@alice`, or say `me`.")
 }
+
+// personName is a name typed for a person: a handle or a one-word name.
+var personName = regexp.MustCompile(`^@?[\p{L}\p{N}][\p{L}\p{N}._'-]{0,79}$`)
 
 type errUser string
 

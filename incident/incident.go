@@ -168,7 +168,8 @@ func (inc *Incident) Ref() string { return Ref(inc.Number) }
 // Ref formats an incident number as a reference.
 func Ref(n int64) string { return "INC-" + strconv.FormatInt(n, 10) }
 
-// ParseRef accepts "INC-7", "inc-7" or "#7"; ok is false for anything else.
+// ParseRef accepts "INC-7", "inc-7", "#7" or "7"; ok is false for
+// anything else.
 func ParseRef(s string) (n int64, ok bool) {
 	t := strings.ToUpper(strings.TrimSpace(s))
 	switch {
@@ -176,7 +177,8 @@ func ParseRef(s string) (n int64, ok bool) {
 		t = t[4:]
 	case strings.HasPrefix(t, "#"):
 		t = t[1:]
-	default:
+	}
+	if t == "" || strings.Trim(t, "0123456789") != "" {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(t, 10, 64)

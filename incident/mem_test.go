@@ -14,6 +14,7 @@ import (
 // end-to-end tests use the real SQLite store.
 type memStore struct {
 	mu        sync.Mutex
+	names     map[string]string
 	incidents map[int64]*incident.Incident
 	entries   []incident.Entry
 	updates   []incident.PublicUpdate
@@ -305,6 +306,26 @@ func (s *memStore) Actions(ctx context.Context, f incident.ActionFilter) ([]inci
 		a := s.actions[id]
 		if (f.Incident == 0 || a.Incident == f.Incident) && (!f.OpenOnly || a.Status == incident.ActionOpen) {
 			out = append(out, *a)
+		}
+	}
+	return out, nil
+}
+
+func (t *memTx) RememberName(ctx context.Context, id, name string, at time.Time) error {
+	if t.s.names == nil {
+		t.s.names = map[string]string{}
+	}
+	t.s.names[id] = name
+	return nil
+}
+
+func (s *memStore) Names(ctx context.Context, ids []string) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		if n, ok := s.names[id]; ok {
+			out[id] = n
 		}
 	}
 	return out, nil

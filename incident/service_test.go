@@ -179,12 +179,12 @@ func TestParseSeverityAndRef(t *testing.T) {
 			t.Errorf("ParseSeverity(%q) should fail", in)
 		}
 	}
-	for in, want := range map[string]int64{"INC-7": 7, "inc-12": 12, "#3": 3} {
+	for in, want := range map[string]int64{"INC-7": 7, "inc-12": 12, "#3": 3, "7": 7} {
 		if got, ok := incident.ParseRef(in); !ok || got != want {
 			t.Errorf("ParseRef(%q) = %d, %v", in, got, ok)
 		}
 	}
-	for _, in := range []string{"INC-", "INC-0", "note", "7"} {
+	for _, in := range []string{"INC-", "INC-0", "note", "7x", "-7", "INC-+7"} {
 		if _, ok := incident.ParseRef(in); ok {
 			t.Errorf("ParseRef(%q) should fail", in)
 		}

@@ -43,6 +43,8 @@ type Store interface {
 	Action(ctx context.Context, id int64) (*ActionItem, error)
 	// Actions lists action items by incident, then id.
 	Actions(ctx context.Context, f ActionFilter) ([]ActionItem, error)
+	// Names returns the display names known for these user IDs.
+	Names(ctx context.Context, ids []string) (map[string]string, error)
 }
 
 // Tx is one write transaction.
@@ -87,6 +89,8 @@ type Tx interface {
 	Action(ctx context.Context, id int64) (*ActionItem, error)
 	// SaveAction writes an action item's changes.
 	SaveAction(ctx context.Context, a *ActionItem) error
+	// RememberName records a user's display name.
+	RememberName(ctx context.Context, id, name string, at time.Time) error
 }
 
 // Filter selects incidents to list.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 	"github.com/warroom/warroom/templates"
 )
 
@@ -125,6 +126,8 @@ func Build(in Input) Report {
 		}
 		return "@" + u
 	}
+	// Slack's <@U1> tokens in what people typed read as names.
+	readable := func(s string) string { return mrkdwn.Readable(s, func(id string) string { return in.Names[id] }) }
 	d := inc.Durations()
 	r := Report{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(), Status: string(inc.Status), Service: inc.Service,
 		Description: inc.Description, Impact: inc.Impact, Commander: name(inc.Commander), Communicator: name(inc.Communicator),
@@ -142,19 +145,22 @@ func Build(in Input) Report {
 	}
 	r.Stages = stages(inc, in.Entries, in.Generated)
 	r.Recommendations = recommendations(in.Actions, name, in.Generated)
+	for i := range r.Recommendations {
+		r.Recommendations[i].Text = readable(r.Recommendations[i].Text)
+	}
 	for _, e := range in.Entries {
 		if quiet[e.Kind] && e.OK() {
 			continue
 		}
 		r.Counts.Entries++
-		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: describe(e, name)}
+		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: readable(describe(e, name))}
 		if line.Mark == "" {
 			line.Mark = e.Kind
 		}
 		switch {
 		case !e.OK():
 			r.Counts.Rejected++
-			line.Mark, line.Text = "rejected", fmt.Sprintf("`/incident %s` — %s", oneLine(e.Raw, 120), oneLine(e.Outcome, 160))
+			line.Mark, line.Text = "rejected", fmt.Sprintf("`/incident %s` — %s", readable(oneLine(e.Raw, 120)), readable(oneLine(e.Outcome, 160)))
 			// Consecutive rejected commands fold into one line.
 			if n := len(r.Timeline); n > 0 && r.Timeline[n-1].Mark == "rejected" {
 				last := &r.Timeline[n-1]

@@ -201,3 +201,22 @@ func FuzzDraft(f *testing.F) {
 		}
 	})
 }
+
+// TestNamesNotIDs: Slack's <@U…> tokens in what people typed and in the
+// replies they got read as names in the draft.
+func TestNamesNotIDs(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	inc := &incident.Incident{Number: 1, Title: "x", Severity: incident.SEV2, DeclaredBy: "U1", Commander: "U2", DeclaredAt: at}
+	r := postmortem.Build(postmortem.Input{Incident: inc, Names: map[string]string{"U1": "alice", "U2": "bob"}, Entries: []incident.Entry{
+		{At: at, Actor: "U1", Kind: "resolve", Raw: "resolve", Outcome: "Only the commander (<@U2>) can resolve INC-1."},
+		{At: at, Actor: "U1", Kind: "note", Outcome: incident.OutcomeOK, Detail: map[string]string{"text": "asked <@U2|bob> to roll back"}},
+	}})
+	var all []string
+	for _, l := range r.Timeline {
+		all = append(all, l.Who+" "+l.Text)
+	}
+	got := strings.Join(all, "\n")
+	if strings.Contains(got, "U2") || !strings.Contains(got, "Only the commander (@bob)") || !strings.Contains(got, "asked @bob to roll back") {
+		t.Errorf("timeline:\n%s", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/templates"
 )
 
 // Who names a Slack user ID in a document: "@alice", or "<@U1>" in Slack.
@@ -120,7 +121,7 @@ func Slack(r Report, loc *time.Location) string {
 	}
 	section(":warning: Overdue", len(r.Overdue), func(i int) string {
 		it := r.Overdue[i]
-		return fmt.Sprintf("• *%s* (%s) %s %s — %s, %d days past %s", it.Ref, it.Incident, it.Priority, text(it.Text), who(it.Owner), it.OverdueDays, it.Due)
+		return fmt.Sprintf("• *%s* (%s) %s %s — %s, %s past %s", it.Ref, it.Incident, it.Priority, text(it.Text), who(it.Owner), templates.Count(it.OverdueDays, "day"), it.Due)
 	}, "Nothing is overdue.")
 	section("Open by priority", len(r.Open), func(i int) string {
 		it := r.Open[i]
@@ -140,11 +141,11 @@ func Slack(r Report, loc *time.Location) string {
 		if in.Service != "" {
 			svc = " [" + text(in.Service) + "]"
 		}
-		return fmt.Sprintf("• *%s* %s%s %s — resolved in %s, %d open action items", in.Ref, in.Severity, svc, text(in.Title), ttr(in), in.Open)
+		return fmt.Sprintf("• *%s* %s%s %s — resolved in %s, %s", in.Ref, in.Severity, svc, text(in.Title), ttr(in), templates.Count(in.Open, "open action item"))
 	}, "No incidents this week.")
 	section("Recurring (90 days)", len(r.TopServices), func(i int) string {
 		s := r.TopServices[i]
-		return fmt.Sprintf("• %s %s: %d incidents, %d SEV1/SEV2", s.Kind, text(s.Name), s.Incidents, s.Severe)
+		return fmt.Sprintf("• %s %s: %s, %d SEV1/SEV2", s.Kind, text(s.Name), templates.Count(s.Incidents, "incident"), s.Severe)
 	}, "No incident named a service or component.")
 	b.WriteString("\nYour own items: `/incident action list mine` · close one: `/incident action done <id>`")
 	return b.String()
@@ -152,8 +153,8 @@ func Slack(r Report, loc *time.Location) string {
 
 func headline(r Report) string {
 	t, l := r.Closure.ThisQuarter, r.Closure.LastQuarter
-	return fmt.Sprintf("%d open action items, %d overdue; %d closed this week. Closed within 30 days: %s %s (%d of %d, %d still inside their 30 days), %s %s (%d of %d)",
-		r.OpenCount, r.OverdueCount, len(r.ClosedThisWeek), t.Quarter, percent(t), t.InTime, t.InTime+t.Late, t.Pending, l.Quarter, percent(l), l.InTime, l.InTime+l.Late)
+	return fmt.Sprintf("%s, %d overdue; %d closed this week. Closed within 30 days: %s %s (%d of %d, %d still inside their 30 days), %s %s (%d of %d)",
+		templates.Count(r.OpenCount, "open action item"), r.OverdueCount, len(r.ClosedThisWeek), t.Quarter, percent(t), t.InTime, t.InTime+t.Late, t.Pending, l.Quarter, percent(l), l.InTime, l.InTime+l.Late)
 }
 
 func percent(q Rate) string {

@@ -55,6 +55,7 @@ var methods = map[string]method{
 	"pins.add":                     {params: []string{"channel", "timestamp"}, required: []string{"channel", "timestamp"}, handle: (*Server).pinsAdd},
 	"pins.list":                    {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).pinsList},
 	"users.info":                   {params: []string{"user", "include_locale"}, required: []string{"user"}, handle: (*Server).usersInfo},
+	"users.list":                   {params: []string{"limit", "cursor", "include_locale", "team_id"}, handle: (*Server).usersList},
 	"files.getUploadURLExternal":   {params: []string{"filename", "length", "alt_txt", "snippet_type"}, required: []string{"filename", "length"}, handle: (*Server).filesGetUploadURLExternal},
 	"files.completeUploadExternal": {params: []string{"files", "channel_id", "channels", "initial_comment", "thread_ts", "blocks"}, required: []string{"files"}, handle: (*Server).filesCompleteUploadExternal},
 	"users.lookupByEmail":          {params: []string{"email"}, required: []string{"email"}, handle: (*Server).usersLookupByEmail},
@@ -584,6 +585,29 @@ func (s *Server) usersInfo(p params) (map[string]any, string) {
 		return nil, "user_not_found"
 	}
 	return map[string]any{"user": userJSON(u)}, ""
+}
+
+// usersList pages through everyone in the workspace, people and bots.
+func (s *Server) usersList(p params) (map[string]any, string) {
+	limit, _ := strconv.Atoi(p.get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start, _ := strconv.Atoi(p.get("cursor"))
+	all := make([]*User, 0, len(s.users))
+	for _, u := range s.users {
+		all = append(all, u)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	out := []any{}
+	for i := start; i < len(all) && i < start+limit; i++ {
+		out = append(out, userJSON(all[i]))
+	}
+	next := ""
+	if start+limit < len(all) {
+		next = strconv.Itoa(start + limit)
+	}
+	return map[string]any{"members": out, "response_metadata": map[string]any{"next_cursor": next}}, ""
 }
 
 func userJSON(u *User) map[string]any {

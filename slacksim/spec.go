@@ -19,10 +19,12 @@ const SpecFile = "slack-web-api.openapi2.json"
 var NotInSpec = map[string]bool{"apps.connections.open": true, "files.getUploadURLExternal": true, "files.completeUploadExternal": true}
 
 // NewerParams lists parameters Slack added to a method after the October
-// 2020 spec, from its method documentation: message metadata (2022).
+// 2020 spec, from its method documentation: message metadata (2022), the
+// team of an org-wide app.
 var NewerParams = map[string][]string{
 	"chat.postMessage":      {"metadata"},
 	"conversations.history": {"include_all_metadata"},
+	"users.list":            {"team_id"}, // for org-wide apps; slack-go always sends it
 }
 
 // Spec is the parameter contract of each Web API method.

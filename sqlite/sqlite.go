@@ -131,6 +131,47 @@ func (db *DB) applyMigrations(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
+// Pending reads the database at path without changing anything (it must
+// exist) and returns the migrations it still lacks: what `warroom check`
+// reports, where opening it would apply them.
+func Pending(ctx context.Context, path string) ([]string, error) {
+	ro, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	defer ro.Close()
+	done := map[string]bool{}
+	rows, err := ro.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil && !strings.Contains(err.Error(), "no such table") {
+		return nil, err
+	}
+	if err == nil {
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return nil, err
+			}
+			done[name] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var pending []string
+	for _, n := range names {
+		if !done[n] {
+			pending = append(pending, n)
+		}
+	}
+	return pending, nil
+}
+
 func (db *DB) applyMigration(ctx context.Context, name string) (bool, error) {
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -693,4 +734,38 @@ func (t *storeTx) StoredAlert(ctx context.Context, source, externalID string) (i
 func (t *storeTx) MoveAlert(ctx context.Context, source, externalID string, n int64) error {
 	_, err := t.q.ExecContext(ctx, `UPDATE alerts SET incident = ? WHERE source = ? AND external_id = ?`, n, source, externalID)
 	return err
+}
+
+// RememberName implements incident.Tx.
+func (t *storeTx) RememberName(ctx context.Context, id, name string, at time.Time) error {
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO people (user_id, name, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
+		WHERE people.name <> excluded.name`, id, name, fmtTime(at))
+	return err
+}
+
+// Names implements incident.Store.
+func (db *DB) Names(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT user_id, name FROM people WHERE user_id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
 }

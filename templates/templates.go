@@ -263,6 +263,9 @@ var DocFuncs = template.FuncMap{
 	"quote": func(s string) string {
 		return "> " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n> ")
 	},
+	// count is a number with its noun, singular or plural: count 1 "note"
+	// is "1 note", count 3 "entry" "entries" is "3 entries".
+	"count": Count,
 	// orDash is s, or "—" when empty.
 	"orDash": func(s string) string {
 		if strings.TrimSpace(s) == "" {
@@ -270,4 +273,16 @@ var DocFuncs = template.FuncMap{
 		}
 		return s
 	},
+}
+
+// Count is n with its noun: "1 note", "2 notes"; a noun whose plural is
+// not noun+"s" gives it as plural[0] ("entry", "entries").
+func Count(n int, noun string, plural ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(plural) > 0 {
+		return fmt.Sprintf("%d %s", n, plural[0])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -38,12 +42,7 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	db, err := sqlite.Open(ctx, c.DB)
-	if err == nil {
-		err = db.Ping(ctx)
-		db.Close()
-	}
-	report("database "+c.DB, err)
+	report(checkDatabase(ctx, c.DB))
 
 	switch {
 	case c.BotToken == "":
@@ -108,4 +107,25 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	fmt.Fprintln(stdout, "all checks passed")
 	return nil
+}
+
+// checkDatabase says whether the database can be used, without creating
+// or migrating it: a check changes nothing.
+func checkDatabase(ctx context.Context, path string) (string, error) {
+	what := "database " + path
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(path)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return what, fmt.Errorf("it does not exist and neither does its directory %s (set WARROOM_DB)", dir)
+		}
+		return what + " (not created yet: `warroom serve` or `warroom migrate` creates it)", nil
+	}
+	pending, err := sqlite.Pending(ctx, path)
+	switch {
+	case err != nil:
+		return what, fmt.Errorf("cannot be read: %v", err)
+	case len(pending) > 0:
+		return fmt.Sprintf("%s (%d migration%s to apply at the next start, or now with `warroom migrate`)", what, len(pending), map[bool]string{true: "", false: "s"}[len(pending) == 1]), nil
+	}
+	return what, nil
 }

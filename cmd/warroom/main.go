@@ -24,6 +24,7 @@ import (
 
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 	"github.com/warroom/warroom/sqlite"
 )
 
@@ -127,6 +128,47 @@ func openExisting(ctx context.Context, path string) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, path)
 }
 
+// cliError is a domain error as the command line says it: the hints in
+// warroom's Slack replies name slash commands, which are no use here.
+func cliError(err error, n int64) error {
+	if incident.ErrorCode(err) == incident.ENotFound {
+		return fmt.Errorf("%s does not exist. List them all: warroom incidents list --all", incident.Ref(n))
+	}
+	if incident.ErrorCode(err) == incident.EInternal {
+		return err
+	}
+	return errors.New(incident.ErrorMessage(err))
+}
+
+// names returns the display names warroom has stored for the people of
+// incs, and a function that writes one as a person reads it.
+func names(ctx context.Context, svc *incident.Service, incs ...*incident.Incident) func(id string) string {
+	var ids []string
+	for _, inc := range incs {
+		ids = append(ids, inc.DeclaredBy, inc.Commander, inc.Communicator)
+		for _, u := range inc.Roles {
+			ids = append(ids, u)
+		}
+	}
+	return namesOf(ctx, svc, ids)
+}
+
+// namesOf is names for any user IDs.
+func namesOf(ctx context.Context, svc *incident.Service, ids []string) func(id string) string {
+	known, _ := svc.Names(ctx, ids)
+	return func(id string) string {
+		switch {
+		case id == "":
+			return "-"
+		case id == incident.SystemActor, id == incident.AlertActor:
+			return id
+		case known[id] != "":
+			return "@" + known[id]
+		}
+		return id
+	}
+}
+
 // usageError is a mistake in how warroom was invoked (exit status 2).
 type usageError string
 
@@ -192,10 +234,11 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			}
 			return writeJSON(stdout, out)
 		}
+		who := names(ctx, svc, list...)
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "REF\tSEV\tSTATUS\tSTAGE\tCOMMANDER\tDECLARED (UTC)\tTITLE")
 		for _, inc := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.Ref(), inc.Severity, inc.Status, inc.Stage, inc.Commander, inc.DeclaredAt.Format("2006-01-02 15:04"), inc.Title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.Ref(), inc.Severity, inc.Status, inc.Stage, who(inc.Commander), inc.DeclaredAt.Format("2006-01-02 15:04"), inc.Title)
 		}
 		return tw.Flush()
 	}
@@ -205,7 +248,7 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	inc, err := svc.Get(ctx, n)
 	if err != nil {
-		return errors.New(incident.ErrorMessage(err))
+		return cliError(err, n)
 	}
 	entries, err := svc.Timeline(ctx, n, incident.Page{})
 	if err != nil {
@@ -219,8 +262,13 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return writeJSON(stdout, toJSON(inc, entries, updates))
 	}
 	d := inc.Durations()
+	actors := []string{inc.DeclaredBy, inc.Commander, inc.Communicator}
+	for _, e := range entries {
+		actors = append(actors, e.Actor)
+	}
+	who := namesOf(ctx, svc, actors)
 	fmt.Fprintf(stdout, "%s %s %s\nstatus %s, stage %s, commander %s, communicator %s\nchannel #%s\n",
-		inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage, orDash(inc.Commander), orDash(inc.Communicator), orDash(inc.ChannelName))
+		inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage, who(inc.Commander), who(inc.Communicator), orDash(inc.ChannelName))
 	fmt.Fprintf(stdout, "declared %s; to acknowledge %s, to mitigate %s, to resolve %s\n\nTimeline (UTC):\n",
 		inc.DeclaredAt.Format(time.RFC3339), dur(d.ToAcknowledge), dur(d.ToMitigate), dur(d.ToResolve))
 	for _, e := range entries {
@@ -228,7 +276,10 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if !e.OK() {
 			outcome = "rejected: " + e.Outcome
 		}
-		fmt.Fprintf(stdout, "%s  %-10s %-12s %s  [%s]\n", e.At.Format("2006-01-02 15:04:05"), e.Actor, e.Kind, e.Raw, outcome)
+		readable := func(s string) string {
+			return mrkdwn.Readable(s, func(id string) string { return strings.TrimPrefix(who(id), "@") })
+		}
+		fmt.Fprintf(stdout, "%s  %-10s %-12s %s  [%s]\n", e.At.Format("2006-01-02 15:04:05"), who(e.Actor), e.Kind, readable(e.Raw), readable(outcome))
 	}
 	return nil
 }

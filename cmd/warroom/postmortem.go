@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -141,7 +140,7 @@ func postmortemHandler(svc *incident.Service) http.HandlerFunc {
 // version asked for); with none stored, it writes one from the record
 // without storing it.
 func postmortemCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	const usage = "usage: warroom postmortem INC-7 [--format markdown|html] [--version N]"
+	const usage = "usage: warroom postmortem INC-7 [--format markdown|html] [--version N]   (7 alone works too)"
 	var c Config
 	fs := newFlagSet("postmortem", &c, getenv, stderr, "db", "templates")
 	format := fs.String("format", "markdown", "markdown or html")
@@ -170,10 +169,13 @@ func postmortemCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 	pm, err := svc.Postmortem(ctx, n, *version)
 	if incident.ErrorCode(err) == incident.ENotFound && *version == 0 {
 		if _, gerr := svc.Get(ctx, n); gerr != nil {
-			return errors.New(incident.ErrorMessage(gerr))
+			return cliError(gerr, n)
 		}
-		fmt.Fprintf(stderr, "%s has no stored draft; this one is written now from the timeline and not stored (names show as Slack IDs). Store one from Slack: /incident postmortem\n", incident.Ref(n))
-		disp := &commands.Dispatcher{Service: svc, Postmortems: s.postmortems}
+		fmt.Fprintf(stderr, "%s has no stored draft; this one is written now from the timeline and not stored. (Drafts are stored when the incident resolves, with WARROOM_POSTMORTEM_ON_RESOLVE, or when someone types /incident postmortem in its war room.)\n", incident.Ref(n))
+		disp := &commands.Dispatcher{Service: svc, Postmortems: s.postmortems, Names: func(ctx context.Context, ids []string) map[string]string {
+			known, _ := svc.Names(ctx, ids)
+			return known
+		}}
 		md, werr := disp.DraftPostmortem(ctx, n)
 		if werr != nil {
 			return werr
@@ -181,7 +183,7 @@ func postmortemCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 		pm, err = incident.Postmortem{Incident: n, Markdown: md}, nil
 	}
 	if err != nil {
-		return errors.New(incident.ErrorMessage(err))
+		return cliError(err, n)
 	}
 	if *format == "html" {
 		return postmortemHTML(stdout, fmt.Sprintf("%s postmortem", pm.Ref()), pm.Markdown)

@@ -61,7 +61,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		_, err = fmt.Fprintln(stdout, report.Slack(r, loc))
 		return err
 	}
-	names := slackNames(ctx, c, r)
+	names := reportNames(ctx, c, svc, r)
 	_, err = io.WriteString(stdout, report.Markdown(r, func(id string) string {
 		if n := names[id]; n != "" {
 			return "@" + n
@@ -71,16 +71,10 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	return err
 }
 
-// slackNames looks up the report's owners' display names when a Slack
-// token is set, within 5 seconds; without one the report shows user IDs.
-func slackNames(ctx context.Context, c Config, r report.Report) map[string]string {
-	names := map[string]string{}
-	if c.BotToken == "" {
-		return names
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	api := slack.New(c.BotToken, slack.OptionAPIURL(c.APIURL))
+// reportNames are the report's owners' display names: those warroom has
+// stored, and, when a Slack token is set, the rest from Slack within 5
+// seconds. A person neither knows shows as their user ID.
+func reportNames(ctx context.Context, c Config, svc *incident.Service, r report.Report) map[string]string {
 	var ids []string
 	for _, o := range r.ByOwner {
 		ids = append(ids, o.Owner)
@@ -88,6 +82,16 @@ func slackNames(ctx context.Context, c Config, r report.Report) map[string]strin
 	for _, it := range r.ClosedThisWeek {
 		ids = append(ids, it.Owner)
 	}
+	names, err := svc.Names(ctx, ids)
+	if err != nil {
+		names = map[string]string{}
+	}
+	if c.BotToken == "" {
+		return names
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	api := slack.New(c.BotToken, slack.OptionAPIURL(c.APIURL))
 	for _, id := range ids {
 		if _, seen := names[id]; seen || id == "" || ctx.Err() != nil {
 			continue

@@ -88,7 +88,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 	}
 	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, Log: log})
-	disp.Names = b.Names
+	disp.Names, disp.FindUser = b.Names, b.FindUser
 
 	// Everything warroom does outside itself goes through the outbox:
 	// planned in the transaction of the timeline entry that causes it,

@@ -56,3 +56,47 @@ func escape(s string, keep *regexp.Regexp) string {
 func Unescape(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
+
+var anyToken = regexp.MustCompile(`<([@#!]?)([^<>|]+)(?:\|([^<>]*))?>`)
+
+// Readable turns Slack's tokens into what a person reads in a document or a
+// terminal: <@U1|bob> and <@U1> become @ and the name that name gives for
+// the ID (else the label, else the ID), <#C1|general> #general, <!here>
+// @here, and <https://x|label> "label (https://x)". Other text is kept.
+func Readable(s string, name func(id string) string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	return anyToken.ReplaceAllStringFunc(s, func(tok string) string {
+		m := anyToken.FindStringSubmatch(tok)
+		sigil, target, label := m[1], m[2], m[3]
+		switch sigil {
+		case "@":
+			if n := name(target); n != "" {
+				return "@" + n
+			}
+			if label != "" {
+				return "@" + label
+			}
+			return "@" + target
+		case "#":
+			if label != "" {
+				return "#" + label
+			}
+			return "#" + target
+		case "!":
+			if label != "" {
+				return label
+			}
+			t, _, _ := strings.Cut(target, "^")
+			return "@" + t
+		}
+		if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") || strings.HasPrefix(target, "mailto:") {
+			if label != "" && label != target {
+				return label + " (" + target + ")"
+			}
+			return target
+		}
+		return tok
+	})
+}

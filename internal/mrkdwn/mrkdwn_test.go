@@ -25,3 +25,19 @@ func TestEscape(t *testing.T) {
 		t.Errorf("Unescape: %q", got)
 	}
 }
+
+func TestReadable(t *testing.T) {
+	names := map[string]string{"U1": "alice"}
+	name := func(id string) string { return names[id] }
+	for in, want := range map[string]string{
+		"Only the commander (<@U1>) can resolve": "Only the commander (@alice) can resolve",
+		"ask <@U2|bob> in <#C9|general>":         "ask @bob in #general",
+		"<@W3> and <!here>":                      "@W3 and @here",
+		"see <https://x.example/a|the runbook>":  "see the runbook (https://x.example/a)",
+		"a < b and c > d":                        "a < b and c > d",
+	} {
+		if got := Readable(in, name); got != want {
+			t.Errorf("Readable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
