@@ -38,10 +38,10 @@ type Command struct {
 	// UserName is a person named without Slack's @ list ("bob"): the
 	// dispatcher finds their ID before the command runs.
 	UserName string
-	Text     string            // title, note, message, summary, help topic
-	Target   string            // page: a service name, or "@U123"
-	Modal    bool              // declare with no title: open the form
-	Private  bool              // declare private: a private war room, off announcements and the status page
+	Text     string // title, note, message, summary, help topic
+	Target   string // page: a service name, or "@U123"
+	Modal    bool   // declare with no title: open the form
+	Private  bool   // declare private: a private war room, off announcements and the status page
 	// Components are name=status pairs, for components.
 	Components map[string]incident.ComponentStatus
 	// Action is the action subcommand (add, list, done, reopen, assign),
