@@ -111,6 +111,10 @@ func (d *Dispatcher) Planner(before, after *incident.Incident, e incident.Entry)
 			was = fmt.Sprintf(", taking over from <@%s>", from)
 		}
 		fx = append(fx, Invite(to)...)
+		if e.Detail["confirmed"] == "true" {
+			fx = append(fx, Post(fmt.Sprintf(":bust_in_silhouette: <@%s> is on call (%s) and stays the *commander* of %s. To hand over: `/incident commander @someone`.", to, e.Detail["source"], after.Ref())))
+			break
+		}
 		fx = append(fx, Post(fmt.Sprintf(":bust_in_silhouette: <@%s> is on call (%s) and is now the *commander* of %s%s. To hand over: `/incident commander @someone`.", to, e.Detail["source"], after.Ref(), was)))
 		if a := commanderAnnouncement(after, e.Detail["from"]); a != "" && e.Detail["from"] != incident.AlertActor {
 			fx = append(fx, Announce(a))

@@ -57,7 +57,8 @@ func (s *Service) AssignOnCall(ctx context.Context, n int64, user, provisional, 
 			return nil, Errorf(EConflict, "%s is resolved; the on-call person was not put in.", inc.Ref())
 		}
 		if inc.Commander == user {
-			return nil, Errorf(EConflict, "%s is on call and already commander.", who(user))
+			// The declarer is the one on call: say so, change nothing.
+			return map[string]string{"role": RoleCommander, "from": user, "to": user, "source": source, "confirmed": "true"}, nil
 		}
 		from := inc.Commander
 		inc.Commander = user

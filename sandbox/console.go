@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"sort"
@@ -53,6 +54,7 @@ func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
 	c.mux.HandleFunc("GET /api/workspace", c.workspace)
 	c.mux.HandleFunc("GET /api/messages", c.messages)
 	c.mux.HandleFunc("GET /api/events", c.events)
+	c.mux.HandleFunc("GET /api/files/{id}", c.file)
 	c.mux.HandleFunc("POST /api/command", c.command)
 	c.mux.HandleFunc("POST /api/message", c.message)
 	c.mux.HandleFunc("POST /api/join", c.join)
@@ -85,9 +87,10 @@ type channelJSON struct {
 }
 
 type viewJSON struct {
-	ID   string          `json:"id"`
-	User string          `json:"user"`
-	Body json.RawMessage `json:"body"`
+	ID      string          `json:"id"`
+	User    string          `json:"user"`
+	Body    json.RawMessage `json:"body"`
+	Updates int             `json:"updates"` // times the bot replaced it (the lint's warnings, say)
 }
 
 // workspace is everything but the messages: people, channels, open modals.
@@ -120,7 +123,7 @@ func (c *Console) workspace(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, v := range c.sim.Views() {
 		if !v.Closed && v.User == user {
-			out.Views = append(out.Views, viewJSON{ID: v.ID, User: v.User, Body: v.Body})
+			out.Views = append(out.Views, viewJSON{ID: v.ID, User: v.User, Body: v.Body, Updates: v.Updates})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -131,6 +134,7 @@ type messageJSON struct {
 	User      string          `json:"user"`
 	Text      string          `json:"text"`
 	Blocks    json.RawMessage `json:"blocks,omitempty"`
+	Files     json.RawMessage `json:"files,omitempty"`
 	Ephemeral bool            `json:"ephemeral"`
 	Edited    bool            `json:"edited"`
 }
@@ -149,9 +153,28 @@ func (c *Console) messages(w http.ResponseWriter, r *http.Request) {
 		if m.Ephemeral && m.To != user {
 			continue
 		}
-		out = append(out, messageJSON{TS: m.TS, User: m.User, Text: m.Text, Blocks: m.Blocks, Ephemeral: m.Ephemeral, Edited: m.Edits > 0})
+		out = append(out, messageJSON{TS: m.TS, User: m.User, Text: m.Text, Blocks: m.Blocks, Files: m.Files, Ephemeral: m.Ephemeral, Edited: m.Edits > 0})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// file opens a file shared in a channel the user can see (a postmortem
+// draft, say), as text: the simulator keeps what the bot uploaded.
+func (c *Console) file(w http.ResponseWriter, r *http.Request) {
+	f, ok := c.sim.File(r.PathValue("id"))
+	var ch slacksim.Channel
+	if ok {
+		ch, ok = c.sim.Channel(f.Channel)
+	}
+	if !ok || (ch.Private && !slices.Contains(ch.Members, r.URL.Query().Get("user"))) {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": f.Name}))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	w.Write(f.Content)
 }
 
 // events streams a "changed" event whenever the workspace changes; the page

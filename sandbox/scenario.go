@@ -15,7 +15,7 @@ import (
 type Scenario struct {
 	Name        string
 	Summary     string
-	Teammates   []string // who takes part; the first is on call
+	Teammates   []string // who takes part; the first is on call (in the brief and in the mock PagerDuty)
 	Integration string   // the alerting system that posts
 	Channels    []string
 	Components  []string // listed on the status page
@@ -48,7 +48,8 @@ var Scenarios = map[string]Scenario{
 			"4. carol: `/incident components checkout=major_outage payments=major_outage login=major_outage`, then `/incident update investigating` and publish\n" +
 			"5. bob: `/incident status identified db-main-1 ran out of disk; failing over to db-main-2`; carol: `/incident update identified` and publish\n" +
 			"6. bob: `/incident status monitoring Failover done; error rates back to normal`; carol publishes again\n" +
-			"7. carol: `/incident update resolved` and publish (the apology template), then read `/incident timeline` and the status page",
+			"7. bob: `/incident resolve Failover complete`; carol: press *Write the resolved update* in the war room and publish (the apology template)\n" +
+			"8. read `/incident timeline`, the postmortem draft in the war room, and the status page",
 		Script: []Step{
 			{0, "alerts", "alertmanager", ":red_circle: *[FIRING:1] PostgresPrimaryDown* — db-main-1 is not accepting connections. Affected: checkout, payments, login."},
 			{20 * time.Second, "general", "carol", "Support here: customers report they can't log in or pay. 40 tickets in 5 minutes."},

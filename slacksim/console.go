@@ -126,11 +126,12 @@ type state struct {
 	Users    []*User    `json:"users"`
 	Channels []*Channel `json:"channels"`
 	Messages []*Message `json:"messages"`
+	Files    []*File    `json:"files"`
 	Seq      int        `json:"seq"`
 	TS       int64      `json:"ts"`
 }
 
-// Save writes the workspace (people, channels, messages) as JSON, so a
+// Save writes the workspace (people, channels, messages, shared files) as JSON, so a
 // sandbox can be stopped and started again where it was.
 func (s *Server) Save(w io.Writer) error {
 	s.mu.Lock()
@@ -140,6 +141,11 @@ func (s *Server) Save(w io.Writer) error {
 	}
 	for _, ch := range s.channels {
 		st.Channels = append(st.Channels, ch)
+	}
+	for _, id := range s.fileOrder {
+		if f := s.files[id]; f.Channel != "" {
+			st.Files = append(st.Files, f)
+		}
 	}
 	b, err := json.Marshal(st)
 	s.mu.Unlock()
@@ -167,6 +173,11 @@ func (s *Server) Load(r io.Reader) error {
 		s.channels[ch.ID] = ch
 	}
 	s.messages = st.Messages
+	s.files, s.fileOrder = map[string]*File{}, nil
+	for _, f := range st.Files {
+		s.files[f.ID] = f
+		s.fileOrder = append(s.fileOrder, f.ID)
+	}
 	s.seq = max(s.seq, st.Seq)
 	s.ts = max(s.ts, st.TS)
 	s.changedLocked()

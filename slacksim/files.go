@@ -31,6 +31,19 @@ func (s *Server) Files() []File {
 	return out
 }
 
+// File returns a copy of a shared file, for a viewer that opens it.
+func (s *Server) File(id string) (File, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.files[id]
+	if !ok || f.Channel == "" {
+		return File{}, false
+	}
+	c := *f
+	c.Content = append([]byte(nil), f.Content...)
+	return c, true
+}
+
 func (s *Server) filesGetUploadURLExternal(p params) (map[string]any, string) {
 	n, err := strconv.Atoi(p.get("length"))
 	if err != nil || n <= 0 {

@@ -72,7 +72,7 @@ func TestSandboxInBrowser(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0"}, nil, out, errb, func(k string) string { return env[k] })
+		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, nil, out, errb, func(k string) string { return env[k] })
 	}()
 	defer func() {
 		cancel()

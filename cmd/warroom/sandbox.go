@@ -30,6 +30,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var c Config
 	fs := newFlagSet("sandbox", &c, getenv, stderr, "db", "log-level")
 	addr := fs.String("addr", "localhost:8080", "where the console listens")
+	statusAt := fs.String("status-addr", envOr(getenv, "WARROOM_STATUS_ADDR", "localhost:8081"), "where the sandbox's public status page listens [$WARROOM_STATUS_ADDR]")
 	reset := fs.Bool("reset", false, "delete the sandbox's database and workspace first and start clean")
 	scenarioName := fs.String("scenario", "", "preload a rehearsal: "+sandbox.ScenarioNames())
 	transport := fs.String("transport", "http", "how the simulator delivers to the bot: http or socket")
@@ -52,9 +53,9 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		c.LogLevel = "warn" // keep the terminal for what matters
 	}
 	log := newLogger(c.LogLevel, stderr)
-	workspaceFile := c.DB + ".slack.json"
+	workspaceFile, vendorsFile := c.DB+".slack.json", c.DB+".vendors.json"
 	if *reset {
-		for _, f := range []string{c.DB, c.DB + "-wal", c.DB + "-shm", workspaceFile} {
+		for _, f := range []string{c.DB, c.DB + "-wal", c.DB + "-shm", workspaceFile, vendorsFile} {
 			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 				return err
 			}
@@ -94,10 +95,15 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	statusAddr, err := freeLoopback()
+	// The status page's port is taken now, so a busy one is said at once,
+	// and ":0" becomes a real port the console can link to.
+	sln, err := net.Listen("tcp", *statusAt)
 	if err != nil {
-		return err
+		return fmt.Errorf("sandbox: status page: %w (choose another with --status-addr localhost:8091)", err)
 	}
+	statusAddr := sln.Addr().String()
+	statusURL := consoleURL(sln.Addr(), *statusAt)
+	sln.Close()
 	dir, err := os.MkdirTemp("", "warroom-sandbox")
 	if err != nil {
 		return err
@@ -106,16 +112,22 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	env := map[string]string{
 		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB,
 		"WARROOM_ADDR": botAddr, "WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
-		"WARROOM_STATUS_ADDR": statusAddr, "WARROOM_STATUS_URL": "http://" + statusAddr, "WARROOM_STATUS_TITLE": "Sandbox status",
+		"WARROOM_STATUS_ADDR": statusAddr, "WARROOM_STATUS_URL": statusURL, "WARROOM_STATUS_TITLE": "Sandbox status",
 		// The document stage shows itself: a draft at resolve, the weekly
 		// report in #incident-reports, Jira read back every 3 seconds.
 		"WARROOM_POSTMORTEM_ON_RESOLVE": "true", "WARROOM_REPORT_CHANNEL": reports, "JIRA_SYNC_EVERY": "3s",
 	}
 	// Mock PagerDuty and Jira, so paging, on-call commanders and issues work
 	// here as they would with the real ones.
-	names := []string{"alice", "bob", "carol"}
-	vendors := newSandboxVendors(names)
+	names, onCall := []string{"alice", "bob", "carol"}, "carol"
+	if scenario != nil {
+		onCall = scenario.Teammates[0] // as its brief says
+	}
+	vendors := newSandboxVendors(names, onCall)
 	defer vendors.close()
+	if err := vendors.load(vendorsFile); err != nil {
+		return err
+	}
 	vendors.botURL = "http://" + botAddr
 	for k, v := range vendors.env() {
 		env[k] = v
@@ -148,6 +160,9 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		time.Sleep(10 * time.Millisecond)
 	}
 	go keepWorkspace(sctx, sim, workspaceFile, log)
+	vendorsKept := make(chan struct{})
+	go func() { vendors.keep(sctx, vendorsFile, log); close(vendorsKept) }()
+	defer func() { stop(); <-vendorsKept }()
 	defer saveWorkspace(sim, workspaceFile, log)
 	if scenario != nil {
 		go func() {
@@ -158,7 +173,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 
 	if *useTerminal {
-		return runTerminal(ctx, sim, users, stdin, stdout, c.DB, botAddr, stop, served)
+		return runTerminal(ctx, sim, users, stdin, stdout, c.DB, statusURL, stop, served)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -166,8 +181,8 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fmt.Errorf("sandbox: %w (choose another with --addr localhost:8090)", err)
 	}
 	links := []sandbox.Link{
-		{Title: "Public status page", URL: "http://" + statusAddr + "/"},
-		{Title: "Status JSON (summary.json)", URL: "http://" + statusAddr + "/api/v2/summary.json"},
+		{Title: "Public status page", URL: statusURL + "/"},
+		{Title: "Status JSON (summary.json)", URL: statusURL + "/api/v2/summary.json"},
 		{Title: "Bot health (/healthz)", URL: "http://" + botAddr + "/healthz"},
 	}
 	cons := sandbox.NewConsole(sim, links, log)
@@ -176,7 +191,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	console := &http.Server{Handler: cons, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go console.Serve(ln)
 	defer console.Close()
-	fmt.Fprintf(stdout, "sandbox ready: open %s\n", consoleURL(ln.Addr(), *addr))
+	fmt.Fprintf(stdout, "sandbox ready: open %s (status page: %s)\n", consoleURL(ln.Addr(), *addr), statusURL)
 	select {
 	case <-ctx.Done():
 		stop()
@@ -240,7 +255,7 @@ func saveWorkspace(sim *slacksim.Server, path string, log *slog.Logger) {
 
 // runTerminal is the sandbox without a browser: lines typed here are sent
 // as the chosen teammate, and what they would see is printed.
-func runTerminal(ctx context.Context, sim *slacksim.Server, users map[string]string, stdin io.Reader, stdout io.Writer, db, botAddr string, stop func(), served <-chan error) error {
+func runTerminal(ctx context.Context, sim *slacksim.Server, users map[string]string, stdin io.Reader, stdout io.Writer, db, statusURL string, stop func(), served <-chan error) error {
 	t := &terminal{sim: sim, out: stdout, users: users, user: "alice", printed: map[string]int{}}
 	t.channel, _ = sim.ChannelByNameID("general")
 	msgs, unsubscribe := sim.Subscribe()
@@ -250,7 +265,7 @@ func runTerminal(ctx context.Context, sim *slacksim.Server, users map[string]str
 			t.show(m)
 		}
 	}()
-	fmt.Fprintf(stdout, "sandbox ready: bot on http://%s, database %s\n", botAddr, db)
+	fmt.Fprintf(stdout, "sandbox ready: status page %s, database %s\n", statusURL, db)
 	fmt.Fprintln(stdout, "You are @alice in #general. Type /incident help, or: as bob | in <channel> | channels | quit")
 	t.prompt()
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -36,7 +37,7 @@ func TestSandbox(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"sandbox", "--terminal"}, pr, out, errb, getenv)
+		done <- run(context.Background(), []string{"sandbox", "--terminal", "--status-addr", "127.0.0.1:0"}, pr, out, errb, getenv)
 	}()
 	// Type one line at a time, as a person would, once the sandbox is up.
 	deadline := time.Now().Add(15 * time.Second)
@@ -91,7 +92,7 @@ func consoleSandbox(t *testing.T, db string, extra ...string) (string, func()) {
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	args := append([]string{"sandbox", "--addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"sandbox", "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, extra...)
 	go func() {
 		done <- run(ctx, args, nil, out, errb, func(k string) string { return map[string]string{"WARROOM_DB": db}[k] })
 	}()
@@ -182,7 +183,22 @@ func TestSandboxKeepsItsWorkspace(t *testing.T) {
 	if ws.channel("inc-1-login-is-slow") == "" {
 		t.Fatal("no war room")
 	}
-	time.Sleep(700 * time.Millisecond) // the workspace is saved shortly after a change
+	// The mock Jira got the incident's issue; someone closes it there.
+	var vend struct {
+		State struct {
+			Issues []struct{ Key, Status string }
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(vend.State.Issues) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		getJSON(t, url+"/api/vendors", &vend)
+	}
+	if len(vend.State.Issues) != 1 {
+		t.Fatalf("the mock Jira has %+v", vend.State.Issues)
+	}
+	if code := postJSON(t, url+"/api/vendors/issue", map[string]string{"key": vend.State.Issues[0].Key, "status": "Done"}); code != 200 {
+		t.Fatalf("Done in Jira: %d", code)
+	}
+	time.Sleep(1200 * time.Millisecond) // the workspace and the mocks are saved shortly after a change
 	stop()
 
 	url, stop = consoleSandbox(t, db)
@@ -191,6 +207,16 @@ func TestSandboxKeepsItsWorkspace(t *testing.T) {
 	room := again.channel("inc-1-login-is-slow")
 	if room == "" || again.user("alice") != ws.user("alice") {
 		t.Fatalf("after a restart the war room or the people changed: %+v", again)
+	}
+	// The mock Jira and PagerDuty come back as they were.
+	var vend2 struct {
+		State struct {
+			Issues []struct{ Key, Status string }
+		}
+	}
+	getJSON(t, url+"/api/vendors", &vend2)
+	if len(vend2.State.Issues) != 1 || vend2.State.Issues[0].Status != "Done" {
+		t.Errorf("after a restart the mock Jira has %+v", vend2.State.Issues)
 	}
 	// The bot still knows the room: a command there acts on INC-1.
 	if code := postJSON(t, url+"/api/command", map[string]string{"user": again.user("bob"), "channel": room, "text": "/incident note still here"}); code != 200 {
@@ -251,8 +277,131 @@ func TestSandboxScenario(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ws.channel("inc-1-primary-database-down") == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		getJSON(t, url+"/api/workspace", &ws)
 	}
-	if ws.channel("inc-1-primary-database-down") == "" {
-		t.Error("no war room from the rehearsal's first step")
+	room := ws.channel("inc-1-primary-database-down")
+	if room == "" {
+		t.Fatal("no war room from the rehearsal's first step")
+	}
+	// The story holds together: the brief says alice is on call, and so
+	// does the mock PagerDuty.
+	alice, bob, carol := ws.user("alice"), ws.user("bob"), ws.user("carol")
+	shown := func(user, channel string, parts ...string) bool {
+		var raw []map[string]any
+		getJSON(t, url+"/api/messages?user="+user+"&channel="+channel, &raw)
+		for _, m := range raw {
+			text := fmt.Sprint(m)
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(text, p)
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				var raw []map[string]any
+				getJSON(t, url+"/api/messages?user="+alice+"&channel="+room, &raw)
+				t.Fatalf("timed out waiting until %s; the room shows %v", what, raw)
+			}
+		}
+	}
+	waitFor("PagerDuty confirms alice, as the brief says", func() bool {
+		return shown(alice, room, "<@"+alice+"> is on call (PagerDuty: alice) and stays the *commander*")
+	})
+	say := func(user, text string) {
+		t.Helper()
+		if code := postJSON(t, url+"/api/command", map[string]string{"user": user, "channel": room, "text": text}); code != 200 {
+			t.Fatalf("%s: %d", text, code)
+		}
+	}
+	say(bob, "/incident commander me")
+	announce := ws.channel("announcements")
+	waitFor("#announcements hears bob took over from alice", func() bool {
+		return shown(alice, announce, "has a new commander: <@"+bob+">, taking over from <@"+alice+">")
+	})
+	say(alice, "/incident communicator @carol")
+	say(carol, "/incident components checkout=major_outage payments=major_outage")
+	publish := func(status string) {
+		t.Helper()
+		say(carol, "/incident update "+status)
+		var views struct{ Views []struct{ ID string } }
+		waitFor("the preview opens", func() bool { getJSON(t, url+"/api/workspace?user="+carol, &views); return len(views.Views) == 1 })
+		values := map[string]map[string]string{"update_status": {"update_status": status}, "update_title": {"update_title": "Checkout and payments failing"},
+			"update_body": {"update_body": "We are working on failed checkouts and payments.\nNext update by 10:30 UTC."}}
+		for press := 0; press < 2 && len(views.Views) == 1; press++ { // a second press sends it despite warnings
+			postJSON(t, url+"/api/submit", map[string]any{"view": views.Views[0].ID, "values": values})
+			getJSON(t, url+"/api/workspace?user="+carol, &views)
+		}
+		if len(views.Views) != 0 {
+			t.Fatalf("the %s preview is still open", status)
+		}
+	}
+	publish("investigating")
+	say(bob, "/incident resolve Failover complete")
+	waitFor("carol is asked for the resolved update, with a button", func() bool {
+		return shown(carol, room, "Write the resolved update")
+	})
+	publish("resolved")
+	pinned := func() string {
+		var w2 consoleWorkspace
+		getJSON(t, url+"/api/workspace?user="+bob, &w2)
+		var raw []map[string]any
+		getJSON(t, url+"/api/messages?user="+bob+"&channel="+room, &raw)
+		for _, c := range w2.Channels {
+			for _, m := range raw {
+				if c.ID == room && len(c.Pins) == 1 && m["ts"] == c.Pins[0] {
+					return fmt.Sprint(m)
+				}
+			}
+		}
+		return ""
+	}
+	waitFor("the pinned summary and the status page agree: all operational", func() bool {
+		var sum struct{ Status struct{ Indicator string } }
+		getJSON(t, statusURL(t, url)+"/api/v2/summary.json", &sum)
+		p := pinned()
+		return sum.Status.Indicator == "none" && strings.Contains(p, "checkout: operational") && !strings.Contains(p, "major outage")
+	})
+}
+
+// statusURL is the sandbox's status page, as the console's sidebar links it.
+func statusURL(t *testing.T, console string) string {
+	t.Helper()
+	var ws struct{ Links []struct{ Title, URL string } }
+	getJSON(t, console+"/api/workspace", &ws)
+	for _, l := range ws.Links {
+		if l.Title == "Public status page" {
+			return strings.TrimSuffix(l.URL, "/")
+		}
+	}
+	t.Fatal("the console links no status page")
+	return ""
+}
+
+// TestSandboxHonoursStatusAddr: WARROOM_STATUS_ADDR puts the sandbox's
+// status page where it says, and the ready line gives both addresses.
+func TestSandboxHonoursStatusAddr(t *testing.T) {
+	status := freeAddr(t)
+	env := map[string]string{"WARROOM_DB": filepath.Join(t.TempDir(), "s.db"), "WARROOM_STATUS_ADDR": status}
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0"}, nil, out, errb, func(k string) string { return env[k] })
+	}()
+	defer func() { cancel(); <-done }()
+	want := regexp.MustCompile(`sandbox ready: open http://127\.0\.0\.1:\d+ \(status page: http://` + regexp.QuoteMeta(status) + `\)`)
+	for deadline := time.Now().Add(20 * time.Second); !want.MatchString(out.String()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ready line: %q %q", out.String(), errb.String())
+		}
+	}
+	if page := fetch(t, "http://"+status+"/"); !strings.Contains(page, "Sandbox status") {
+		t.Errorf("no status page at %s", status)
 	}
 }
 

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -33,8 +38,8 @@ type sandboxVendors struct {
 }
 
 // newSandboxVendors starts the mocks; users are the sandbox's teammates,
-// the first of whom is on call.
-func newSandboxVendors(users []string) *sandboxVendors {
+// and onCall the one PagerDuty has on call.
+func newSandboxVendors(users []string, onCall string) *sandboxVendors {
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	key := make([]byte, 16)
@@ -44,9 +49,7 @@ func newSandboxVendors(users []string) *sandboxVendors {
 	for _, u := range users {
 		v.pd.AddUser("P"+u, u, u+"@example.com")
 	}
-	if len(users) > 2 {
-		v.pd.SetOnCall("PSANDBOX", "P"+users[2])
-	}
+	v.pd.SetOnCall("PSANDBOX", "P"+onCall)
 	v.services = []pagerduty.Service{
 		{Name: "payments", ID: "PPAYMENTS", Severity: "sev1", Group: "checkout", RoutingKey: hex.EncodeToString(key)},
 		{Name: "cards", ID: "PCARDS", Severity: "sev2", Group: "checkout", RoutingKey: hex.EncodeToString(key)},
@@ -163,4 +166,61 @@ func (v *sandboxVendors) State() sandbox.VendorState {
 		st.Pages = append(st.Pages, sandbox.VendorItem{Key: e.DedupKey, Title: e.Summary, Status: "event: " + e.Action})
 	}
 	return st
+}
+
+// vendorState is what is saved of the mocks beside the workspace file.
+type vendorState struct {
+	Jira      vendorsim.JiraState      `json:"jira"`
+	PagerDuty vendorsim.PagerDutyState `json:"pagerduty"`
+}
+
+// load restores the mocks from path, if it exists, so "Done in Jira" and
+// the pages sent survive a restart of the sandbox.
+func (v *sandboxVendors) load(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st vendorState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("sandbox: %s is damaged (%v); start clean with --reset", path, err)
+	}
+	v.jira.Restore(st.Jira)
+	v.pd.Restore(st.PagerDuty)
+	return nil
+}
+
+// keep saves the mocks to path whenever what they hold changes, until ctx
+// ends, and once more then.
+func (v *sandboxVendors) keep(ctx context.Context, path string, log *slog.Logger) {
+	var last []byte
+	save := func() {
+		b, err := json.Marshal(vendorState{Jira: v.jira.State(), PagerDuty: v.pd.State()})
+		if err != nil || bytes.Equal(b, last) {
+			return
+		}
+		tmp := path + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			log.Warn("sandbox: could not save the mock PagerDuty and Jira", "path", path, "err", err)
+			return
+		}
+		last = b
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			save()
+			return
+		case <-t.C:
+			save()
+		}
+	}
 }

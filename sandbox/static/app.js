@@ -8,8 +8,10 @@ const state = { user: "", channel: "", names: {}, users: [], channels: [], views
 
 const emoji = {
   rotating_light: "🚨", white_check_mark: "✅", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
-  large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴", large_orange_circle: "🟠",
-  alarm_clock: "⏰", sos: "🆘", mega: "📣", zzz: "💤",
+  busts_in_silhouette: "👥", large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴",
+  large_orange_circle: "🟠", alarm_clock: "⏰", sos: "🆘", mega: "📣", zzz: "💤", clipboard: "📋",
+  arrows_counterclockwise: "🔄", bell: "🔔", information_source: "ℹ️", lock: "🔒", page_facing_up: "📄",
+  pager: "📟", scissors: "✂️", pushpin: "📌", tada: "🎉", eyes: "👀", thumbsup: "👍", "+1": "👍",
 };
 
 function esc(s) {
@@ -20,28 +22,36 @@ function unslack(s) {
   return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
+// inline renders Slack's inline formatting on HTML-escaped text: `code`,
+// *bold*, _italic_, ~strike~ and :emoji:.
 function inline(s) {
-  // s is already HTML-escaped.
   return s
     .replace(/`([^`\n]+)`/g, "<code>$1</code>")
-    .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s.,;:!?)]|$)/g, "$1<strong>$2</strong>")
-    .replace(/(^|[\s(])_([^_\n]+)_(?=[\s.,;:!?)]|$)/g, "$1<em>$2</em>")
-    .replace(/(^|[\s(])~([^~\n]+)~(?=[\s.,;:!?)]|$)/g, "$1<s>$2</s>")
-    .replace(/:([a-z0-9_+-]+):/g, (m, name) => emoji[name] || m)
-    .replace(/\n/g, "<br>");
+    .replace(/(^|[\s(>])\*([^*\n]+)\*(?=[\s.,;:!?)<]|$)/g, "$1<strong>$2</strong>")
+    .replace(/(^|[\s(>])_([^_\n]+)_(?=[\s.,;:!?)<]|$)/g, "$1<em>$2</em>")
+    .replace(/(^|[\s(>])~([^~\n]+)~(?=[\s.,;:!?)<]|$)/g, "$1<s>$2</s>")
+    .replace(/:([a-z0-9_+-]+):/g, (m, name) => emoji[name] || m);
 }
 
-// mrkdwn renders Slack's message formatting: <@U|name>, <#C>, <!date^...|fallback>, <url|label>.
+// mrkdwn renders Slack's message format as Slack shows it: the tokens
+// <@U|name>, <#C>, <!date^...|fallback>, <url|label>; *bold*, _italic_,
+// ~strike~, `code`, :emoji:; and lines starting with > as a quote. Tokens
+// become placeholders first, so formatting may span them ("_rejected:
+// only <@U1> can_").
 function mrkdwn(text) {
-  let out = "";
-  const re = /<([^<>]+)>/g;
-  let last = 0, m;
-  while ((m = re.exec(text)) !== null) {
-    out += inline(esc(unslack(text.slice(last, m.index))));
-    out += special(m[1]);
-    last = re.lastIndex;
-  }
-  return out + inline(esc(unslack(text.slice(last))));
+  const tokens = [];
+  const plain = String(text).replace(/<([^<>]+)>/g, (m, tok) => { tokens.push(special(tok)); return "\u0000" + (tokens.length - 1) + "\u0000"; });
+  const lines = esc(unslack(plain)).split("\n");
+  let out = "", quote = [];
+  const flush = () => { if (quote.length) { out += `<blockquote>${quote.map(inline).join("<br>")}</blockquote>`; quote = []; } };
+  lines.forEach((line, i) => {
+    const q = line.match(/^&gt;\s?(.*)$/);
+    if (q) { quote.push(q[1]); return; }
+    flush();
+    out += inline(line) + (i < lines.length - 1 ? "<br>" : "");
+  });
+  flush();
+  return out.replace(/\u0000(\d+)\u0000/g, (m, i) => tokens[+i]);
 }
 
 function special(tok) {
@@ -89,6 +99,11 @@ function button(el, blockID, msg) {
   return `<button class="slack-button${style}" data-ts="${esc(msg.ts)}" data-block="${esc(blockID || "")}" data-action="${esc(el.action_id)}" data-value="${esc(el.value || "")}">${esc(el.text.text)}</button>`;
 }
 
+// files are the files shared with a message, as links that open them.
+function files(m) {
+  return (m.files || []).map((f) => `<a class="file" href="/api/files/${encodeURIComponent(f.id)}?${q({ user: state.user })}" target="_blank" rel="noopener">📄 ${esc(f.name)}</a> <span class="size">${Math.max(1, Math.round((f.size || 0) / 1024))} KB</span>`).join("");
+}
+
 function renderMessage(m) {
   const who = state.names[m.user] || m.user;
   const time = new Date(parseFloat(m.ts) * 1000).toISOString().slice(11, 16) + " UTC";
@@ -96,7 +111,24 @@ function renderMessage(m) {
   return `<div class="msg${m.ephemeral ? " ephemeral" : ""}" data-ts="${esc(m.ts)}">
     <span class="who">${esc(who)}</span><span class="when">${time}</span>${m.edited ? ' <span class="edited">(edited)</span>' : ""}
     ${m.ephemeral ? '<div class="only-you">Only visible to you</div>' : ""}
-    <div class="blocks">${body}</div></div>`;
+    <div class="blocks">${body}</div>${m.files && m.files.length ? `<div class="files">${files(m)}</div>` : ""}</div>`;
+}
+
+// pinnedLine is a pinned message in one or two lines: its header, its
+// fields as "label: value", and its context, so the pin bar stays small.
+// The whole message is in the channel below, as in Slack.
+function pinnedLine(m) {
+  if (!m.blocks || !m.blocks.length) return mrkdwn(m.text);
+  const parts = [];
+  for (const b of m.blocks) {
+    if (b.type === "header") parts.push(`<strong>${esc(b.text.text)}</strong>`);
+    if (b.type === "section" && b.fields) for (const f of b.fields) {
+      const [label, ...value] = f.text.split("\n");
+      parts.push(`<span class="field">${mrkdwn(label)}: ${mrkdwn(value.join(" "))}</span>`);
+    }
+    if (b.type === "context") parts.push((b.elements || []).map(textObj).join(" "));
+  }
+  return parts.join(" · ");
 }
 
 async function api(path, body) {
@@ -154,7 +186,7 @@ async function renderChannel() {
   const pinned = msgs.filter((m) => ch.pins.includes(m.ts));
   const pane = $("#pinned");
   pane.hidden = pinned.length === 0;
-  pane.innerHTML = pinned.length ? '<div class="label">📌 Pinned</div>' + pinned.map(renderMessage).join("") : "";
+  pane.innerHTML = pinned.map((m) => `<div class="pin" data-ts="${esc(m.ts)}" title="Pinned: the whole message is in the channel">📌 ${pinnedLine(m)}</div>`).join("");
   const list = $("#messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.innerHTML = msgs.map(renderMessage).join("") || '<p class="hint">No messages yet.</p>';
@@ -168,7 +200,8 @@ function renderModal() {
   const box = $("#modal");
   const view = state.views[0];
   if (!view) { box.hidden = true; box.innerHTML = ""; box.dataset.view = ""; return; }
-  if (box.dataset.view === view.id) return; // keep what the person is typing
+  const key = view.id + ":" + (view.updates || 0);
+  if (box.dataset.view === key) return; // keep what the person is typing
   const v = view.body;
   const inputs = (v.blocks || []).map((b) => {
     if (b.type !== "input") return `<div class="blocks">${renderBlocks([b], {})}</div>`;
@@ -187,7 +220,7 @@ function renderModal() {
   box.innerHTML = `<form class="box" id="modal-form"><h2>${esc(v.title.text)}</h2>${inputs}
     <div class="buttons"><button type="button" id="modal-cancel">${esc(v.close ? v.close.text : "Cancel")}</button>
     <button type="submit" class="primary" id="modal-submit">${esc(v.submit ? v.submit.text : "Submit")}</button></div></form>`;
-  box.dataset.view = view.id;
+  box.dataset.view = key;
   box.hidden = false;
   const first = box.querySelector("input:not([value]), input[value=''], textarea, select");
   if (first) first.focus();
@@ -210,6 +243,8 @@ async function submitModal(ev) {
     }
     return;
   }
+  // "update": the bot replaced the view (the lint's warnings on what was
+  // submitted); refresh shows the new one. Anything else closed it.
   $("#modal").dataset.view = "";
   await refresh();
 }
@@ -265,6 +300,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.body.addEventListener("click", async (e) => {
     const ch = e.target.closest("[data-channel]");
     if (ch) { state.channel = ch.dataset.channel; await refresh(); $("#composer-input").focus(); return; }
+    const pin = e.target.closest("#pinned .pin");
+    if (pin) {
+      const m = document.querySelector(`#messages .msg[data-ts="${CSS.escape(pin.dataset.ts)}"]`);
+      if (m) { m.scrollIntoView({ block: "center" }); m.classList.add("highlight"); setTimeout(() => m.classList.remove("highlight"), 1500); }
+      return;
+    }
     const btn = e.target.closest(".slack-button");
     if (btn) {
       await api("/api/action", { user: state.user, channel: state.channel, ts: btn.dataset.ts, block: btn.dataset.block, action: btn.dataset.action, value: btn.dataset.value })
