@@ -36,23 +36,23 @@ func resolvedTexts(inc *incident.Incident, actor, summary string) texts {
 	if summary != "" {
 		post += " " + user(summary)
 	}
+	reply := inc.Ref() + " is resolved." + nextHint(inc)
+	if inc.OwesFinalUpdate() {
+		reply = fmt.Sprintf("%s is resolved. The status page still says %s: publish the final update by %s: `/incident update resolved`",
+			inc.Ref(), incident.TitleCaseStatus(inc.PublicStatus), inc.NextUpdateDue.UTC().Format("15:04 UTC"))
+	}
 	return texts{
 		post:     post,
 		announce: fmt.Sprintf(":white_check_mark: %s resolved: %s (open %s) — war room %s", inc.Ref(), user(inc.Title), FormatDuration(inc.Durations().ToResolve), roomLink(inc)),
-		reply:    inc.Ref() + " is resolved." + nextHint(inc),
+		reply:    reply,
 	}
 }
 
-// afterResolve tells the resolver what happens next on its own: the
-// postmortem draft (written through the outbox, however the incident was
-// resolved) and the final public update, when one is owed.
+// afterResolve tells the resolver that the postmortem draft is on its way
+// (written through the outbox, however the incident was resolved).
 func (d *Dispatcher) afterResolve(_ context.Context, res Result) Result {
 	if res.Failed || res.Incident == nil {
 		return res
-	}
-	if res.Incident.OwesFinalUpdate() {
-		res.Reply += fmt.Sprintf("\nThe status page still says %s: the final update is due by %s (`/incident update resolved`).",
-			incident.TitleCaseStatus(res.Incident.PublicStatus), res.Incident.NextUpdateDue.UTC().Format("15:04 UTC"))
 	}
 	if d.Service.Enabled(incident.KindPostmortemDraft) {
 		res.Reply += "\nA postmortem draft is being uploaded to the war room."

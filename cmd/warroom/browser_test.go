@@ -211,6 +211,61 @@ func TestSandboxInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	step("carol publishes the resolved update from the button the bot posts",
+		actAs("carol"),
+		waitText("#messages", "Write the resolved update"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`([...document.querySelectorAll("#messages .slack-button")].find(b => b.textContent === "Write the resolved update").click(), true)`)(ctx, tg)
+			return err
+		}),
+		chromedp.WaitVisible(css("#modal-form")),
+		waitText("#modal", "Public title"),
+		waitText("#modal", "payments: operational"),
+		chromedp.Click(css("#modal-submit")),
+		waitText("#messages", "published a public update for INC-1 (Resolved)"))
+	step("the postmortem draft is a file that opens, and quotes read as quotes",
+		waitText("#messages", "INC-1-postmortem-v1.md"),
+		chromedp.WaitVisible(css("#messages blockquote")))
+	if bad, err := chromedp.Run(tctx, chromedp.Evaluate[string](`(() => {
+		const t = document.querySelector("#messages").innerText;
+		const q = [...document.querySelectorAll("#messages blockquote")].map(b => b.innerText).join(" ");
+		if (/:(mega|white_check_mark|memo|page_facing_up):/.test(t)) return "an emoji shortcode shows as text";
+		if (!q.includes("We are investigating failed card payments.")) return "the published update is not a quote: " + q;
+		return "";
+	})()`)); err != nil || bad != "" {
+		t.Errorf("console formatting: %s %v", bad, err)
+	}
+	draftURL, err := chromedp.Run(tctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#messages a.file")].map(a => a.href)[0] || ""`))
+	if err != nil || draftURL == "" {
+		t.Fatalf("no file link: %v", err)
+	}
+	step("the draft opens", chromedp.Navigate(draftURL), waitText("body", "Payments down"), waitText("body", "## Timeline"))
+	step("on a 420 px split screen the console fits",
+		chromedp.EmulateViewport(420, 820),
+		chromedp.Navigate(url+"/#user=bob&channel=inc-1-payments-down"),
+		waitText("#channel-name", "inc-1-payments-down"),
+		chromedp.Sleep(300*time.Millisecond))
+	if bad, err := chromedp.Run(tctx, chromedp.Evaluate[string](`(() => {
+		const over = document.documentElement.scrollWidth - window.innerWidth;
+		if (over > 1) return "the page is " + over + " px wider than the window";
+		const pin = document.querySelector("#pinned").getBoundingClientRect().height;
+		if (pin > window.innerHeight * 0.15) return "the pinned bar takes " + Math.round(pin) + " px of " + window.innerHeight;
+		const input = document.querySelector("#composer-input").getBoundingClientRect();
+		if (input.right > window.innerWidth || input.bottom > window.innerHeight) return "the composer is off screen: its bottom is at " + Math.round(input.bottom) + " of " + window.innerHeight;
+		const list = document.querySelector("#messages");
+		if (list.scrollHeight - list.scrollTop - list.clientHeight > 40) return "the channel does not open at its latest message";
+		return "";
+	})()`)); err != nil || bad != "" {
+		t.Errorf("at 420 px: %s %v", bad, err)
+	}
+	if narrow, err := chromedp.Run(tctx, chromedp.CaptureScreenshot()); err == nil {
+		path := filepath.Join(dir, "sandbox-narrow.png")
+		if *updateScreenshot {
+			path = filepath.Join("..", "..", "docs", "sandbox-narrow.png")
+		}
+		os.WriteFile(path, narrow, 0o644)
+	}
+	step("back to a laptop's width", chromedp.EmulateViewport(1280, 860))
 	// What alice was told privately in #general is not shown to bob.
 	step("bob looks at #general", open("general"), waitText("#channel-name", "general"), chromedp.WaitVisible(css(`#messages[data-view="bob@general"]`)))
 	ephemeralForBob, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("#messages .ephemeral").length`))

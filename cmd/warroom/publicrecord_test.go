@@ -53,7 +53,7 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 	w.publish("carol", room, "investigating", "We are investigating failed payments.\n\nNext update by 11:00 UTC.")
 
 	r := w.cmd("alice", room, "resolve Rolled back the deploy")
-	for _, want := range []string{"INC-1 is resolved", "The status page still says Investigating", "/incident update resolved", "A postmortem draft is being uploaded"} {
+	for _, want := range []string{"INC-1 is resolved. The status page still says Investigating: publish the final update by", "/incident update resolved", "A postmortem draft is being uploaded"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("resolve reply lacks %q: %q", want, r)
 		}
