@@ -147,12 +147,16 @@ func TestIncidentLifecycle(t *testing.T) {
 				t.Errorf("durations %v roles %v", inc.Durations, inc.Roles)
 			}
 			// Every request the bot sent must be one Slack's spec accepts.
-			spec := slacksim.SpecForTest(t)
-			for _, c := range w.sim.Calls() {
-				if err := spec.CheckCall(c); err != nil {
-					t.Errorf("the bot sent a request Slack's spec refuses: %v", err)
+			// Only this check needs the spec beside the repository; without
+			// it the subtest skips and the lifecycle above still counts.
+			t.Run("requests match Slack's spec", func(t *testing.T) {
+				spec := slacksim.SpecForTest(t)
+				for _, c := range w.sim.Calls() {
+					if err := spec.CheckCall(c); err != nil {
+						t.Errorf("the bot sent a request Slack's spec refuses: %v", err)
+					}
 				}
-			}
+			})
 			if errs := w.sim.ProtocolErrors(); len(errs) > 0 {
 				t.Errorf("protocol errors: %v", errs)
 			}
