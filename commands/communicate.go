@@ -304,6 +304,15 @@ func (d *Dispatcher) SubmitUpdate(ctx context.Context, cmd incident.Command, n i
 	return d.PublishUpdate(ctx, cmd, n, incident.Publication{Status: sub.Status, Title: sub.Title, Body: sub.Body, Components: sub.Components})
 }
 
+// clipQuote shortens a quoted update for the announcements channel, which
+// links the war room for the rest.
+func clipQuote(q string, n int) string {
+	if r := []rune(q); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return q
+}
+
 func lintSummary(ws []incident.LintWarning) string {
 	var parts []string
 	for _, w := range ws {
@@ -326,7 +335,7 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 		quoted := "> *" + user(e.Detail["title"]) + "*\n> " + strings.ReplaceAll(user(e.Detail["text"]), "\n", "\n> ")
 		t := texts{
 			post:     fmt.Sprintf(":mega: <@%s> published a public update for %s (*%s*):\n%s", cmd.Actor, inc.Ref(), TitleCase(string(st)), quoted),
-			announce: fmt.Sprintf(":mega: %s public update (*%s*): %s — war room %s", inc.Ref(), TitleCase(string(st)), user(e.Detail["title"]), roomLink(inc)),
+			announce: fmt.Sprintf(":mega: %s public update (*%s*) — war room %s\n%s", inc.Ref(), TitleCase(string(st)), roomLink(inc), clipQuote(quoted, 1200)),
 		}
 		if e.Detail["resolves"] == "false" && inc.Open() {
 			t.post += fmt.Sprintf("\n:information_source: The status page now says resolved; %s stays open until the commander (%s) resolves it: `/incident resolve <summary>`.", inc.Ref(), Mention(inc.Commander))

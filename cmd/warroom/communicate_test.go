@@ -50,7 +50,9 @@ func TestPublicUpdateFromTheTemplate(t *testing.T) {
 			w.eventually("the update is in the war room, quoted exactly", func() bool {
 				return w.posted(room.ID, "published a public update for INC-1", "> We are investigating failed payments on checkout.")
 			})
-			w.eventually("the update is announced", func() bool { return w.posted(w.announce, "INC-1 public update") })
+			w.eventually("the update is announced with its text", func() bool {
+				return w.posted(w.announce, "INC-1 public update", "> We are investigating failed payments on checkout.")
+			})
 			w.eventually("the summary shows the components and the next update", func() bool {
 				s := string(w.pinned(room.ID).Blocks)
 				return strings.Contains(s, "Next public update") && strings.Contains(s, "checkout: partial outage")
