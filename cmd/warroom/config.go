@@ -98,7 +98,7 @@ func (c *Config) settings() []setting {
 		{"templates", "WARROOM_TEMPLATES", "", "directory of .tmpl files that override the built-in update templates", &c.Templates, false},
 		{"timezone", "WARROOM_TIMEZONE", "UTC", "time zone for times in public updates (IANA name)", &c.TimeZone, false},
 		{"update-cadence", "WARROOM_UPDATE_CADENCE", "sev1=30m,sev2=60m,sev3=120m,sev4=0", "how often each severity owes a public update (0: none)", &c.Cadence, false},
-		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, next_update", &c.LintDisable, false},
+		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, internal, next_update", &c.LintDisable, false},
 		{"sweep-every", "WARROOM_SWEEP_EVERY", "30s", "how often due update reminders are looked for", &c.SweepEvery, false},
 		{"help-after", "WARROOM_HELP_AFTER", "10m", "call everyone in when a SEV1 or SEV2 has nobody but its declarer for this long (0: never)", &c.HelpAfter, false},
 		{"status-addr", "WARROOM_STATUS_ADDR", ":8081", "listen address of the public status page (\"off\" to not serve it)", &c.StatusAddr, false},
@@ -201,14 +201,14 @@ func parseCadence(s string) (incident.Cadence, error) {
 // parseLintDisable reads "eta,speculation" into the lint's Disabled set.
 func parseLintDisable(s string) (map[string]bool, error) {
 	out := map[string]bool{}
-	known := map[string]bool{incident.LintETA: true, incident.LintSpeculation: true, incident.LintBlame: true, incident.LintNextUpdate: true}
+	known := map[string]bool{incident.LintETA: true, incident.LintSpeculation: true, incident.LintBlame: true, incident.LintInternal: true, incident.LintNextUpdate: true}
 	for _, r := range strings.Split(s, ",") {
 		r = strings.TrimSpace(r)
 		if r == "" {
 			continue
 		}
 		if !known[r] {
-			return nil, fmt.Errorf("WARROOM_LINT_DISABLE: no lint rule %q (there is eta, speculation, blame, next_update)", r)
+			return nil, fmt.Errorf("WARROOM_LINT_DISABLE: no lint rule %q (there is eta, speculation, blame, internal, next_update)", r)
 		}
 		out[r] = true
 	}
