@@ -116,6 +116,18 @@ func TestDocumentStageEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Closed) != 2 || len(rep.Incs) != 1 || rep.Incs[0].Service != "payments" {
 		t.Errorf("report json: %v %s", err, out.String())
 	}
+	// The Markdown names owners by the names warroom learned in Slack, even
+	// where the command line has no Slack token to ask with.
+	out.Reset()
+	noSlack := func(k string) string {
+		if k == "SLACK_BOT_TOKEN" {
+			return ""
+		}
+		return w.getenv(k)
+	}
+	if code := run(context.Background(), []string{"report", "weekly"}, nil, &out, &errb, noSlack); code != 0 || !strings.Contains(out.String(), "@carol") || strings.Contains(out.String(), w.users["carol"]) {
+		t.Errorf("report weekly in Markdown names people by ID: %d\n%s", code, out.String())
+	}
 	out.Reset()
 	if code := run(context.Background(), []string{"report", "weekly", "--since", "2026-13-01"}, nil, &out, &errb, w.getenv); code != 2 {
 		t.Errorf("a bad --since exits %d", code)
