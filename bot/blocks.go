@@ -3,7 +3,8 @@ package bot
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -219,7 +220,7 @@ func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
 	body.MaxLength = incident.MaxText
 	body.InitialValue = p.Body
 	comps := "no components"
-	if names := sortedNames(p.Components); len(names) > 0 {
+	if names := slices.Sorted(maps.Keys(p.Components)); len(names) > 0 {
 		var parts []string
 		for _, n := range names {
 			parts = append(parts, mrkdwn.EscapeUser(n)+": "+componentWords[p.Components[n]])
@@ -250,13 +251,4 @@ func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
 		Submit: plain("Publish"), Close: plain("Cancel"), PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: blocks},
 	}
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -266,11 +266,6 @@ func (s *Server) conversationsList(p params) (map[string]any, string) {
 	if types == "" {
 		types = "public_channel"
 	}
-	limit, _ := strconv.Atoi(p.get("limit"))
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	start, _ := strconv.Atoi(p.get("cursor"))
 	var all []*Channel
 	for _, ch := range s.channels {
 		kind := "public_channel"
@@ -283,15 +278,27 @@ func (s *Server) conversationsList(p params) (map[string]any, string) {
 		all = append(all, ch)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	var out []any
+	out, next := page(all, p, channelJSON)
+	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, ""
+}
+
+// page is one page of a list method's answer: limit items from the cursor
+// (an offset), and the cursor of the next page, "" after the last.
+func page[T any](all []T, p params, render func(T) map[string]any) ([]any, string) {
+	limit, _ := strconv.Atoi(p.get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start, _ := strconv.Atoi(p.get("cursor"))
+	out := []any{}
 	for i := start; i < len(all) && i < start+limit; i++ {
-		out = append(out, channelJSON(all[i]))
+		out = append(out, render(all[i]))
 	}
 	next := ""
 	if start+limit < len(all) {
 		next = strconv.Itoa(start + limit)
 	}
-	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, ""
+	return out, next
 }
 
 func (s *Server) channelForBot(id string) (*Channel, string) {
@@ -589,24 +596,12 @@ func (s *Server) usersInfo(p params) (map[string]any, string) {
 
 // usersList pages through everyone in the workspace, people and bots.
 func (s *Server) usersList(p params) (map[string]any, string) {
-	limit, _ := strconv.Atoi(p.get("limit"))
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	start, _ := strconv.Atoi(p.get("cursor"))
 	all := make([]*User, 0, len(s.users))
 	for _, u := range s.users {
 		all = append(all, u)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	out := []any{}
-	for i := start; i < len(all) && i < start+limit; i++ {
-		out = append(out, userJSON(all[i]))
-	}
-	next := ""
-	if start+limit < len(all) {
-		next = strconv.Itoa(start + limit)
-	}
+	out, next := page(all, p, userJSON)
 	return map[string]any{"members": out, "response_metadata": map[string]any{"next_cursor": next}}, ""
 }
 

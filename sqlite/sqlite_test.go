@@ -245,7 +245,9 @@ func TestHotReadsSeekIndexes(t *testing.T) {
 	}
 	for name, plan := range plans {
 		for _, step := range strings.Split(plan, "; ") {
-			if strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN lanes") && !strings.Contains(step, "json_each") && !strings.Contains(step, "wanted") {
+			// A scan of a CTE or a limited subquery's own rows is not a table scan.
+			if strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN lanes") && !strings.HasPrefix(step, "SCAN (subquery") &&
+				!strings.Contains(step, "json_each") && !strings.Contains(step, "wanted") {
 				t.Errorf("%s scans: %s", name, plan)
 			}
 		}

@@ -1,7 +1,8 @@
 package statuspage
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,7 +141,7 @@ func (s *Snapshot) incident(pi Incident) incidentJSON {
 	if !pi.ResolvedAt.IsZero() {
 		out.ResolvedAt = &pi.ResolvedAt
 	}
-	for _, name := range sortedKeys(pi.Components) {
+	for _, name := range slices.Sorted(maps.Keys(pi.Components)) {
 		st := string(pi.Components[name])
 		if pi.Status == "resolved" {
 			st = "operational"
@@ -155,7 +156,7 @@ func (s *Snapshot) incident(pi Incident) incidentJSON {
 			before = pi.Updates[i+1].Components
 		}
 		affected := []affectedJSON{}
-		for _, name := range sortedKeys(u.Components) {
+		for _, name := range slices.Sorted(maps.Keys(u.Components)) {
 			st := string(u.Components[name])
 			old := st
 			if b, ok := before[name]; ok {
@@ -193,13 +194,4 @@ func nonZero(t, def time.Time) time.Time {
 		return def
 	}
 	return t
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

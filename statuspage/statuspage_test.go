@@ -177,18 +177,24 @@ func TestSummaryHasStatuspagesShape(t *testing.T) {
 	}
 }
 
+// store opens a fresh SQLite store with a service over it (now may be nil).
+func store(t testing.TB, now func() time.Time) *incident.Service {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return incident.NewService(db, now)
+}
+
 // TestPageShowsThePublishedRecord: the internal title, components set
 // after a publish and a severity change stay off every public surface until
 // a communicator publishes them, and then go out as published.
 func TestPageShowsThePublishedRecord(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	svc := incident.NewService(db, func() time.Time { return now })
+	svc := store(t, func() time.Time { return now })
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	page := statuspage.New(svc, statuspage.Config{Title: "Acme", Now: func() time.Time { return now }})
 	surfaces := func() string {
@@ -248,12 +254,7 @@ func TestPageShowsThePublishedRecord(t *testing.T) {
 // published do not push an active published SEV1 off the page.
 func TestPublishedIncidentsAreNeverCrowdedOut(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc := incident.NewService(db, nil)
+	svc := store(t, nil)
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Checkout down", Severity: incident.SEV1})
 	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
@@ -272,9 +273,7 @@ func TestPublishedIncidentsAreNeverCrowdedOut(t *testing.T) {
 // the other.
 func TestOneRuleForTheBanner(t *testing.T) {
 	ctx := context.Background()
-	db, _ := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	defer db.Close()
-	svc := incident.NewService(db, nil)
+	svc := store(t, nil)
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Everything down", Severity: incident.SEV1})
 	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
