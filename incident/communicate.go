@@ -254,12 +254,9 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, p Publicati
 			return nil, err
 		}
 		from, resolves := inc.Status, st == StatusResolved && inc.Open() && cmd.Actor == inc.Commander
-		switch {
-		case resolves:
-			if err := applyStatus(inc, st, now); err != nil {
-				return nil, err
-			}
-		case inc.Open() && st != StatusResolved:
+		// The internal status follows what is published, except that only
+		// the commander's resolved update resolves.
+		if resolves || (inc.Open() && st != StatusResolved) {
 			if err := applyStatus(inc, st, now); err != nil {
 				return nil, err
 			}

@@ -95,7 +95,7 @@ var (
 	ttrDesc       = prometheus.NewDesc("warroom_time_to_resolve_seconds", "Time from declaration to resolution, per incident.", nil, nil)
 	lateDesc      = prometheus.NewDesc("warroom_status_updates_late_total", "Public updates that went past their due time.", nil, nil)
 	escDesc       = prometheus.NewDesc("warroom_status_updates_escalated_total", "Late public updates that were escalated.", nil, nil)
-	overdueUpd    = prometheus.NewDesc("warroom_status_updates_overdue", "Open incidents whose next public update is overdue now.", nil, nil)
+	overdueUpd    = prometheus.NewDesc("warroom_status_updates_overdue", "Incidents not closed whose next public update (the final one, after resolve) is overdue now.", nil, nil)
 	openAIDesc    = prometheus.NewDesc("warroom_action_items_open", "Open action items by priority.", []string{"priority"}, nil)
 	overdueAIDesc = prometheus.NewDesc("warroom_action_items_overdue", "Open action items past their due day, by priority.", []string{"priority"}, nil)
 	outboxDesc    = prometheus.NewDesc("warroom_outbox_items", "Outbox items not delivered, by system and state (pending is the backlog; failed and expired need an admin).", []string{"system", "state"}, nil)

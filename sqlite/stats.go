@@ -59,7 +59,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
 	err = db.r.QueryRowContext(ctx, `
 		SELECT (SELECT COUNT(*) FROM reminders WHERE kind = 'ping' AND sent = 1),
 		       (SELECT COUNT(*) FROM reminders WHERE kind = 'escalate' AND sent = 1),
-		       (SELECT COUNT(*) FROM incidents WHERE status <> 'resolved' AND next_update_due IS NOT NULL AND next_update_due < ?)`,
+		       (SELECT COUNT(*) FROM incidents WHERE stage <> 'closed' AND next_update_due IS NOT NULL AND next_update_due < ?)`,
 		fmtTime(now)).Scan(&s.LateUpdates, &s.Escalations, &s.UpdatesOverdue)
 	if err != nil {
 		return s, err
