@@ -62,7 +62,10 @@ func summaryBlocks(inc *incident.Incident, links []incident.Link, now time.Time)
 		markdown("*Declared*\n" + declared),
 		markdown("*Elapsed*\n" + elapsed),
 	}
-	if !inc.NextUpdateDue.IsZero() && inc.Open() {
+	switch {
+	case inc.OwesFinalUpdate():
+		fields = append(fields, markdown(fmt.Sprintf("*Final public update*\nby <!date^%d^{time}|%s UTC> (the page still says %s)", inc.NextUpdateDue.Unix(), inc.NextUpdateDue.UTC().Format("15:04"), incident.TitleCaseStatus(inc.PublicStatus))))
+	case !inc.NextUpdateDue.IsZero() && inc.Open():
 		fields = append(fields, markdown(fmt.Sprintf("*Next public update*\nby <!date^%d^{time}|%s UTC>", inc.NextUpdateDue.Unix(), inc.NextUpdateDue.UTC().Format("15:04"))))
 	}
 	blocks := []slack.Block{header, slack.NewSectionBlock(markdown("*"+mrkdwn.EscapeUser(inc.Title)+"*"), fields, nil)}

@@ -98,7 +98,10 @@ func (d *Dispatcher) statusReport(ctx context.Context, n int64, cmd incident.Com
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* %s — %s, %s stage. Commander %s, communicator %s.", inc.Ref(), inc.Severity, inc.Status, inc.Stage, Mention(inc.Commander), Mention(inc.Communicator))
-	if !inc.NextUpdateDue.IsZero() && inc.Open() {
+	switch {
+	case inc.OwesFinalUpdate():
+		fmt.Fprintf(&b, " The status page still says %s: the final public update is due by %s.", incident.TitleCaseStatus(inc.PublicStatus), inc.NextUpdateDue.UTC().Format("15:04 UTC"))
+	case !inc.NextUpdateDue.IsZero() && inc.Open():
 		fmt.Fprintf(&b, " Next public update due by %s.", inc.NextUpdateDue.UTC().Format("15:04 UTC"))
 	}
 	if links, err := d.Service.Links(ctx, n); err == nil {
