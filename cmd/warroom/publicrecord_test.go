@@ -65,6 +65,12 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 		return ok
 	})
 	w.eventually("the draft is written at resolve", func() bool { return len(w.sim.Files()) == 1 })
+	w.eventually("the pinned summary shows the final update as due", func() bool {
+		return strings.Contains(string(w.pinned(room).Blocks), "*Final public update*")
+	})
+	if r := w.cmd("carol", room, "status"); !strings.Contains(r, "The status page still says Investigating: the final public update is due by") {
+		t.Errorf("/incident status after resolve: %q", r)
+	}
 	if s := w.summaryJSON(); len(s.Incidents) != 1 || s.Incidents[0].Status != "investigating" || s.Incidents[0].ResolvedAt != nil {
 		t.Fatalf("before the final update the page says what was published: %+v", s)
 	}
