@@ -36,7 +36,8 @@ func topicText(inc *incident.Incident) string {
 
 // summaryText is the plain-text fallback of the pinned summary.
 func summaryText(inc *incident.Incident) string {
-	return fmt.Sprintf("%s %s %s — %s, stage %s", inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage)
+	// The title is what someone typed: <!channel> in it must not ping.
+	return fmt.Sprintf("%s %s %s — %s, stage %s", inc.Ref(), inc.Severity, mrkdwn.EscapeUser(inc.Title), inc.Status, inc.Stage)
 }
 
 // linkNames are how systems are called in the summary.

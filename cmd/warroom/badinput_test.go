@@ -123,10 +123,18 @@ func TestAwkwardTitles(t *testing.T) {
 			t.Errorf("title stored as %q, want %q", got, title)
 		}
 	}
-	// The summary must not turn a title into a real @channel ping.
+	// Nothing the bot sends may turn a title into a real @channel ping: not
+	// the summary's blocks, nor its plain-text fallback, nor any post.
 	room := w.room("INC-5")
 	if s := string(w.pinned(room.ID).Blocks); strings.Contains(s, "*<!channel>") {
 		t.Errorf("the summary lets a title ping the channel: %s", s)
+	}
+	for _, c := range w.sim.Calls() {
+		for k, v := range c.Params {
+			if (k == "text" || k == "blocks") && strings.Contains(v, "<!channel>") {
+				t.Errorf("%s sent %s with a live <!channel>: %.200s", c.Method, k, v)
+			}
+		}
 	}
 	if len(w.listJSON(true)) != 5 {
 		t.Error("the SQL title damaged the incidents table")
