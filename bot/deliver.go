@@ -238,11 +238,10 @@ func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []inci
 		posts, size = append(posts, p), size+n+1
 	}
 	texts := make([]string, len(posts))
-	ids := make([]string, len(posts))
 	var blocks []slack.Block
 	buttons := false
 	for i, p := range posts {
-		texts[i], ids[i] = mrkdwn.Escape(p.Payload["text"]), strconv.FormatInt(p.ID, 10)
+		texts[i] = mrkdwn.Escape(p.Payload["text"])
 		section := slack.NewSectionBlock(markdown(clipRunes(texts[i], batchRunes)), nil, nil)
 		var btn *slack.ButtonBlockElement
 		switch {
@@ -263,8 +262,7 @@ func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []inci
 		}
 		blocks = append(blocks, section)
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(strings.Join(texts, "\n"), false),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: postEvent, EventPayload: map[string]any{"effects": strings.Join(ids, ",")}})}
+	opts := []slack.MsgOption{slack.MsgOptionText(strings.Join(texts, "\n"), false), postedBy(posts...)}
 	if buttons {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
@@ -276,6 +274,16 @@ func (b *Bot) deliverPosts(ctx context.Context, e incident.Effect, behind []inci
 
 // postEvent is the metadata event type of warroom's war-room posts.
 const postEvent = "warroom_post"
+
+// postedBy tags a war-room message with the outbox items it delivers, as
+// message metadata, so alreadyPosted can find it.
+func postedBy(fx ...incident.Effect) slack.MsgOption {
+	ids := make([]string, len(fx))
+	for i, e := range fx {
+		ids[i] = strconv.FormatInt(e.ID, 10)
+	}
+	return slack.MsgOptionMetadata(slack.SlackMetadata{EventType: postEvent, EventPayload: map[string]any{"effects": strings.Join(ids, ",")}})
+}
 
 // alreadyPosted returns the ids of the effects whose posts are in channel
 // since e was queued, when an earlier attempt may have sent e: one that
@@ -375,8 +383,17 @@ func (b *Bot) deliverReminder(ctx context.Context, e incident.Effect) error {
 	if err != nil {
 		return err
 	}
+	// A reminder whose answer was lost, or whose process died after
+	// posting it, is found in the room's history rather than sent twice.
+	if inc.ChannelID != "" {
+		if posted, err := b.alreadyPosted(ctx, inc.ChannelID, e); err != nil {
+			return classify(err)
+		} else if posted[e.ID] {
+			return nil
+		}
+	}
 	due, _ := time.Parse(time.RFC3339, e.Payload["due"])
-	return b.sendReminder(ctx, incident.Reminder{Incident: inc, Kind: e.Payload["kind"], Due: due})
+	return b.sendReminder(ctx, incident.Reminder{Incident: inc, Kind: e.Payload["kind"], Due: due}, postedBy(e))
 }
 
 // refText is "n" for button values.

@@ -32,7 +32,9 @@ func (b *Bot) SweepReminders(ctx context.Context) {
 	}
 }
 
-func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) error {
+// sendReminder posts reminder r; mark tags the war-room post with the
+// outbox item it delivers, so a retry after a crash finds it (alreadyPosted).
+func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder, mark slack.MsgOption) error {
 	inc := r.Incident
 	due := r.Due.UTC().Format("15:04 UTC")
 	owner := commands.Mention(inc.Communicator)
@@ -60,7 +62,7 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) error {
 		if inc.ChannelID == "" {
 			return nil
 		}
-		_, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false))
+		_, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), mark)
 		return classify(err)
 	case incident.ReminderEscalate:
 		text = fmt.Sprintf(":warning: %s's public update is 10 minutes late (due %s). Communicator %s, commander %s.", inc.Ref(), due, commands.Mention(inc.Communicator), commands.Mention(inc.Commander))
@@ -83,7 +85,7 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder) error {
 		slack.NewSectionBlock(markdown(mrkdwn.Escape(text)), nil, nil),
 		slack.NewActionBlock("reminder", write, snooze),
 	}
-	_, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...))
+	_, _, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(mrkdwn.Escape(text), false), slack.MsgOptionBlocks(blocks...), mark)
 	return classify(err)
 }
 

@@ -259,10 +259,21 @@ func (d *Dispatcher) draft(inc *incident.Incident, title string, st incident.Sta
 	}
 	if st == incident.StatusResolved {
 		u.Resolved = d.Service.Now()
+		if !inc.ResolvedAt.IsZero() {
+			u.Resolved = inc.ResolvedAt // "between 10:00 and 10:20": when it was resolved, not when the text is written
+		}
 	} else {
 		u.NextUpdate = d.Service.NextUpdate(inc)
 	}
 	return set.Render(string(st), u)
+}
+
+// location is where public updates tell time.
+func (d *Dispatcher) location() *time.Location {
+	if d.Location == nil {
+		return time.UTC
+	}
+	return d.Location
 }
 
 func (d *Dispatcher) templates() (*templates.Set, error) {
@@ -296,6 +307,12 @@ func (d *Dispatcher) SubmitUpdate(ctx context.Context, cmd incident.Command, n i
 		return d.failed(ctx, err, "")
 	}
 	warnings := d.lintUpdate(ctx, inc, sub.Status, sub.Title, sub.Body)
+	promised, stale := incident.PromisedNext(sub.Body, d.Service.Now(), d.Location)
+	if stale && sub.Status != incident.StatusResolved {
+		warnings = append(warnings, incident.LintWarning{Rule: incident.LintNextUpdate, Quotes: []string{promised.In(d.location()).Format("15:04 MST")},
+			Reason: "That time has passed (the preview was open a while): say when the next update really comes. Published as it is, the next update is due by the severity's schedule."})
+		promised = time.Time{}
+	}
 	if print := fingerprint(sub.Status, sub.Title, sub.Body); len(warnings) > 0 && print != sub.Checked {
 		held := "Not published yet: the comms lint found " + lintSummary(warnings) + ". Publish again to send it as it is."
 		if err := d.Service.Record(ctx, n, cmd, held); err != nil {
@@ -304,7 +321,7 @@ func (d *Dispatcher) SubmitUpdate(ctx context.Context, cmd incident.Command, n i
 		return Result{Incident: inc, Reply: held, Preview: &UpdatePreview{Incident: inc, Status: sub.Status, Title: sub.Title, Body: sub.Body,
 			Components: sub.Components, Impact: incident.ImpactOf(inc.Severity), Warnings: warnings, Checked: print}}
 	}
-	return d.PublishUpdate(ctx, cmd, n, incident.Publication{Status: sub.Status, Title: sub.Title, Body: sub.Body, Components: sub.Components})
+	return d.PublishUpdate(ctx, cmd, n, incident.Publication{Status: sub.Status, Title: sub.Title, Body: sub.Body, Components: sub.Components, NextUpdateDue: promised})
 }
 
 // clipQuote shortens a quoted update for the announcements channel, which

@@ -2,7 +2,9 @@ package incident
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Lint rules for public updates. Communicate precisely: declarative, no
@@ -41,7 +43,9 @@ type Lint struct {
 }
 
 var (
-	nextUpdateLine = regexp.MustCompile(`(?im)^\s*next update by\b.*$`)
+	// nextUpdateLine is the promise of the next update, wherever it stands:
+	// "Next update by 10:30 UTC" (a time, with or without am/pm and zone).
+	nextUpdateLine = regexp.MustCompile(`(?i)\bnext update by\s+(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?(?:\s+[A-Z][A-Za-z]{1,4}\b)?`)
 	etaPatterns    = []*regexp.Regexp{
 		regexp.MustCompile(`(?i)\bETA\b`),
 		regexp.MustCompile(`(?i)\b(?:by|before|until|around)\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)\b`),
@@ -71,7 +75,7 @@ func (l Lint) Check(text string, needNext bool) []LintWarning {
 			out = append(out, LintWarning{Rule: rule, Quotes: quotes, Reason: reason})
 		}
 	}
-	body := nextUpdateLine.ReplaceAllString(text, "") // the schedule line is not an ETA
+	body := nextUpdateLine.ReplaceAllString(text, " ") // the promise of the next update is not an ETA
 	var etas []string
 	for _, re := range etaPatterns {
 		etas = append(etas, re.FindAllString(body, -1)...)
@@ -96,7 +100,7 @@ func (l Lint) Check(text string, needNext bool) []LintWarning {
 	add(LintInternal, distinct(internal), "Keep internal details out of public text: no email or IP addresses, hosts or people.")
 	if needNext && !nextUpdateLine.MatchString(text) {
 		if !l.Disabled[LintNextUpdate] {
-			out = append(out, LintWarning{Rule: LintNextUpdate, Reason: "Say when the next update comes: end with \"Next update by HH:MM UTC\"."})
+			out = append(out, LintWarning{Rule: LintNextUpdate, Reason: "Say when the next update comes: \"Next update by HH:MM UTC\"."})
 		}
 	}
 	return out
@@ -115,4 +119,43 @@ func distinct(ms []string) []string {
 		}
 	}
 	return out
+}
+
+// PromisedNext is the time a public update's text promises the next update
+// for ("Next update by 10:30 UTC"), read in loc on the day that puts it
+// nearest after now. stale is true when the time named has passed within
+// the last twelve hours: a preview left open too long. zero when the text
+// promises no time.
+func PromisedNext(text string, now time.Time, loc *time.Location) (due time.Time, stale bool) {
+	m := nextUpdateLine.FindStringSubmatch(text)
+	if m == nil {
+		return time.Time{}, false
+	}
+	h, _ := strconv.Atoi(m[1])
+	min := 0
+	if m[2] != "" {
+		min, _ = strconv.Atoi(m[2])
+	}
+	switch ampm := strings.ToLower(strings.ReplaceAll(m[3], ".", "")); {
+	case ampm == "pm" && h < 12:
+		h += 12
+	case ampm == "am" && h == 12:
+		h = 0
+	}
+	if h > 23 || min > 59 {
+		return time.Time{}, false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := now.In(loc)
+	due = time.Date(local.Year(), local.Month(), local.Day(), h, min, 0, 0, loc)
+	switch {
+	case !due.Before(local):
+	case local.Sub(due) <= 12*time.Hour:
+		return due.UTC(), true
+	default:
+		due = due.AddDate(0, 0, 1)
+	}
+	return due.UTC(), false
 }

@@ -3,6 +3,7 @@ package incident_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -72,5 +73,42 @@ func TestLintQuotesEveryMatch(t *testing.T) {
 		if got[rule] != q {
 			t.Errorf("%s: %s, want %s", rule, got[rule], q)
 		}
+	}
+}
+
+func TestPromisedNext(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	cases := []struct {
+		text  string
+		loc   *time.Location
+		want  string // RFC 3339, "" for none
+		stale bool
+	}{
+		{"We are restarting checkout. Next update by 10:30 UTC.", nil, "2026-11-25T10:30:00Z", false},
+		{"Next update by 3pm", nil, "2026-11-25T15:00:00Z", false},
+		{"next update by 12:15 CET", berlin, "2026-11-25T11:15:00Z", false},
+		{"Next update by 09:40 UTC.", nil, "2026-11-25T09:40:00Z", true},  // the preview sat open
+		{"Next update by 23:59 UTC.", nil, "2026-11-25T23:59:00Z", false},
+		{"No promise here.", nil, "", false},
+		{"Next update by 25:99", nil, "", false},
+	}
+	for _, c := range cases {
+		due, stale := incident.PromisedNext(c.text, now, c.loc)
+		got := ""
+		if !due.IsZero() {
+			got = due.Format(time.RFC3339)
+		}
+		if got != c.want || stale != c.stale {
+			t.Errorf("PromisedNext(%q) = %s %v, want %s %v", c.text, got, stale, c.want, c.stale)
+		}
+	}
+	// Across midnight: at 23:50, 00:20 is tomorrow's.
+	if due, stale := incident.PromisedNext("Next update by 00:20 UTC", time.Date(2026, 11, 25, 23, 50, 0, 0, time.UTC), nil); stale || !due.Equal(time.Date(2026, 11, 26, 0, 20, 0, 0, time.UTC)) {
+		t.Errorf("across midnight: %v %v", due, stale)
+	}
+	// The promise is not an ETA, wherever it stands.
+	if w := (incident.Lint{}).Check("We are restarting checkout. Next update by 10:00 UTC.", true); len(w) != 0 {
+		t.Errorf("the recommended phrase warns: %+v", w)
 	}
 }

@@ -71,6 +71,9 @@ type Publication struct {
 	// Components are the components the preview showed; nil means the
 	// incident's components as they are now.
 	Components map[string]ComponentStatus
+	// NextUpdateDue is the time the text promises the next update for
+	// (PromisedNext); zero: the severity's cadence decides.
+	NextUpdateDue time.Time
 }
 
 // ImpactOf is the Statuspage impact level of a severity.
@@ -264,7 +267,11 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, p Publicati
 		inc.PublicStatus, inc.PublicTitle, inc.PublishedAt = st, title, now
 		inc.NextUpdateDue = time.Time{}
 		if st != StatusResolved {
+			// What the text promised is what the reminders hold it to.
 			inc.NextUpdateDue = s.cadence.Next(inc.Severity, now)
+			if p.NextUpdateDue.After(now) {
+				inc.NextUpdateDue = p.NextUpdateDue.Truncate(time.Minute)
+			}
 		}
 		pub = &PublicUpdate{Incident: n, At: now, Author: cmd.Actor, Status: st, Title: title, Body: text,
 			Components: comps, Impact: ImpactOf(inc.Severity), NextUpdateDue: inc.NextUpdateDue}
@@ -297,6 +304,10 @@ func mayPublish(inc *Incident, actor string) error {
 	}
 	if actor != inc.Communicator && actor != inc.Commander {
 		return Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
+	}
+	if !inc.Open() && inc.PublicStatus == StatusResolved {
+		// An old "Write the resolved update" button must not publish it again.
+		return Errorf(EConflict, "%s is resolved and its resolved update went out at %s UTC: there is nothing more to publish. If it came back: `/incident reopen`.", inc.Ref(), inc.PublishedAt.UTC().Format("15:04"))
 	}
 	return nil
 }

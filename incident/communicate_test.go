@@ -225,6 +225,10 @@ func TestTheFinalUpdateStaysDue(t *testing.T) {
 	if pub.Components["Checkout"] != incident.Operational || pub.Title != "Checkout returns 500s" || pub.Impact != "major" {
 		t.Errorf("the final update as stored: %+v", pub)
 	}
+	if _, _, err := svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusResolved, Body: "Again."}); incident.ErrorCode(err) != incident.EConflict ||
+		!strings.Contains(incident.ErrorMessage(err), "nothing more to publish") {
+		t.Errorf("a second resolved update after resolve: %v", err)
+	}
 	if _, err := svc.Close(ctx, n, cmd("alice", "close")); err != nil {
 		t.Errorf("close after the final update: %v", err)
 	}

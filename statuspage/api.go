@@ -158,7 +158,7 @@ func (s *Snapshot) incident(pi Incident) incidentJSON {
 		affected := []affectedJSON{}
 		for _, name := range slices.Sorted(maps.Keys(u.Components)) {
 			st := string(u.Components[name])
-			old := st
+			old := "operational" // a component this update brings in was working before it
 			if b, ok := before[name]; ok {
 				old = string(b)
 			}

@@ -115,7 +115,7 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Config: p.cfg, Now: now, UpdatedAt: now.Add(-365 * 24 * time.Hour)}
+	s := &Snapshot{Config: p.cfg, Now: now}
 	// An incident's "checkout" is the page's "Checkout".
 	canonical := map[string]string{}
 	for _, n := range p.cfg.Components {
@@ -154,6 +154,9 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 		case now.Sub(pi.ResolvedAt) <= HistoryDays*24*time.Hour:
 			s.History = append(s.History, pi)
 		}
+	}
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = now // nothing published in the window: the page is as of now
 	}
 	// Newest first, as people read a status page.
 	sort.SliceStable(s.Active, func(i, j int) bool { return s.Active[i].StartedAt.After(s.Active[j].StartedAt) })

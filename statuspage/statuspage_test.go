@@ -247,6 +247,12 @@ func TestPageShowsThePublishedRecord(t *testing.T) {
 		if a.Name == "Payments" && (a.OldStatus != "partial_outage" || a.NewStatus != "major_outage") {
 			t.Errorf("Payments went %s -> %s; want partial_outage -> major_outage", a.OldStatus, a.NewStatus)
 		}
+		if a.Name == "API" && (a.OldStatus != "operational" || a.NewStatus != "degraded_performance") {
+			t.Errorf("API, new in the update, went %s -> %s; want operational -> degraded_performance", a.OldStatus, a.NewStatus)
+		}
+	}
+	if first := ups[1].AffectedComponents[0]; first.OldStatus != "operational" {
+		t.Errorf("the first update's Payments came from %s, not operational", first.OldStatus)
 	}
 }
 

@@ -177,7 +177,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		os.WriteFile(filepath.Join("..", "..", "docs", "sandbox-update.png"), preview, 0o644)
 	}
 	step("carol edits and publishes",
-		chromedp.SetValue(css("#f-update_body"), "We are investigating failed card payments.\n\nNext update by 10:30 UTC."),
+		chromedp.SetValue(css("#f-update_body"), "We are investigating failed card payments.\n\n"+nextBy(30*time.Minute)+"."),
 		chromedp.Click(css("#modal-submit")),
 		waitText("#messages", "published a public update for INC-1"),
 		waitText("#pinned", "Next public update"))

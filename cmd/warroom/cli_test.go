@@ -87,6 +87,10 @@ func TestMigrateAndEmptyList(t *testing.T) {
 	if code := run(context.Background(), []string{"incidents", "list", "--json"}, nil, &out, &errb, getenv); code != 0 || strings.TrimSpace(out.String()) != "[]" {
 		t.Fatalf("empty list: %d %q %s", code, out.String(), errb.String())
 	}
+	out.Reset()
+	if code := run(context.Background(), []string{"incidents", "list"}, nil, &out, &errb, getenv); code != 0 || !strings.Contains(out.String(), "No open incidents. All of them: warroom incidents list --all") {
+		t.Fatalf("empty list as text: %d %q", code, out.String())
+	}
 	if code := run(context.Background(), []string{"incidents", "show", "INC-1"}, nil, &out, &errb, getenv); code == 0 || !strings.Contains(errb.String(), "INC-1 does not exist") {
 		t.Fatalf("show missing: %d %s", code, errb.String())
 	}

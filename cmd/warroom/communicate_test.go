@@ -40,7 +40,7 @@ func TestPublicUpdateFromTheTemplate(t *testing.T) {
 					t.Errorf("preview lacks %q:\n%s", want, body)
 				}
 			}
-			text := "We are investigating failed payments on checkout.\n\nNext update by 10:30 UTC."
+			text := "We are investigating failed payments on checkout.\n\n" + nextBy(30*time.Minute) + "."
 			r, err := w.sim.SubmitView(context.Background(), views[len(views)-1].ID, map[string]map[string]string{
 				"update_status": {"update_status": "investigating"}, "update_body": {"update_body": text},
 			})
@@ -85,7 +85,7 @@ func TestReminderButtons(t *testing.T) {
 	w.cmd("alice", w.general, "declare sev2 Search is slow")
 	room := w.room("INC-1")
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
-	w.publish("carol", room.ID, "investigating", "We are investigating slow search.\nNext update by 10:01 UTC.")
+	w.publish("carol", room.ID, "investigating", "We are investigating slow search.\n"+nextBy(time.Minute)+".")
 	var reminder slacksim.Message
 	w.eventually("the communicator is reminded in the war room", func() bool {
 		for _, m := range w.sim.Messages(room.ID) {

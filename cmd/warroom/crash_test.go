@@ -262,7 +262,7 @@ func TestRemindersFireOnceAcrossCrashes(t *testing.T) {
 		t.Fatalf("no update preview: %v", err)
 	}
 	if _, err := c.sim.SubmitView(t.Context(), c.sim.Views()[n].ID, map[string]map[string]string{
-		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating.\nNext update by 10:01 UTC."}}); err != nil {
+		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating.\n" + nextBy(time.Minute) + "."}}); err != nil {
 		t.Fatal(err)
 	}
 	count := func(text string) int {

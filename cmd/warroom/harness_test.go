@@ -324,6 +324,12 @@ func (w *world) submitUpdate(view, status, title, body string) string {
 	return strings.TrimSpace(string(r.Payload))
 }
 
+// nextBy is the promise a public update ends with, d from now: warroom
+// holds the next update to the time the text names.
+func nextBy(d time.Duration) string {
+	return "Next update by " + time.Now().Add(d).UTC().Format("15:04 UTC")
+}
+
 // viewBody is a modal's view as the bot last sent it.
 func (w *world) viewBody(id string) string {
 	for _, v := range w.sim.Views() {

@@ -234,6 +234,14 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			}
 			return writeJSON(stdout, out)
 		}
+		if len(list) == 0 {
+			if *all {
+				_, err := fmt.Fprintln(stdout, "No incidents yet.")
+				return err
+			}
+			_, err := fmt.Fprintln(stdout, "No open incidents. All of them: warroom incidents list --all")
+			return err
+		}
 		who := names(ctx, svc, list...)
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "REF\tSEV\tSTATUS\tSTAGE\tCOMMANDER\tDECLARED (UTC)\tTITLE")
@@ -266,11 +274,22 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	for _, e := range entries {
 		actors = append(actors, e.Actor)
 	}
+	for _, u := range updates {
+		actors = append(actors, u.Author)
+	}
 	who := namesOf(ctx, svc, actors)
 	fmt.Fprintf(stdout, "%s %s %s\nstatus %s, stage %s, commander %s, communicator %s\nchannel #%s\n",
 		inc.Ref(), inc.Severity, inc.Title, inc.Status, inc.Stage, who(inc.Commander), who(inc.Communicator), orDash(inc.ChannelName))
-	fmt.Fprintf(stdout, "declared %s; to acknowledge %s, to mitigate %s, to resolve %s\n\nTimeline (UTC):\n",
+	fmt.Fprintf(stdout, "declared %s; to acknowledge %s, to mitigate %s, to resolve %s\n",
 		inc.DeclaredAt.Format(time.RFC3339), dur(d.ToAcknowledge), dur(d.ToMitigate), dur(d.ToResolve))
+	if len(updates) > 0 {
+		fmt.Fprintf(stdout, "\nPublic updates, as published (UTC):\n")
+		for _, u := range updates {
+			fmt.Fprintf(stdout, "%s  %-13s by %s, impact %s: %s\n    %s\n", u.At.Format("2006-01-02 15:04:05"), u.Status, who(u.Author), u.Impact, u.Title,
+				strings.ReplaceAll(strings.TrimSpace(u.Body), "\n", "\n    "))
+		}
+	}
+	fmt.Fprintf(stdout, "\nTimeline (UTC):\n")
 	for _, e := range entries {
 		outcome := "ok"
 		if !e.OK() {

@@ -59,6 +59,9 @@ func TestTheTiredUsersPath(t *testing.T) {
 	if _, out, _ := cli("incidents", "list", "--all"); strings.Contains(out, bob) {
 		t.Errorf("incidents list shows an ID where people read a name:\n%s", out)
 	}
+	if _, out, _ := cli("incidents", "show", "1"); strings.Contains(out, bob) || !strings.Contains(out, "@bob") {
+		t.Errorf("incidents show:\n%s", out)
+	}
 	code, draft, errs := cli("postmortem", "1")
 	if code != 0 {
 		t.Fatalf("warroom postmortem 1: %d %s", code, errs)

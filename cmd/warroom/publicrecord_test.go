@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/slacksim"
 )
@@ -50,7 +51,7 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 	room := w.room("INC-1").ID
 	w.cmd("alice", room, "communicator "+w.at("carol"))
 	w.cmd("carol", room, "components checkout=partial_outage")
-	w.publish("carol", room, "investigating", "We are investigating failed payments.\n\nNext update by 11:00 UTC.")
+	w.publish("carol", room, "investigating", "We are investigating failed payments.\n\n"+nextBy(60*time.Minute)+".")
 
 	r := w.cmd("alice", room, "resolve Rolled back the deploy")
 	for _, want := range []string{"INC-1 is resolved. The status page still says Investigating: publish the final update by", "/incident update resolved", "A postmortem draft is being uploaded"} {
@@ -112,7 +113,7 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 	// resolves, and writes the draft the same way.
 	w.cmd("bob", w.general, "declare sev2 Search is slow")
 	room2 := w.room("INC-2").ID
-	w.publish("bob", room2, "investigating", "We are investigating slow search.\n\nNext update by 11:00 UTC.")
+	w.publish("bob", room2, "investigating", "We are investigating slow search.\n\n"+nextBy(60*time.Minute)+".")
 	w.publish("bob", room2, "resolved", "We're sorry: search was slow. It works normally again.")
 	w.eventually("the commander's resolved update resolves and writes the draft", func() bool {
 		return w.show("INC-2").Stage == "document" && len(w.sim.Files()) == 2
@@ -125,7 +126,7 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 	// /incident update resolved works after a resolve, typed.
 	w.cmd("alice", w.general, "declare sev3 Login slow")
 	room3 := w.room("INC-3").ID
-	w.publish("alice", room3, "investigating", "We are investigating slow logins.\n\nNext update by 12:00 UTC.")
+	w.publish("alice", room3, "investigating", "We are investigating slow logins.\n\n"+nextBy(90*time.Minute)+".")
 	w.cmd("alice", room3, "resolve")
 	if r := w.publish("alice", room3, "resolved", "We're sorry: logins were slow. They work normally again."); r != "" {
 		t.Errorf("/incident update resolved after resolve: %s", r)
@@ -173,7 +174,7 @@ func TestPreviewShowsWhatGoesPublic(t *testing.T) {
 			t.Errorf("the first preview lacks %q", want)
 		}
 	}
-	w.submitUpdate(view.ID, "investigating", "Card payments failing", "We are investigating failed card payments.\n\nNext update by 11:00 UTC.")
+	w.submitUpdate(view.ID, "investigating", "Card payments failing", "We are investigating failed card payments.\n\n"+nextBy(60*time.Minute)+".")
 	if r := w.cmd("alice", room, "components payments=major_outage api=degraded_performance"); !strings.Contains(r, "They go into the next public update") {
 		t.Errorf("components reply: %q", r)
 	}
@@ -200,7 +201,12 @@ func TestPreviewShowsWhatGoesPublic(t *testing.T) {
 		!strings.Contains(second, "api: degraded performance · payments: major outage") || !strings.Contains(second, "impact: critical") {
 		t.Errorf("the second preview: %s", second)
 	}
-	w.submitUpdate(w.sim.Views()[n].ID, "identified", "", "We have identified the cause of failed card payments.\n\nNext update by 11:00 UTC.")
+	w.submitUpdate(w.sim.Views()[n].ID, "identified", "", "We have identified the cause of failed card payments.\n\n"+nextBy(60*time.Minute)+".")
+	var out, errb strings.Builder
+	if code := run(t.Context(), []string{"incidents", "show", "1"}, nil, &out, &errb, w.getenv); code != 0 ||
+		!strings.Contains(out.String(), "Public updates, as published") || !strings.Contains(out.String(), "Card payments failing") {
+		t.Errorf("incidents show lacks the public updates: %d\n%s", code, out.String())
+	}
 	w.eventually("the second publish takes them public", func() bool {
 		s := w.summaryJSON()
 		return len(s.Incidents) == 1 && s.Incidents[0].Impact == "critical" && len(s.Incidents[0].Components) == 2 && s.Status.Indicator == "critical"
@@ -220,7 +226,7 @@ func TestLintRunsOnWhatIsSubmitted(t *testing.T) {
 	view := w.sim.Views()[n]
 	values := map[string]map[string]string{
 		"update_status": {"update_status": "investigating"}, "update_title": {"update_title": "Checkout errors"},
-		"update_body": {"update_body": "We think it should be fixed in 20 minutes; @bob is on it. Probably the database.\nNext update by 11:00 UTC."},
+		"update_body": {"update_body": "We think it should be fixed in 20 minutes; @bob is on it. Probably the database.\n" + nextBy(60*time.Minute) + "."},
 	}
 	r, err := w.sim.SubmitView(t.Context(), view.ID, values)
 	if err != nil {

@@ -331,7 +331,7 @@ func TestSandboxScenario(t *testing.T) {
 		var views struct{ Views []struct{ ID string } }
 		waitFor("the preview opens", func() bool { getJSON(t, url+"/api/workspace?user="+carol, &views); return len(views.Views) == 1 })
 		values := map[string]map[string]string{"update_status": {"update_status": status}, "update_title": {"update_title": "Checkout and payments failing"},
-			"update_body": {"update_body": "We are working on failed checkouts and payments.\nNext update by 10:30 UTC."}}
+			"update_body": {"update_body": "We are working on failed checkouts and payments.\n" + nextBy(30*time.Minute) + "."}}
 		for press := 0; press < 2 && len(views.Views) == 1; press++ { // a second press sends it despite warnings
 			postJSON(t, url+"/api/submit", map[string]any{"view": views.Views[0].ID, "values": values})
 			getJSON(t, url+"/api/workspace?user="+carol, &views)

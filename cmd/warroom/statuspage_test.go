@@ -25,7 +25,7 @@ func publishOne(t *testing.T) (*world, string) {
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
 	w.cmd("carol", room.ID, "components checkout=partial_outage")
 	w.cmd("carol", room.ID, "note internal-only: suspect the 14:00 deploy by bob")
-	w.publish("carol", room.ID, "investigating", "We are investigating failed payments on checkout.\n\nNext update by 10:30 UTC.")
+	w.publish("carol", room.ID, "investigating", "We are investigating failed payments on checkout.\n\n"+nextBy(30*time.Minute)+".")
 	return w, "http://" + w.env["WARROOM_STATUS_ADDR"]
 }
 
@@ -143,7 +143,8 @@ func TestPublishesToAtlassianStatuspage(t *testing.T) {
 	room := w.room("INC-1")
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
 	w.cmd("carol", room.ID, "components checkout=partial_outage")
-	w.publish("carol", room.ID, "investigating", "We are investigating.\nNext update by 11:00 UTC.")
+	body := "We are investigating.\n" + nextBy(60*time.Minute) + "."
+	w.publish("carol", room.ID, "investigating", body)
 	var create req
 	for create.method != http.MethodPost {
 		select {
@@ -154,7 +155,7 @@ func TestPublishesToAtlassianStatuspage(t *testing.T) {
 	}
 	inc := create.body["incident"]
 	if create.path != "/v1/pages/page1/incidents" || create.auth != "OAuth sekret" || inc["name"] != "Checkout returns 500s" ||
-		inc["body"] != "We are investigating.\nNext update by 11:00 UTC." || inc["status"] != "investigating" {
+		inc["body"] != body || inc["status"] != "investigating" {
 		t.Errorf("create: %+v", create)
 	}
 	if comps, _ := inc["components"].(map[string]any); comps["cmp1"] != "partial_outage" {
@@ -177,7 +178,7 @@ func TestStatuspageExportWatch(t *testing.T) {
 	read := func() string { b, _ := os.ReadFile(filepath.Join(dir, "index.html")); return string(b) }
 	w.eventually("the first export", func() bool { return strings.Contains(read(), "We are investigating failed payments") })
 	room := w.show("INC-1").ChannelID
-	w.publish("carol", room, "identified", "We have identified the cause.\nNext update by 11:00 UTC.")
+	w.publish("carol", room, "identified", "We have identified the cause.\n"+nextBy(60*time.Minute)+".")
 	w.eventually("the export follows the new update", func() bool { return strings.Contains(read(), "We have identified the cause.") })
 	cancel()
 	if code := <-done; code != 0 {

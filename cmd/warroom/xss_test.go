@@ -25,7 +25,7 @@ func TestHostileTextRunsNoScript(t *testing.T) {
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
 	w.cmd("alice", room.ID, "note "+xssPayload)
 	w.cmd("alice", room.ID, "action add "+xssPayload)
-	w.publish("carol", room.ID, "investigating", "We are investigating "+xssPayload+"\n\nNext update by 10:30 UTC.")
+	w.publish("carol", room.ID, "investigating", "We are investigating "+xssPayload+"\n\n"+nextBy(30*time.Minute)+".")
 	w.cmd("alice", room.ID, "resolve "+xssPayload)
 	w.draft(room.ID, "INC-1-postmortem-v1.md")
 
