@@ -89,7 +89,8 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 	}
 	w.eventually("the button opens the resolved update's preview", func() bool { return len(w.sim.Views()) == n+1 })
 	view := w.sim.Views()[n]
-	for _, want := range []string{`"value":"resolved"`, "We're sorry for the disruption", "checkout: operational", "Public title"} {
+	resolvedAt := w.show("INC-1").ResolvedAt.UTC().Format("15:04 UTC")
+	for _, want := range []string{`"value":"resolved"`, "We're sorry for the disruption", "and " + resolvedAt + " we had", "checkout: operational", "Public title"} {
 		if !strings.Contains(string(view.Body), want) {
 			t.Errorf("the resolved preview lacks %q:\n%s", want, view.Body)
 		}
@@ -104,6 +105,17 @@ func TestResolveAsksForTheFinalUpdate(t *testing.T) {
 	}
 	if inc := w.show("INC-1"); inc.NextUpdateDue != nil || inc.PublicStatus != "resolved" {
 		t.Errorf("still due after the final update: %+v", inc)
+	}
+	// The old button must not publish it again.
+	n = len(w.sim.Views())
+	if _, err := w.sim.ClickButton(t.Context(), carol, room, prompt.TS, "alert", "warroom_open_update", "1"); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the old button says there is nothing more to publish", func() bool {
+		return w.ephemeral("carol", "its resolved update went out at", "nothing more to publish")
+	})
+	if len(w.sim.Views()) != n {
+		t.Error("the old button opened another resolved preview")
 	}
 	if r := w.cmd("alice", room, "close"); !strings.Contains(r, "INC-1 is closed") {
 		t.Errorf("close after the final update: %q", r)
@@ -257,5 +269,20 @@ func TestLintRunsOnWhatIsSubmitted(t *testing.T) {
 	}
 	if !held1 {
 		t.Error("the held press is not on the timeline")
+	}
+	// A promise the clock has passed (the preview sat open) is held too.
+	// (Five minutes after midnight UTC, five minutes ago reads as tonight.)
+	if now := time.Now().UTC(); now.Hour() == 0 && now.Minute() < 6 {
+		t.Log("just after midnight UTC: the stale promise is not checked")
+		return
+	}
+	n = len(w.sim.Views())
+	w.cmd("carol", room, "update identified")
+	view = w.sim.Views()[n]
+	stale := time.Now().Add(-5 * time.Minute).UTC().Format("15:04 UTC")
+	r, _ = w.sim.SubmitView(t.Context(), view.ID, map[string]map[string]string{"update_status": {"update_status": "identified"},
+		"update_title": {"update_title": "Checkout errors"}, "update_body": {"update_body": "We have identified checkout errors.\nNext update by " + stale + "."}})
+	if !strings.Contains(string(r.Payload), `"response_action":"update"`) || !strings.Contains(w.viewBody(view.ID), "That time has passed") {
+		t.Errorf("a stale promise was not held: %s", r.Payload)
 	}
 }
