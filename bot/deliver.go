@@ -421,6 +421,9 @@ func (b *Bot) ByEmail(ctx context.Context, email string) (string, error) {
 		}
 		return "", classify(err)
 	}
+	if name := firstNonEmpty(u.Profile.DisplayName, u.Name); name != "" {
+		b.learn(ctx, map[string]string{u.ID: name})
+	}
 	return u.ID, nil
 }
 

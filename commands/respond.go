@@ -32,7 +32,7 @@ func pageSpec() *spec {
 }
 
 func (d *Dispatcher) runPage(ctx context.Context, r request) Result {
-	target, err := d.pageTarget(r.Target)
+	target, err := d.pageTarget(ctx, r.Target)
 	if err != nil {
 		if rerr := d.Service.Record(ctx, r.n, r.cmd, incident.ErrorMessage(err)); rerr != nil {
 			return d.internal(ctx, rerr)
@@ -58,17 +58,23 @@ func (d *Dispatcher) runPage(ctx context.Context, r request) Result {
 }
 
 // pageTarget checks whom a page is for: a person, or a configured service.
-func (d *Dispatcher) pageTarget(target string) (string, error) {
+// A word that is no service may be a person's name typed without an @.
+func (d *Dispatcher) pageTarget(ctx context.Context, target string) (string, error) {
 	if strings.HasPrefix(target, "@") {
 		return target, nil
 	}
 	if name := d.knownService(target); name != "" {
 		return name, nil
 	}
+	if d.FindUser != nil && personName.MatchString(target) {
+		if id, err := d.FindUser(ctx, target); err == nil {
+			return "@" + id, nil
+		}
+	}
 	if len(d.Services) == 0 {
 		return "", incident.Errorf(incident.EInvalid, "No services are configured for paging, so page a person: `/incident page @alice`. (Services are set in the config file's pagerduty.services.)")
 	}
-	return "", incident.Errorf(incident.EInvalid, "%q is not a service I can page. Services: %s. Or page a person: `/incident page @alice`.", target, strings.Join(d.Services, ", "))
+	return "", incident.Errorf(incident.EInvalid, "%q is not a service I can page, nor anyone in Slack. Services: %s. Or page a person: `/incident page @alice`.", target, strings.Join(d.Services, ", "))
 }
 
 func noteSpec() *spec {

@@ -66,7 +66,7 @@ func New(cfg Config) (*Client, error) {
 // Ticket is the state of an incident its issue shows.
 type Ticket struct {
 	Ref, Title, Severity, Status, Stage string
-	Commander, Communicator             string // Slack user IDs
+	Commander, Communicator             string // as people read them ("@bob"), "" for nobody
 	Service, Impact                     string
 	WarRoom                             string // the war room's URL
 	Resolved                            bool
@@ -150,7 +150,7 @@ func orNobody(u string) string {
 	if u == "" {
 		return "nobody yet"
 	}
-	return "Slack user " + u
+	return u
 }
 
 // find looks for the incident's issue by its label.
@@ -227,7 +227,7 @@ type Action struct {
 	Incident    string // INC-1
 	IncidentKey string // the incident's issue, linked to this one; "" if none
 	Text        string
-	Owner       string // Slack user ID
+	Owner       string // as people read it ("@bob"), "" for nobody
 	Priority    string // P1
 	Due         string // YYYY-MM-DD
 	// Move is the transition the change calls for: "done", "reopen", or ""

@@ -29,7 +29,7 @@ func (r *Responder) ticketAction(ctx context.Context, e incident.Effect) error {
 	if err != nil {
 		return err
 	}
-	t := jira.Action{Ref: a.Ref(), Incident: incident.Ref(a.Incident), IncidentKey: incKey, Text: a.Text, Owner: a.Owner,
+	t := jira.Action{Ref: a.Ref(), Incident: incident.Ref(a.Incident), IncidentKey: incKey, Text: a.Text, Owner: r.person(ctx, a.Owner)(a.Owner),
 		Priority: a.Priority.String(), Move: e.Payload["move"]}
 	if !a.Due.IsZero() {
 		t.Due = a.Due.Format(time.DateOnly)

@@ -216,8 +216,9 @@ func (r *Responder) ticket(ctx context.Context, e incident.Effect) error {
 			known = l
 		}
 	}
+	who := r.person(ctx, inc.Commander, inc.Communicator)
 	t := jira.Ticket{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(), Status: string(inc.Status), Stage: string(inc.Stage),
-		Commander: inc.Commander, Communicator: inc.Communicator, Service: inc.Service, Impact: inc.Impact, Resolved: !inc.Open()}
+		Commander: who(inc.Commander), Communicator: who(inc.Communicator), Service: inc.Service, Impact: inc.Impact, Resolved: !inc.Open()}
 	if inc.ChannelID != "" && r.RoomURL != nil {
 		t.WarRoom = r.RoomURL(inc.ChannelID)
 	}
@@ -229,6 +230,22 @@ func (r *Responder) ticket(ctx context.Context, e incident.Effect) error {
 		}
 	}
 	return err
+}
+
+// person names people in a Jira description as people read them: the
+// names warroom has learned in Slack, or "Slack user U…" for one it has
+// not; "" stays "" (nobody yet).
+func (r *Responder) person(ctx context.Context, ids ...string) func(string) string {
+	known, _ := r.Service.Names(ctx, ids)
+	return func(id string) string {
+		switch {
+		case id == "":
+			return ""
+		case known[id] != "":
+			return "@" + known[id]
+		}
+		return "Slack user " + id
+	}
 }
 
 func (r *Responder) ticketFailed(ctx context.Context, e incident.Effect, err error) {

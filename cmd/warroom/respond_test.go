@@ -96,6 +96,9 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 		is := jr.Issues()
 		return len(is) == 1 && strings.Contains(w.pinned(room.ID).Text+string(w.pinned(room.ID).Blocks), "OPS-1")
 	})
+	w.eventually("the issue names the commander as people read names", func() bool {
+		return strings.Contains(jr.Issues()[0].Description, "Commander: @carol")
+	})
 	issue := jr.Issues()[0]
 	if issue.Summary != "INC-1 [SEV1] card auth failing" || issue.Type != "Incident" || !slices.Contains(issue.Labels, "warroom-inc-1") ||
 		!strings.Contains(issue.Description, "Service: payments") || !strings.Contains(issue.Description, "/archives/"+room.ID) {
@@ -130,6 +133,9 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	}
 	if r := w.cmd("bob", room.ID, "page "+w.at("dave")); !strings.Contains(r, "Paging <@"+w.users["dave"]+">") {
 		t.Fatalf("page reply: %q", r)
+	}
+	if r := w.cmd("bob", room.ID, "page dave"); !strings.Contains(r, "Paging <@"+w.users["dave"]+">") { // a name typed without @
+		t.Fatalf("page by name: %q", r)
 	}
 	w.cmd("bob", room.ID, "page payments again") // the same page: one PagerDuty incident
 	w.eventually("both pages reach PagerDuty", func() bool { return len(pd.Events()) >= 1 && len(pd.Incidents()) == 1 })
@@ -193,7 +199,7 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	for _, e := range tl {
 		kinds[e.Kind]++
 	}
-	if kinds["oncall"] != 1 || kinds["page"] != 3 || kinds["page_acknowledged"] != 1 || kinds["link"] != 1 || kinds["notice"] != 4 {
+	if kinds["oncall"] != 1 || kinds["page"] != 4 || kinds["page_acknowledged"] != 1 || kinds["link"] != 1 || kinds["notice"] != 4 {
 		t.Errorf("timeline kinds: %v", kinds)
 	}
 	if told := w.countPosts(room.ID, "Jira is not answering"); told != 1 {
