@@ -37,7 +37,7 @@ func (b *Bot) FindUser(ctx context.Context, name string) (string, error) {
 	case 1:
 		return found[0].ID, nil
 	case 0:
-		return "", incident.Errorf(incident.EInvalid, "I can't find anyone in Slack called %q. Type @ and pick them from the list, e.g. `@%s`, or say `me`.", name, key)
+		return "", incident.Errorf(incident.EInvalid, "I can't find anyone in Slack called %q. Type @ and pick the person from Slack's list, or say `me`.", name)
 	}
 	var who []string
 	for _, u := range found[:min(len(found), 5)] {

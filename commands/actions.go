@@ -180,7 +180,7 @@ func (d *Dispatcher) actionReply(ctx context.Context, verb string, a *incident.A
 			b.WriteString(" A Jira issue will be filed and linked to the incident's.")
 		}
 		if a.Owner == "" {
-			fmt.Fprintf(&b, "\nNobody owns it yet: `/incident action assign %d @alice`.", a.ID)
+			fmt.Fprintf(&b, "\nNobody owns it yet: `/incident action assign %d @someone`.", a.ID)
 		}
 	case "done":
 		fmt.Fprintf(&b, "*%s* is done.", a.Ref())

@@ -21,8 +21,8 @@ type DeclareForm struct {
 
 func declareSpec() *spec {
 	return &spec{
-		Usage: Usage{"declare", "/incident declare [private] [sev1|sev2|sev3|sev4] <title>",
-			"Declare an incident and open its war room. `private`: a private room, never announced or on the status page, visible only to the people in it. With no title, opens a form.",
+		Usage: Usage{"declare", "/incident declare [private] [sev1|sev2|sev3|sev4] [service:] <title>",
+			"Declare an incident and open its war room. A configured service before a colon records it. `private`: a private room, never announced or on the status page, visible only to the people in it. With no title, opens a form.",
 			"/incident declare sev2 Checkout returns 500s"},
 		parse: parseDeclare,
 		run:   (*Dispatcher).runDeclare,
@@ -187,7 +187,7 @@ func severitySpec() *spec {
 			}, func(before, inc *incident.Incident) texts {
 				t := texts{
 					post:  fmt.Sprintf(":rotating_light: <@%s> changed the severity of %s from %s to *%s*.", r.cmd.Actor, inc.Ref(), before.Severity, inc.Severity),
-					reply: fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity),
+					reply: fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity) + nextHint(inc),
 				}
 				if inc.Severity < before.Severity {
 					t.announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, user(inc.Title), roomLink(inc))
@@ -355,6 +355,6 @@ func (d *Dispatcher) list(ctx context.Context, cmd incident.Command, all bool) R
 	if more {
 		fmt.Fprintf(&b, "_Only the newest %d are shown; all of them: `warroom incidents list`_\n", listShown)
 	}
-	b.WriteString("Act on one from anywhere: `/incident INC-7 note <text>`")
+	fmt.Fprintf(&b, "Act on one from anywhere: `/incident %s note <text>`", list[0].Ref())
 	return Result{Reply: b.String()}
 }

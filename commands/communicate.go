@@ -366,7 +366,7 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 	if err != nil {
 		return d.failed(ctx, err, "")
 	}
-	reply := "Published. " + nextDueText(inc)
+	reply := "Published. " + nextDueText(inc) + nextHint(inc)
 	if inc.Open() && inc.PublicStatus == incident.StatusResolved {
 		reply = fmt.Sprintf("Published: the status page says resolved. %s stays open until the commander (%s) resolves it.", inc.Ref(), Mention(inc.Commander))
 	}

@@ -91,7 +91,7 @@ func noteSpec() *spec {
 			return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
 				return d.Service.Note(ctx, r.n, cmd, r.Text)
 			}, func(_, inc *incident.Incident) texts {
-				return texts{post: fmt.Sprintf(":memo: Note from <@%s>: %s", r.cmd.Actor, user(r.Text)), reply: "Noted in the " + inc.Ref() + " timeline."}
+				return texts{post: fmt.Sprintf(":memo: Note from <@%s>: %s", r.cmd.Actor, user(r.Text)), reply: "Noted in the " + inc.Ref() + " timeline." + nextHint(inc)}
 			})
 		},
 	}

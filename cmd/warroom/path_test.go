@@ -31,7 +31,7 @@ func TestTheTiredUsersPath(t *testing.T) {
 	if !strings.Contains(r, "<@"+w.users["carol"]+"> is now communicator of INC-1") || !strings.Contains(r, "Next: Publish the first public update: `/incident update`") {
 		t.Errorf("communicator by name: %q", r)
 	}
-	if r := w.cmd("alice", room, "commander nobody"); !strings.Contains(r, `I can't find anyone in Slack called "nobody"`) || !strings.Contains(r, "pick them from the list") {
+	if r := w.cmd("alice", room, "commander nobody"); !strings.Contains(r, `I can't find anyone in Slack called "nobody"`) || !strings.Contains(r, "pick the person from Slack's list") {
 		t.Errorf("an unknown name: %q", r)
 	}
 	// Taking command says from whom, and a SEV1's new commander is announced.

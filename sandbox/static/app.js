@@ -117,18 +117,21 @@ function renderMessage(m) {
 // pinnedLine is a pinned message in one or two lines: its header, its
 // fields as "label: value", and its context, so the pin bar stays small.
 // The whole message is in the channel below, as in Slack.
+// The header and the next step come first, so a narrow window that cuts the
+// bar still shows what to type.
 function pinnedLine(m) {
   if (!m.blocks || !m.blocks.length) return mrkdwn(m.text);
-  const parts = [];
+  const head = [], next = [], rest = [];
   for (const b of m.blocks) {
-    if (b.type === "header") parts.push(`<strong>${esc(b.text.text)}</strong>`);
+    if (b.type === "header") head.push(`<strong>${esc(b.text.text)}</strong>`);
     if (b.type === "section" && b.fields) for (const f of b.fields) {
       const [label, ...value] = f.text.split("\n");
-      parts.push(`<span class="field">${mrkdwn(label)}: ${mrkdwn(value.join(" "))}</span>`);
+      if (/Declared|Elapsed/.test(label)) continue; // in the message itself
+      rest.push(`<span class="field">${mrkdwn(label)}: ${mrkdwn(value.join(" "))}</span>`);
     }
-    if (b.type === "context") parts.push((b.elements || []).map(textObj).join(" "));
+    if (b.type === "context") (b.block_id === "next" ? next : rest).push((b.elements || []).map(textObj).join(" "));
   }
-  return parts.join(" · ");
+  return [...head, ...next, ...rest].join(" · ");
 }
 
 async function api(path, body) {
