@@ -88,7 +88,7 @@ func TestPromisedNext(t *testing.T) {
 		{"We are restarting checkout. Next update by 10:30 UTC.", nil, "2026-11-25T10:30:00Z", false},
 		{"Next update by 3pm", nil, "2026-11-25T15:00:00Z", false},
 		{"next update by 12:15 CET", berlin, "2026-11-25T11:15:00Z", false},
-		{"Next update by 09:40 UTC.", nil, "2026-11-25T09:40:00Z", true},  // the preview sat open
+		{"Next update by 09:40 UTC.", nil, "2026-11-25T09:40:00Z", true}, // the preview sat open
 		{"Next update by 23:59 UTC.", nil, "2026-11-25T23:59:00Z", false},
 		{"No promise here.", nil, "", false},
 		{"Next update by 25:99", nil, "", false},
