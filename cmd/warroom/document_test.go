@@ -37,7 +37,7 @@ func TestDocumentStageEndToEnd(t *testing.T) {
 		!strings.Contains(r, "Jira issue will be filed") || !strings.Contains(r, "INC-1 has 1 open action item") {
 		t.Errorf("add reply: %q", r)
 	}
-	if r := w.cmd("bob", room.ID, "action add Lint pool sizes in deploy review"); !strings.Contains(r, "Nobody owns it yet: `/incident action assign 2 @alice`") {
+	if r := w.cmd("bob", room.ID, "action add Lint pool sizes in deploy review"); !strings.Contains(r, "Nobody owns it yet: `/incident action assign 2 @someone`") {
 		t.Errorf("add without owner: %q", r)
 	}
 	if r := w.cmd("bob", room.ID, "action add oops due:2020-01-01"); !strings.Contains(r, "is in the past") {

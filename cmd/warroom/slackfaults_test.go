@@ -41,6 +41,9 @@ func TestSlackFaults(t *testing.T) {
 			if n := w.countPosts(room.ID, "first note through 500s"); n != 1 {
 				t.Errorf("the note was posted %d times", n)
 			}
+			// bob's taking over a SEV2 is announced; it must be out before
+			// the next post is slowed, or the slow answer would be its.
+			w.eventually("the new commander is announced", func() bool { return w.posted(w.announce, "has a new commander") })
 
 			// A post that reaches Slack but whose answer comes after the
 			// client gave up: the retry finds it in the channel's history
