@@ -30,7 +30,10 @@ type Options struct {
 	Dispatcher *commands.Dispatcher
 	// AnnounceChannel gets declarations, escalations and resolutions; "" for none.
 	AnnounceChannel string
-	Log             *slog.Logger
+	// AdminURL is where the team reads internal pages (the postmortem
+	// drafts); "" when they are not served.
+	AdminURL string
+	Log      *slog.Logger
 }
 
 // Bot connects Slack to the dispatcher.
@@ -39,6 +42,7 @@ type Bot struct {
 	disp     *commands.Dispatcher
 	svc      *incident.Service
 	announce string
+	adminURL string
 	log      *slog.Logger
 	fx       *effects
 	http     httpPoster
@@ -60,7 +64,7 @@ func New(o Options) *Bot {
 		log = slog.Default()
 	}
 	b := &Bot{
-		api: o.API, disp: o.Dispatcher, svc: o.Dispatcher.Service, announce: strings.TrimPrefix(o.AnnounceChannel, "#"),
+		api: o.API, disp: o.Dispatcher, svc: o.Dispatcher.Service, announce: strings.TrimPrefix(o.AnnounceChannel, "#"), adminURL: strings.TrimSuffix(o.AdminURL, "/"),
 		log: log, topics: map[int64]string{}, names: map[string]string{}, events: newSeen(10 * time.Minute),
 		started: time.Now(),
 	}

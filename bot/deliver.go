@@ -440,10 +440,14 @@ func (b *Bot) deliverFile(ctx context.Context, e incident.Effect) error {
 		return outbox.Permanent(err)
 	}
 	name := fmt.Sprintf("%s-postmortem-v%d.md", inc.Ref(), pm.Version)
+	read := ""
+	if b.adminURL != "" {
+		read = fmt.Sprintf(" Read it in a browser: <%s/incidents/%s/postmortem.html>.", b.adminURL, inc.Ref())
+	}
 	_, err = b.api.UploadFileContext(ctx, slack.UploadFileParameters{
 		Content: pm.Markdown, FileSize: len(pm.Markdown), Filename: name, Title: fmt.Sprintf("%s postmortem draft v%d", inc.Ref(), pm.Version),
 		Channel: inc.ChannelID, SnippetType: "markdown",
-		InitialComment: mrkdwn.Escape(fmt.Sprintf(":page_facing_up: Postmortem draft v%d for %s, written from the timeline. It is blameless: facts, analysis, conclusions, recommendations. Fill in the analysis together; `/incident postmortem` writes a new version and keeps this one.", pm.Version, inc.Ref())),
+		InitialComment: mrkdwn.Escape(fmt.Sprintf(":page_facing_up: Postmortem draft v%d for %s, written from the timeline. It is blameless: facts, analysis, conclusions, recommendations. Fill in the analysis together; `/incident postmortem` writes a new version and keeps this one.%s", pm.Version, inc.Ref(), read)),
 	})
 	return classify(err)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,22 @@ func New(cfg Config) (*Client, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	// Credentials written into the URL (https://user:token@site) are used
+	// as such and never kept in it: the URL makes the links posted to Slack.
+	u, err := url.Parse(strings.TrimSpace(cfg.URL))
+	if err != nil {
+		return nil, fmt.Errorf("JIRA_URL: %w", err)
+	}
+	if u.User != nil {
+		if cfg.User == "" {
+			cfg.User = u.User.Username()
+		}
+		if p, ok := u.User.Password(); ok && cfg.Token == "" {
+			cfg.Token = p
+		}
+		u.User = nil
+	}
+	cfg.URL = u.String()
 	auth := &gojira.BasicAuthTransport{Username: cfg.User, Password: cfg.Token, Transport: next}
 	api, err := gojira.NewClient(&http.Client{Timeout: base.Timeout, Transport: auth}, strings.TrimSuffix(cfg.URL, "/")+"/")
 	if err != nil {

@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -261,5 +263,29 @@ func TestHotReadsSeekIndexes(t *testing.T) {
 	}
 	if p := plans["next due"]; !strings.Contains(p, "outbox_due") {
 		t.Errorf("next due does not use outbox_due: %s", p)
+	}
+}
+
+// TestFilesAreOwnerOnly: the database and its WAL files hold notes and
+// private incidents; whatever the umask, only the owner may read them.
+func TestFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "w.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	svc.Declare(context.Background(), incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV3})
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v; want 0600", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }

@@ -82,7 +82,7 @@ func main() {
 	sim.SetBotURL("http://" + addr)
 	srv := exec.Command(*bin, "serve")
 	srv.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(), "SLACK_SIGNING_SECRET="+secret,
-		"WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr, "WARROOM_STATUS_ADDR=off", "WARROOM_LOG_LEVEL=error")
+		"WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr, "WARROOM_STATUS_ADDR=off", "WARROOM_ADMIN_ADDR=off", "WARROOM_LOG_LEVEL=error")
 	srv.Stderr = os.Stderr
 	if *seed > 0 {
 		seedIncidents(filepath.Join(dir, "warroom.db"), *seed)

@@ -78,7 +78,7 @@ func startBench(b *testing.B, mode string) *benchWorld {
 	w.addr = freeAddrB(b)
 	dir := b.TempDir()
 	env := map[string]string{"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(),
-		"WARROOM_DB": filepath.Join(dir, "bench.db"), "WARROOM_ADDR": w.addr, "WARROOM_LOG_LEVEL": "error", "WARROOM_STATUS_ADDR": "off"}
+		"WARROOM_DB": filepath.Join(dir, "bench.db"), "WARROOM_ADDR": w.addr, "WARROOM_LOG_LEVEL": "error", "WARROOM_STATUS_ADDR": "off", "WARROOM_ADMIN_ADDR": "off"}
 	if mode == "http" {
 		sim.SetBotURL("http://" + w.addr)
 		env["SLACK_SIGNING_SECRET"] = testSecret

@@ -56,11 +56,11 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			var auth *slack.AuthTestResponse
 			auth, err = slack.New(c.BotToken, slack.OptionAPIURL(c.APIURL), slack.OptionHTTPClient(client)).AuthTestContext(ctx)
 			if err == nil {
-				report(fmt.Sprintf("Slack at %s: bot %s in %s", c.APIURL, auth.User, auth.Team), nil)
+				report(fmt.Sprintf("Slack at %s: bot %s in %s", redactURL(c.APIURL), auth.User, auth.Team), nil)
 				break
 			}
 		}
-		report("Slack at "+c.APIURL, fmt.Errorf("%v (check SLACK_BOT_TOKEN and SLACK_API_URL)", err))
+		report("Slack at "+redactURL(c.APIURL), fmt.Errorf("%v (check SLACK_BOT_TOKEN and SLACK_API_URL)", err))
 	}
 
 	if c.SPKey != "" && c.SPPage != "" {
@@ -83,7 +83,7 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if err != nil {
 			err = fmt.Errorf("%v (check PAGERDUTY_TOKEN and PAGERDUTY_API_URL)", err)
 		}
-		report("PagerDuty REST API at "+c.PDAPIURL, err)
+		report("PagerDuty REST API at "+redactURL(c.PDAPIURL), err)
 		if c.PDPolicy == "" && c.PDSchedule == "" {
 			report("PagerDuty on-call commander", fmt.Errorf("set PAGERDUTY_ESCALATION_POLICY or PAGERDUTY_SCHEDULE, or every declarer stays commander"))
 		} else if _, err := s.pd.OnCall(ctx, ""); err != nil {
@@ -100,7 +100,7 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if err != nil {
 			err = fmt.Errorf("%v (check JIRA_URL, JIRA_USER, JIRA_TOKEN and JIRA_PROJECT)", err)
 		}
-		report("Jira project "+c.JiraProject+" at "+c.JiraURL, err)
+		report("Jira project "+c.JiraProject+" at "+redactURL(c.JiraURL), err)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d check(s) failed", failed)

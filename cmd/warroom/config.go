@@ -75,6 +75,10 @@ type Config struct {
 	JiraSyncEvery   string // JIRA_SYNC_EVERY: how often action items' Jira statuses are read
 	MetricsToken    string // WARROOM_METRICS_TOKEN: bearer token /metrics requires
 	Declarers       string // WARROOM_DECLARERS: Slack user IDs who alone may declare
+	AdminAddr       string // WARROOM_ADMIN_ADDR: the internal listener (drafts, /metrics)
+	AdminURL        string // WARROOM_ADMIN_URL: where the team reaches it (links)
+	AdminHosts      string // WARROOM_ADMIN_HOSTS: more Host names it answers to
+	AdminToken      string // WARROOM_ADMIN_TOKEN: bearer token it requires
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -92,7 +96,11 @@ func (c *Config) settings() []setting {
 		{"slack-api-url", "SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL", &c.APIURL, false},
 		{"slack-ca-file", "SLACK_CA_FILE", "", "PEM file of extra CA certificates to trust for Slack (a proxy, or the simulator)", &c.CAFile, false},
 		{"db", "WARROOM_DB", "warroom.db", "SQLite database file", &c.DB, false},
-		{"addr", "WARROOM_ADDR", ":8080", "HTTP listen address", &c.Addr, false},
+		{"addr", "WARROOM_ADDR", ":8080", "public listen address: /slack/*, /webhooks/pagerduty, /healthz", &c.Addr, false},
+		{"admin-addr", "WARROOM_ADMIN_ADDR", "127.0.0.1:8082", "internal listen address: postmortem drafts and /metrics (\"off\" to not serve them)", &c.AdminAddr, false},
+		{"admin-url", "WARROOM_ADMIN_URL", "http://127.0.0.1:8082", "where the team reaches the internal listener (links to drafts)", &c.AdminURL, false},
+		{"admin-hosts", "WARROOM_ADMIN_HOSTS", "", "more Host names the internal listener answers to, comma-separated (a proxy's name)", &c.AdminHosts, false},
+		{"admin-token", "WARROOM_ADMIN_TOKEN", "", "bearer token the internal listener requires; needed when it listens beyond loopback", &c.AdminToken, true},
 		{"announce-channel", "WARROOM_ANNOUNCE_CHANNEL", "", "channel ID or name for declarations and resolutions", &c.AnnounceChannel, false},
 		{"log-level", "WARROOM_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel, false},
 		{"templates", "WARROOM_TEMPLATES", "", "directory of .tmpl files that override the built-in update templates", &c.Templates, false},
@@ -327,8 +335,15 @@ func (c *Config) jira() (*jira.Client, error) {
 	if c.JiraURL == "" {
 		return nil, nil
 	}
+	user, token := c.JiraUser, c.JiraToken
+	if u, err := url.Parse(c.JiraURL); err == nil && u.User != nil { // https://user:token@site works too
+		user = firstNonEmpty(user, u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			token = firstNonEmpty(token, p)
+		}
+	}
 	var missing []string
-	for _, m := range []struct{ v, name string }{{c.JiraUser, "JIRA_USER"}, {c.JiraToken, "JIRA_TOKEN"}, {c.JiraProject, "JIRA_PROJECT"}} {
+	for _, m := range []struct{ v, name string }{{user, "JIRA_USER"}, {token, "JIRA_TOKEN"}, {c.JiraProject, "JIRA_PROJECT"}} {
 		if m.v == "" {
 			missing = append(missing, m.name)
 		}
@@ -337,7 +352,7 @@ func (c *Config) jira() (*jira.Client, error) {
 		return nil, fmt.Errorf("JIRA_URL is set, so Jira also needs %s", strings.Join(missing, ", "))
 	}
 	if u, err := url.Parse(c.JiraURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("JIRA_URL: %q is not a URL such as https://example.atlassian.net", c.JiraURL)
+		return nil, fmt.Errorf("JIRA_URL: %q is not a URL such as https://example.atlassian.net", redactURL(c.JiraURL))
 	}
 	return jira.New(jira.Config{URL: c.JiraURL, User: c.JiraUser, Token: c.JiraToken, Project: c.JiraProject,
 		IssueType: c.JiraIssueType, DoneTransition: c.JiraDone, ReopenTransition: c.JiraReopen})
@@ -429,8 +444,22 @@ func (c *Config) check() (checked, []error) {
 	if s.jira, err = c.jira(); err != nil {
 		problems = append(problems, err)
 	}
+	if err := c.checkAdmin(); err != nil {
+		problems = append(problems, err)
+	}
 	if (c.SPKey == "") != (c.SPPage == "") {
 		problems = append(problems, fmt.Errorf("to publish to Atlassian Statuspage set both STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID"))
 	}
 	return s, problems
+}
+
+// redactURL is a URL as it may be shown or logged: credentials written into
+// it (https://user:token@host) become REDACTED.
+func redactURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("REDACTED")
+	return u.String()
 }

@@ -190,7 +190,7 @@ func newChild(t *testing.T, env ...string) *child {
 	sim.SetBotURL("http://" + c.addr)
 	c.env = append(os.Environ(), "WARROOM_TEST_CHILD=serve", "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(),
 		"SLACK_SIGNING_SECRET="+testSecret, "WARROOM_DB="+filepath.Join(c.dir, "warroom.db"), "WARROOM_ADDR="+c.addr,
-		"WARROOM_STATUS_ADDR=off")
+		"WARROOM_STATUS_ADDR=off", "WARROOM_ADMIN_ADDR=off")
 	c.env = append(c.env, env...)
 	t.Cleanup(func() {
 		if c.cmd != nil && c.cmd.ProcessState == nil {

@@ -134,7 +134,7 @@ func TestDocumentStageEndToEnd(t *testing.T) {
 	}
 
 	// /metrics, with its token.
-	get := func(token string) (int, string) { return w.getWithToken("http://"+w.addr+"/metrics", token) }
+	get := func(token string) (int, string) { return w.getWithToken("http://"+w.admin+"/metrics", token) }
 	if code, _ := get(""); code != 401 {
 		t.Errorf("/metrics without the token: %d", code)
 	}

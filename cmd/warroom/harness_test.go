@@ -43,7 +43,8 @@ type world struct {
 	t        *testing.T
 	sim      *slacksim.Server
 	mode     string
-	addr     string
+	addr     string // the public listener: Slack, PagerDuty, /healthz
+	admin    string // the internal listener: drafts, /metrics
 	env      map[string]string
 	users    map[string]string // name -> user ID
 	general  string
@@ -67,7 +68,7 @@ func start(t *testing.T, mode string, settings ...string) *world {
 	}
 	w.general, _ = sim.ChannelByNameID("general")
 	w.announce = sim.AddChannel("announcements", false)
-	w.addr = freeAddr(t)
+	w.addr, w.admin = freeAddr(t), freeAddr(t)
 	dir := t.TempDir()
 	w.env = map[string]string{
 		"SLACK_BOT_TOKEN":          slacksim.BotToken,
@@ -77,6 +78,8 @@ func start(t *testing.T, mode string, settings ...string) *world {
 		"WARROOM_ANNOUNCE_CHANNEL": w.announce,
 		"WARROOM_LOG_LEVEL":        "debug",
 		"WARROOM_STATUS_ADDR":      freeAddr(t),
+		"WARROOM_ADMIN_ADDR":       w.admin,
+		"WARROOM_ADMIN_URL":        "http://" + w.admin,
 	}
 	for _, kv := range settings {
 		k, v, _ := strings.Cut(kv, "=")

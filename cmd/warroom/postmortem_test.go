@@ -71,7 +71,7 @@ func TestPostmortemDraftUploadedStoredAndServed(t *testing.T) {
 		t.Error("the HTML draft has no tables")
 	}
 
-	resp, err := http.Get("http://" + w.addr + "/incidents/INC-1/postmortem.md")
+	resp, err := http.Get("http://" + w.admin + "/incidents/INC-1/postmortem.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestPostmortemDraftUploadedStoredAndServed(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "_Draft v2,") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/markdown") {
 		t.Errorf("GET postmortem.md: %d %s %.80s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	if resp, err := http.Get("http://" + w.addr + "/incidents/INC-9/postmortem.md"); err == nil {
+	if resp, err := http.Get("http://" + w.admin + "/incidents/INC-9/postmortem.md"); err == nil {
 		if resp.StatusCode != 404 {
 			t.Errorf("an unknown incident's postmortem: %d", resp.StatusCode)
 		}

@@ -66,7 +66,7 @@ func TestPrivateIncident(t *testing.T) {
 	if body := fetch(t, "http://"+w.env["WARROOM_STATUS_ADDR"]+"/"); strings.Contains(body, "Payroll") || strings.Contains(body, "INC-1") {
 		t.Error("the private incident is on the status page")
 	}
-	if resp, err := http.Get("http://" + w.addr + "/incidents/INC-1/postmortem.md"); err != nil || resp.StatusCode != 404 {
+	if resp, err := http.Get("http://" + w.admin + "/incidents/INC-1/postmortem.md"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("the private postmortem is served: %v %v", resp.StatusCode, err)
 	}
 	var out, errb bytes.Buffer

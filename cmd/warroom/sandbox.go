@@ -104,6 +104,10 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	statusAddr := sln.Addr().String()
 	statusURL := consoleURL(sln.Addr(), *statusAt)
 	sln.Close()
+	adminAddr, err := freeLoopback()
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "warroom-sandbox")
 	if err != nil {
 		return err
@@ -113,6 +117,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		"SLACK_BOT_TOKEN": slacksim.BotToken, "SLACK_API_URL": sim.APIURL(), "WARROOM_DB": c.DB,
 		"WARROOM_ADDR": botAddr, "WARROOM_ANNOUNCE_CHANNEL": announce, "WARROOM_LOG_LEVEL": c.LogLevel,
 		"WARROOM_STATUS_ADDR": statusAddr, "WARROOM_STATUS_URL": statusURL, "WARROOM_STATUS_TITLE": "Sandbox status",
+		"WARROOM_ADMIN_ADDR": adminAddr, "WARROOM_ADMIN_URL": "http://" + adminAddr,
 		// The document stage shows itself: a draft at resolve, the weekly
 		// report in #incident-reports, Jira read back every 3 seconds.
 		"WARROOM_POSTMORTEM_ON_RESOLVE": "true", "WARROOM_REPORT_CHANNEL": reports, "JIRA_SYNC_EVERY": "3s",
@@ -184,6 +189,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		{Title: "Public status page", URL: statusURL + "/"},
 		{Title: "Status JSON (summary.json)", URL: statusURL + "/api/v2/summary.json"},
 		{Title: "Bot health (/healthz)", URL: "http://" + botAddr + "/healthz"},
+		{Title: "Metrics (internal)", URL: "http://" + adminAddr + "/metrics"},
 	}
 	cons := sandbox.NewConsole(sim, links, log)
 	cons.UseVendors(vendors)
@@ -238,7 +244,7 @@ func keepWorkspace(ctx context.Context, sim *slacksim.Server, path string, log *
 
 func saveWorkspace(sim *slacksim.Server, path string, log *slog.Logger) {
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // private channels' messages are in it
 	if err == nil {
 		err = sim.Save(f)
 		if cerr := f.Close(); err == nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/warroom/warroom/slacksim"
+	"github.com/warroom/warroom/vendorsim"
 )
 
 // TestSecretsNeverShow runs a full incident with every integration on,
@@ -65,7 +66,7 @@ func TestSecretsNeverShow(t *testing.T) {
 	get := func(url, token string) string { _, body := w.getWithToken(url, token); return body }
 	status := "http://" + w.env["WARROOM_STATUS_ADDR"]
 	texts = append(texts, get(status+"/", ""), get(status+"/history.atom", ""), get(status+"/api/v2/summary.json", ""),
-		get("http://"+w.addr+"/metrics", metricsToken), get("http://"+w.addr+"/incidents/INC-1/postmortem.html", ""))
+		get("http://"+w.admin+"/metrics", metricsToken), get("http://"+w.admin+"/incidents/INC-1/postmortem.html", ""))
 	if !strings.Contains(w.log.String(), "401") && !strings.Contains(w.outboxSummary(), "401") {
 		t.Error("the scenario did not make Jira refuse the credentials")
 	}
@@ -79,5 +80,40 @@ func TestSecretsNeverShow(t *testing.T) {
 			i := strings.Index(all, s)
 			t.Errorf("secret %q appears %d times, e.g. …%s…", s, n, all[max(0, i-120):min(len(all), i+len(s)+40)])
 		}
+	}
+}
+
+// TestCredentialsInAURLNeverShow: a Jira password written into JIRA_URL
+// (https://user:token@site) works, and is in neither what warroom check
+// prints, the log, Slack (the summary's link to the issue) nor the
+// timeline.
+func TestCredentialsInAURLNeverShow(t *testing.T) {
+	const token = "jira-URL-S3CRET-7e57"
+	jr := vendorsim.NewJira("ops@example.com", token, "OPS")
+	defer jr.Close()
+	site := strings.Replace(jr.URL(), "http://", "http://ops%40example.com:"+token+"@", 1)
+	w := start(t, "http", "JIRA_URL="+site, "JIRA_PROJECT=OPS")
+	w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
+	room := w.room("INC-1")
+	w.eventually("the issue is filed with the URL's credentials and linked", func() bool {
+		return len(jr.Issues()) == 1 && strings.Contains(string(w.pinned(room.ID).Blocks), "OPS-1")
+	})
+	var out, errb bytes.Buffer
+	run(context.Background(), []string{"check"}, nil, &out, &errb, w.getenv)
+	texts := []string{out.String(), errb.String(), w.log.String(), string(w.pinned(room.ID).Blocks)}
+	for _, ch := range w.sim.Channels() {
+		for _, m := range w.sim.Messages(ch.ID) {
+			texts = append(texts, m.Text, string(m.Blocks))
+		}
+	}
+	var show bytes.Buffer
+	run(context.Background(), []string{"incidents", "show", "INC-1", "--json"}, nil, &show, &errb, w.getenv)
+	texts = append(texts, show.String())
+	if all := strings.Join(texts, "\n"); strings.Contains(all, token) {
+		i := strings.Index(all, token)
+		t.Errorf("the password in JIRA_URL shows: …%s…", all[max(0, i-100):min(len(all), i+40)])
+	}
+	if !strings.Contains(out.String(), "REDACTED@") {
+		t.Errorf("check does not say where Jira is, redacted:\n%s", out.String())
 	}
 }

@@ -69,7 +69,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	api := slack.New(c.BotToken, opts...)
 	auth, err := api.AuthTestContext(ctx)
 	if err != nil {
-		return fmt.Errorf("slack auth.test at %s failed: %v (check SLACK_BOT_TOKEN and SLACK_API_URL)", c.APIURL, err)
+		return fmt.Errorf("slack auth.test at %s failed: %v (check SLACK_BOT_TOKEN and SLACK_API_URL)", redactURL(c.APIURL), err)
 	}
 
 	svc := incident.NewService(db, nil)
@@ -87,7 +87,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			disp.Declarers = append(disp.Declarers, u)
 		}
 	}
-	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, Log: log})
+	adminURL := c.AdminURL
+	if c.AdminAddr == "off" {
+		adminURL = ""
+	}
+	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, AdminURL: redactURL(adminURL), Log: log})
 	disp.Names, disp.FindUser = b.Names, b.FindUser
 
 	// Everything warroom does outside itself goes through the outbox:
@@ -124,10 +128,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		worker.Handle(kind, h)
 	}
 	if s.pd != nil {
-		log.Info("paging through PagerDuty", "api", c.PDAPIURL, "services", len(s.services), "on_call_from", firstNonEmpty(c.PDPolicy, c.PDSchedule))
+		log.Info("paging through PagerDuty", "api", redactURL(c.PDAPIURL), "services", len(s.services), "on_call_from", firstNonEmpty(c.PDPolicy, c.PDSchedule))
 	}
 	if s.jira != nil {
-		log.Info("keeping Jira issues", "url", c.JiraURL, "project", c.JiraProject)
+		log.Info("keeping Jira issues", "url", redactURL(c.JiraURL), "project", c.JiraProject)
 	}
 	worker.OnTrouble = func(ctx context.Context, e incident.Effect, err error, first bool) {
 		text := commands.TroubleText(e, err, first)
@@ -165,9 +169,6 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if c.SigningSecret != "" {
 		mux.Handle("/slack/", bot.NewHTTPHandler(b, c.SigningSecret))
 	}
-	mux.Handle("GET /metrics", mets.Handler(c.MetricsToken))
-	// Internal documents: keep this listener off the public internet.
-	mux.HandleFunc("GET /incidents/{ref}/{file}", postmortemHandler(svc))
 	if c.PDSecret != "" {
 		corr := s.correlation
 		mux.Handle("/webhooks/pagerduty", &pagerduty.WebhookHandler{Secret: c.PDSecret, Log: log,
@@ -187,6 +188,21 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			errc <- err
 		}
 	}()
+	// The internal listener: postmortem drafts and /metrics, for the team.
+	admin := &http.Server{ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	if c.AdminAddr != "off" {
+		aln, err := net.Listen("tcp", c.AdminAddr)
+		if err != nil {
+			return fmt.Errorf("WARROOM_ADMIN_ADDR: %w", err)
+		}
+		admin.Handler = adminHandler(svc, mets, c, adminHosts(c, aln.Addr().String()))
+		go func() {
+			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		log.Info("internal pages serving (postmortem drafts, /metrics)", "addr", aln.Addr().String(), "url", redactURL(c.AdminURL), "token", c.AdminToken != "")
+	}
 	// The public status page has its own listener, apart from the Slack
 	// endpoints, so it can be exposed without them.
 	status := &http.Server{Handler: c.statusPage(svc, loc), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
@@ -200,7 +216,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 				errc <- err
 			}
 		}()
-		log.Info("status page serving", "addr", sln.Addr().String(), "url", c.StatusURL)
+		log.Info("status page serving", "addr", sln.Addr().String(), "url", redactURL(c.StatusURL))
 	}
 	mode := "http"
 	if c.AppToken != "" {
@@ -241,6 +257,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer cancel()
 	srv.Shutdown(sctx)
 	status.Shutdown(sctx)
+	admin.Shutdown(sctx)
 	<-sched.Stop().Done() // no new reminders while the outbox drains
 	if derr := b.Shutdown(sctx); derr != nil {
 		log.Warn("replies left unsent at shutdown", "err", derr)

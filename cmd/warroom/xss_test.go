@@ -31,7 +31,7 @@ func TestHostileTextRunsNoScript(t *testing.T) {
 
 	tctx := browser(t, exe, filepath.Join(t.TempDir()), 1000, 800)
 	status := "http://" + w.env["WARROOM_STATUS_ADDR"]
-	for _, url := range []string{status + "/", status + "/history.atom", "http://" + w.addr + "/incidents/INC-1/postmortem.html"} {
+	for _, url := range []string{status + "/", status + "/history.atom", "http://" + w.admin + "/incidents/INC-1/postmortem.html"} {
 		if err := chromedp.Do(tctx, chromedp.Navigate(url)); err != nil {
 			t.Fatalf("%s: %v", url, err)
 		}
