@@ -142,9 +142,14 @@ func (d *Dispatcher) WritePostmortem(ctx context.Context, n int64, cmd incident.
 	cmd.Effects = func(_, _ *incident.Incident, e incident.Entry) []incident.Effect {
 		return []incident.Effect{{Kind: SlackFile, Payload: map[string]string{"version": e.Detail["version"]}}}
 	}
-	pm, err := d.Service.SavePostmortem(ctx, n, cmd, func(v int) (string, error) {
+	pm, err := d.Service.SavePostmortem(ctx, n, cmd, func(v int) (string, string, error) {
 		in.Version, in.Generated = v, d.Service.Now()
-		return w.Write(in)
+		md, err := w.Write(in)
+		if err != nil {
+			return "", "", err
+		}
+		html, err := postmortem.HTML(fmt.Sprintf("%s postmortem v%d", in.Incident.Ref(), v), md)
+		return md, html, err
 	})
 	if err != nil {
 		return d.failed(ctx, err, "postmortem")

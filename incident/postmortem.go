@@ -11,7 +11,10 @@ type Postmortem struct {
 	Incident int64
 	Version  int
 	Markdown string
-	Created  time.Time
+	// HTML is the draft rendered for a browser, when it was written; ""
+	// for drafts written before warroom stored it.
+	HTML    string
+	Created time.Time
 	By       string
 }
 
@@ -22,20 +25,20 @@ func (pm Postmortem) Ref() string { return Ref(pm.Incident) }
 const KindPostmortem = "postmortem"
 
 // SavePostmortem writes a new version of incident n's postmortem draft,
-// rendered by render for that version number, and records it on the
-// timeline, in one transaction. The earlier versions stay.
-func (s *Service) SavePostmortem(ctx context.Context, n int64, cmd Command, render func(version int) (string, error)) (*Postmortem, error) {
+// rendered by render for that version number (as Markdown and HTML), and
+// records it on the timeline, in one transaction. The earlier versions stay.
+func (s *Service) SavePostmortem(ctx context.Context, n int64, cmd Command, render func(version int) (markdown, html string, err error)) (*Postmortem, error) {
 	var pm *Postmortem
 	_, err := s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
 		v, err := tx.NextPostmortemVersion(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		md, err := render(v)
+		md, html, err := render(v)
 		if err != nil {
 			return nil, Errorf(EInternal, "rendering the postmortem: %v", err)
 		}
-		pm = &Postmortem{Incident: n, Version: v, Markdown: md, Created: now, By: cmd.Actor}
+		pm = &Postmortem{Incident: n, Version: v, Markdown: md, HTML: html, Created: now, By: cmd.Actor}
 		if err := tx.AddPostmortem(ctx, pm); err != nil {
 			return nil, err
 		}

@@ -181,7 +181,42 @@ func Build(in Input) Report {
 		}
 		r.Timeline = append(r.Timeline, line)
 	}
+	r.Timeline = fold(r.Timeline, MaxTimeline, r.Ref)
+	r.Alerts = fold(r.Alerts, MaxTimeline/4, r.Ref)
+	if len(r.Updates) > MaxUpdates {
+		// The first and the latest updates tell the public story; the rest
+		// are in the record.
+		keep := append(append([]Update(nil), r.Updates[:MaxUpdates/2]...), Update{Status: "…",
+			Body: fmt.Sprintf("%d updates in between are not shown here; all of them: `warroom incidents show %s`", len(r.Updates)-MaxUpdates, r.Ref)})
+		r.Updates = append(keep, r.Updates[len(r.Updates)-MaxUpdates/2:]...)
+	}
 	return r
+}
+
+// Limits on a draft, so that an incident with thousands of notes still
+// makes a document people can open (and a server can serve): the timeline
+// keeps its first and last lines, the text of a line is clipped, and the
+// rest is named, with where to read it.
+const (
+	MaxTimeline = 1000 // lines of the timeline
+	MaxUpdates  = 60   // public updates quoted in full
+	MaxLineText = 500  // characters of one timeline line
+)
+
+// fold keeps the first and last of lines when there are more than max,
+// with a line between that says how many are left out and where they are.
+func fold(lines []Line, max int, ref string) []Line {
+	for i := range lines {
+		lines[i].Text = oneLine(lines[i].Text, MaxLineText)
+	}
+	if len(lines) <= max {
+		return lines
+	}
+	head, tail := lines[:max/4], lines[len(lines)-(max-max/4):]
+	gap := Line{At: head[len(head)-1].At, Who: "warroom", Mark: "…",
+		Text: fmt.Sprintf("%d entries from %s to %s are not shown here; the full timeline: `warroom incidents show %s`",
+			len(lines)-len(head)-len(tail), lines[len(head)].At.UTC().Format("15:04:05"), lines[len(lines)-len(tail)-1].At.UTC().Format("15:04:05"), ref)}
+	return append(append(append([]Line(nil), head...), gap), tail...)
 }
 
 // describe says what an entry did, from its recorded detail.

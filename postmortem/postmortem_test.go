@@ -220,3 +220,28 @@ func TestNamesNotIDs(t *testing.T) {
 		t.Errorf("timeline:\n%s", got)
 	}
 }
+
+// TestADraftIsBounded: 20,000 notes of 3,000 characters each (a 60 MB
+// timeline) make a draft people can open, whose folded middle says where
+// the rest is.
+func TestADraftIsBounded(t *testing.T) {
+	in := scripted()
+	note := strings.Repeat("word ", 600)
+	at := in.Entries[len(in.Entries)-1].At
+	for i := 0; i < 20000; i++ {
+		in.Entries = append(in.Entries, incident.Entry{At: at.Add(time.Duration(i) * time.Second), Actor: "U2", Kind: "note", Outcome: incident.OutcomeOK, Detail: map[string]string{"text": note}})
+	}
+	set, _ := templates.Load("")
+	w, _ := postmortem.NewWriter(set)
+	md, err := w.Write(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(md) > 1<<20 {
+		t.Errorf("the draft is %d KB", len(md)>>10)
+	}
+	if !strings.Contains(md, "are not shown here; the full timeline: `warroom incidents show INC-12`") {
+		t.Error("the folded timeline does not say where the rest is")
+	}
+	t.Logf("draft: %d KB for %d entries", len(md)>>10, len(in.Entries))
+}

@@ -251,8 +251,8 @@ func (t *storeTx) NextPostmortemVersion(ctx context.Context, n int64) (int, erro
 
 // AddPostmortem implements incident.Tx.
 func (t *storeTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO postmortems (incident, version, markdown, created_at, created_by) VALUES (?, ?, ?, ?, ?)`,
-		pm.Incident, pm.Version, pm.Markdown, fmtTime(pm.Created), pm.By)
+	_, err := t.q.ExecContext(ctx, `INSERT INTO postmortems (incident, version, markdown, html, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
+		pm.Incident, pm.Version, pm.Markdown, pm.HTML, fmtTime(pm.Created), pm.By)
 	return err
 }
 
@@ -260,8 +260,8 @@ func (t *storeTx) AddPostmortem(ctx context.Context, pm *incident.Postmortem) er
 func (db *DB) Postmortem(ctx context.Context, n int64, v int) (incident.Postmortem, error) {
 	pm := incident.Postmortem{Incident: n}
 	var created string
-	err := db.r.QueryRowContext(ctx, `SELECT version, markdown, created_at, created_by FROM postmortems
-		WHERE incident = ? AND (version = ? OR ? = 0) ORDER BY version DESC LIMIT 1`, n, v, v).Scan(&pm.Version, &pm.Markdown, &created, &pm.By)
+	err := db.r.QueryRowContext(ctx, `SELECT version, markdown, html, created_at, created_by FROM postmortems
+		WHERE incident = ? AND (version = ? OR ? = 0) ORDER BY version DESC LIMIT 1`, n, v, v).Scan(&pm.Version, &pm.Markdown, &pm.HTML, &created, &pm.By)
 	if errors.Is(err, sql.ErrNoRows) {
 		if v != 0 {
 			return pm, incident.Errorf(incident.ENotFound, "%s has no postmortem draft v%d.", incident.Ref(n), v)

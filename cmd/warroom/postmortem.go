@@ -1,107 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
-	"github.com/yuin/goldmark/parser"
-	"github.com/yuin/goldmark/text"
-	"github.com/yuin/goldmark/util"
+	"sync"
 
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/postmortem"
 )
 
-// markdown renders drafts as HTML with GitHub's tables; raw HTML in the
-// Markdown (a title with <script>, say) is left out, not passed through,
-// and links other than http(s) and mailto become plain text. goldmark
-// drops javascript: from [text](url) links but not from <scheme:...>
-// autolinks, which anyone can type into a note.
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM),
-	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 999))))
-
-// safeLinks turns links and autolinks whose scheme is not http, https or
-// mailto into their text.
-type safeLinks struct{}
-
-func (safeLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.Context) {
-	src := reader.Source()
-	var bad []ast.Node
-	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if !entering {
-			return ast.WalkContinue, nil
-		}
-		switch l := n.(type) {
-		case *ast.AutoLink:
-			if !safeURL(string(l.URL(src))) {
-				bad = append(bad, n)
-			}
-		case *ast.Link:
-			if !safeURL(string(l.Destination)) {
-				bad = append(bad, n)
-			}
-		case *ast.Image:
-			bad = append(bad, n) // drafts link to nothing they would load
-		}
-		return ast.WalkContinue, nil
-	})
-	for _, n := range bad {
-		label := string(n.Text(src))
-		if l, ok := n.(*ast.AutoLink); ok {
-			label = string(l.Label(src))
-		}
-		n.Parent().ReplaceChild(n.Parent(), n, ast.NewString([]byte(label)))
-	}
-}
-
-func safeURL(u string) bool {
-	// Browsers ignore tabs, line breaks and control characters in a
-	// scheme ("java\tscript:"), so they are dropped before it is read.
-	u = strings.Map(func(r rune) rune {
-		if r <= ' ' {
-			return -1
-		}
-		return r
-	}, u)
-	scheme, _, ok := strings.Cut(strings.ToLower(u), ":")
-	if !ok || strings.ContainsAny(scheme, "/?#") {
-		return true // relative
-	}
-	return scheme == "http" || scheme == "https" || scheme == "mailto"
-}
-
-var htmlPage = template.Must(template.New("pm").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1c1d}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ddd;padding:.3rem .5rem;vertical-align:top}
-blockquote{border-left:4px solid #ddd;margin:0;padding:0 1rem;color:#444}code{background:#f4f4f4;padding:0 .2rem}</style>
-</head><body>{{.Body}}</body></html>
-`))
-
-// postmortemHTML renders a draft as a standalone HTML page.
-func postmortemHTML(w io.Writer, title, md string) error {
-	var body bytes.Buffer
-	if err := markdown.Convert([]byte(md), &body); err != nil {
-		return err
-	}
-	return htmlPage.Execute(w, struct {
-		Title string
-		Body  template.HTML
-	}{title, template.HTML(body.String())})
-}
-
-// postmortemHandler serves /incidents/INC-7/postmortem.md and .html: the
-// latest stored draft.
+// postmortemHandler serves /incidents/INC-7/postmortem.md and .html on the
+// internal listener: the latest stored draft, from the bytes stored when it
+// was written. A draft from before warroom stored its HTML is rendered once,
+// one at a time, and kept.
 func postmortemHandler(svc *incident.Service) http.HandlerFunc {
+	legacy := &renderedDrafts{html: map[string]string{}}
 	return func(w http.ResponseWriter, r *http.Request) {
 		n, ok := incident.ParseRef(r.PathValue("ref"))
 		file := r.PathValue("file")
@@ -111,29 +28,69 @@ func postmortemHandler(svc *incident.Service) http.HandlerFunc {
 		}
 		// This listener knows nobody's identity, so a private incident's
 		// draft is not served here (warroom postmortem, or its war room).
+		// Private and missing get the same answer: nothing tells them apart.
 		if inc, err := svc.Get(r.Context(), n); err == nil && inc.Private {
-			http.NotFound(w, r)
+			http.Error(w, noDraft(n), http.StatusNotFound)
 			return
 		}
 		pm, err := svc.Postmortem(r.Context(), n, 0)
 		if err != nil {
-			status := http.StatusInternalServerError
 			if incident.ErrorCode(err) == incident.ENotFound {
-				status = http.StatusNotFound
+				http.Error(w, noDraft(n), http.StatusNotFound)
+				return
 			}
-			http.Error(w, incident.ErrorMessage(err), status)
+			http.Error(w, "the draft could not be read", http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if file == "postmortem.md" {
 			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 			io.WriteString(w, pm.Markdown)
 			return
 		}
+		page := pm.HTML
+		if page == "" {
+			if page, err = legacy.render(pm); err != nil {
+				http.Error(w, "the draft could not be rendered", http.StatusInternalServerError)
+				return
+			}
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
-		postmortemHTML(w, fmt.Sprintf("%s postmortem v%d", pm.Ref(), pm.Version), pm.Markdown)
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'")
+		io.WriteString(w, page)
 	}
+}
+
+// noDraft is the answer for an incident with no draft this listener serves.
+func noDraft(n int64) string {
+	return fmt.Sprintf("%s has no postmortem draft here. Drafts are written in the war room: /incident postmortem", incident.Ref(n))
+}
+
+// renderedDrafts renders drafts stored without their HTML, one at a time,
+// and keeps the newest few, so readers cannot make the server render a
+// large draft many times at once.
+type renderedDrafts struct {
+	mu    sync.Mutex
+	html  map[string]string
+	order []string
+}
+
+func (d *renderedDrafts) render(pm incident.Postmortem) (string, error) {
+	key := fmt.Sprintf("%d/%d", pm.Incident, pm.Version)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if page, ok := d.html[key]; ok {
+		return page, nil
+	}
+	page, err := postmortem.HTML(fmt.Sprintf("%s postmortem v%d", pm.Ref(), pm.Version), pm.Markdown)
+	if err != nil {
+		return "", err
+	}
+	if len(d.order) == 16 {
+		delete(d.html, d.order[0])
+		d.order = d.order[1:]
+	}
+	d.html[key], d.order = page, append(d.order, key)
+	return page, nil
 }
 
 // postmortemCmd prints an incident's latest postmortem draft (or the
@@ -186,7 +143,14 @@ func postmortemCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 		return cliError(err, n)
 	}
 	if *format == "html" {
-		return postmortemHTML(stdout, fmt.Sprintf("%s postmortem", pm.Ref()), pm.Markdown)
+		page := pm.HTML
+		if page == "" {
+			if page, err = postmortem.HTML(fmt.Sprintf("%s postmortem", pm.Ref()), pm.Markdown); err != nil {
+				return err
+			}
+		}
+		_, err = io.WriteString(stdout, page)
+		return err
 	}
 	_, err = io.WriteString(stdout, pm.Markdown)
 	return err

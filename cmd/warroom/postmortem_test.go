@@ -3,9 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/warroom/warroom/commands"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -92,5 +99,59 @@ func TestPostmortemDraftUploadedStoredAndServed(t *testing.T) {
 	}
 	if kinds["postmortem"] != 2 {
 		t.Errorf("timeline postmortem entries: %v", kinds)
+	}
+}
+
+// TestLargeDraftsAreServedFromStoredBytes: an incident with 3,000 notes of
+// 3,000 characters (9 MB of timeline) gets a bounded draft, and eight
+// readers at once get the HTML stored with it, not eight renders.
+func TestLargeDraftsAreServedFromStoredBytes(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
+	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Noisy", Severity: incident.SEV2})
+	note := strings.Repeat("lorem ipsum ", 250)
+	for i := 0; i < 3000; i++ {
+		if _, err := svc.Note(ctx, inc.Number, c("note"), note); err != nil {
+			t.Fatal(err)
+		}
+	}
+	disp := &commands.Dispatcher{Service: svc}
+	if res := disp.WritePostmortem(ctx, inc.Number, c("postmortem")); res.Failed {
+		t.Fatal(res.Reply)
+	}
+	pm, _ := svc.Postmortem(ctx, inc.Number, 0)
+	if len(pm.Markdown) > 1<<20 || pm.HTML == "" {
+		t.Fatalf("draft %d KB, stored HTML %d KB", len(pm.Markdown)>>10, len(pm.HTML)>>10)
+	}
+	h := postmortemHandler(svc)
+	mux := http.NewServeMux()
+	mux.Handle("GET /incidents/{ref}/{file}", h)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/incidents/"+inc.Ref()+"/postmortem.html", nil))
+			if rec.Code != 200 || rec.Body.String() != pm.HTML {
+				t.Errorf("GET: %d, %d bytes, not the stored page", rec.Code, rec.Body.Len())
+			}
+		})
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	// Each request reads the stored page and copies it into its recorder:
+	// a few times its size. A render would allocate ten times that.
+	per := (after.TotalAlloc - before.TotalAlloc) / 8
+	t.Logf("draft %d KB, HTML %d KB, allocated per request %d KB", len(pm.Markdown)>>10, len(pm.HTML)>>10, per>>10)
+	if per > uint64(6*len(pm.HTML)) {
+		t.Errorf("each request allocated %d KB for a %d KB page: rendered, not served", per>>10, len(pm.HTML)>>10)
 	}
 }
