@@ -15,7 +15,7 @@ type Postmortem struct {
 	// for drafts written before warroom stored it.
 	HTML    string
 	Created time.Time
-	By       string
+	By      string
 }
 
 // Ref is the incident's reference.

@@ -97,4 +97,3 @@ func HTML(title, md string) (string, error) {
 	}{title, template.HTML(body.String())})
 	return page.String(), err
 }
-
