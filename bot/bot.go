@@ -77,26 +77,57 @@ func New(o Options) *Bot {
 // (Everything else is in the outbox.)
 func (b *Bot) Shutdown(ctx context.Context) error { return b.fx.drain(ctx) }
 
-// Command handles one slash command and returns the immediate reply (""
+// Reply is the immediate, ephemeral answer to a slash command: text, and
+// blocks when it offers a button.
+type Reply struct {
+	Text   string
+	Blocks []slack.Block
+}
+
+// payload is the reply as Slack takes it in the command's response (or
+// the Socket Mode ack); nil for no reply.
+func (r Reply) payload() any {
+	if r.Text == "" {
+		return nil
+	}
+	p := map[string]any{"response_type": "ephemeral", "text": r.Text}
+	if len(r.Blocks) > 0 {
+		p["blocks"] = r.Blocks
+	}
+	return p
+}
+
+// Command handles one slash command and returns the immediate reply (empty
 // for none). Anything slow is queued.
-func (b *Bot) Command(ctx context.Context, sc slack.SlashCommand) string {
+func (b *Bot) Command(ctx context.Context, sc slack.SlashCommand) Reply {
 	res := b.disp.Run(ctx, commands.Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL})
 	b.meet(sc.UserID, sc.Text)
 	if res.Preview != nil {
 		if _, err := b.api.OpenViewContext(ctx, sc.TriggerID, updateView(*res.Preview)); err != nil {
 			b.log.WarnContext(ctx, "views.open failed", "err", err)
-			return mrkdwn.Escape(fmt.Sprintf("I couldn't open the update preview (Slack said: %s). Try `/incident update` again.", slackErr(err)))
+			return Reply{Text: mrkdwn.Escape(fmt.Sprintf("I couldn't open the update preview (Slack said: %s). Try `/incident update` again.", slackErr(err)))}
 		}
-		return ""
+		return Reply{}
 	}
 	if res.Modal != nil {
 		if err := b.openDeclareForm(ctx, sc.TriggerID, *res.Modal); err != nil {
 			b.log.WarnContext(ctx, "views.open failed", "err", err)
-			return mrkdwn.Escape(fmt.Sprintf("I couldn't open the declare form (Slack said: %s). Type it instead: `/incident declare sev2 <title>`", slackErr(err)))
+			return Reply{Text: mrkdwn.Escape(fmt.Sprintf("I couldn't open the declare form (Slack said: %s). Type it instead: `/incident declare sev2 <title>`", slackErr(err)))}
 		}
-		return ""
+		return Reply{}
 	}
-	return mrkdwn.Escape(res.Reply)
+	return replyOf(res)
+}
+
+// replyOf is a result's reply, with its confirmation button if it has one.
+func replyOf(res commands.Result) Reply {
+	r := Reply{Text: mrkdwn.Escape(res.Reply)}
+	if c := res.Confirm; c != nil {
+		btn := slack.NewButtonBlockElement(actionConfirm, c.Action+":"+refText(c.Incident), plain(c.Label))
+		btn.Style = slack.StyleDanger
+		r.Blocks = []slack.Block{slack.NewSectionBlock(markdown(clipRunes(r.Text, 2900)), nil, nil), slack.NewActionBlock("confirm", btn)}
+	}
+	return r
 }
 
 // origin is where a command came from, for replies sent later.

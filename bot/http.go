@@ -99,12 +99,12 @@ func (h *HTTPHandler) commands(w http.ResponseWriter, r *http.Request, body []by
 		http.Error(w, "missing user_id or channel_id", http.StatusBadRequest)
 		return
 	}
-	reply := h.bot.Command(r.Context(), sc)
-	if reply == "" {
+	reply := h.bot.Command(r.Context(), sc).payload()
+	if reply == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	writeJSON(w, map[string]string{"response_type": "ephemeral", "text": reply})
+	writeJSON(w, reply)
 }
 
 func (h *HTTPHandler) interactions(w http.ResponseWriter, r *http.Request, body []byte) {

@@ -89,26 +89,45 @@ func (b *Bot) sendReminder(ctx context.Context, r incident.Reminder, mark slack.
 	return classify(err)
 }
 
-const actionSplit = "warroom_split_alert"
+// Buttons on grouped alerts, and on a reply that asks to confirm.
+const (
+	actionSplit   = "warroom_split_alert"
+	actionConfirm = "warroom_confirm" // value "close:7"
+)
 
-// blockAction handles the reminder and alert buttons.
+// blockAction handles the buttons: reminders, grouped alerts, the resolved
+// update's prompt, and confirmations. Each goes through the same rules as
+// the command it stands for, and a button in a private incident answers
+// outsiders as every other path does.
 func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		from := origin{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
+		answer := func(n int64, res commands.Result) {
+			b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
+		}
 		if a.ActionID == actionSplit {
 			cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[split button] " + a.Value}
-			res := b.disp.SplitAlert(ctx, cmd, a.Value, cb.ResponseURL)
-			if res.Failed {
-				b.fx.do(0, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
+			if res := b.disp.SplitAlert(ctx, cmd, a.Value, cb.ResponseURL); res.Failed {
+				answer(0, res)
 			}
 			continue
 		}
-		n, err := strconv.ParseInt(a.Value, 10, 64)
+		what, ref, _ := strings.Cut(a.Value, ":")
+		if a.ActionID != actionConfirm {
+			what, ref = "", a.Value
+		}
+		n, err := strconv.ParseInt(ref, 10, 64)
 		if err != nil {
 			continue
 		}
+		cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID}
 		switch a.ActionID {
 		case actionOpenUpdate:
+			cmd.Kind, cmd.Raw = "update", "[write the update button]"
+			if res, refused := b.disp.Refused(ctx, n, cmd); refused {
+				answer(n, res)
+				continue
+			}
 			p, err := b.disp.PreviewFor(ctx, n, cb.User.ID, "")
 			if err != nil {
 				b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, incident.ErrorMessage(err)) })
@@ -120,10 +139,25 @@ func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 				})
 			}
 		case actionSnooze:
-			res := b.disp.Snooze(ctx, incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[snooze button] 15m"}, n, snoozeFor)
-			if res.Failed {
-				b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
+			cmd.Kind, cmd.Raw = "snooze", "[snooze button] 15m"
+			if res, refused := b.disp.Refused(ctx, n, cmd); refused {
+				answer(n, res)
+				continue
 			}
+			if res := b.disp.Snooze(ctx, cmd, n, snoozeFor); res.Failed {
+				answer(n, res)
+			}
+		case actionConfirm:
+			cmd.Kind, cmd.Raw = what, "[confirm button] "+what
+			if res, refused := b.disp.Refused(ctx, n, cmd); refused {
+				answer(n, res)
+				continue
+			}
+			if what != "close" {
+				continue
+			}
+			res := b.disp.Close(ctx, cmd, n, true)
+			answer(n, res) // the outcome, either way, to the one who pressed it
 		}
 	}
 }

@@ -56,13 +56,13 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 		}
 		reply := b.Command(ctx, sc)
 		var payload any
-		if reply != "" && len(reply) <= maxAckText {
-			payload = map[string]string{"response_type": "ephemeral", "text": reply}
+		if len(reply.Text) <= maxAckText {
+			payload = reply.payload()
 		}
 		b.ack(ctx, client, evt.Request, payload)
-		if len(reply) > maxAckText {
+		if len(reply.Text) > maxAckText {
 			// Slack drops Socket Mode acks of 20 KB or more; send it the slow way.
-			b.tell(ctx, origin{user: sc.UserID, channel: sc.ChannelID, responseURL: sc.ResponseURL}, reply)
+			b.tell(ctx, origin{user: sc.UserID, channel: sc.ChannelID, responseURL: sc.ResponseURL}, reply.Text)
 		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)

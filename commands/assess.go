@@ -275,6 +275,12 @@ func (d *Dispatcher) runAssign(ctx context.Context, r request) Result {
 		}
 		if r.Role == incident.RoleCommander {
 			t.announce = commanderAnnouncement(inc, from)
+			// The commander who held it hears it directly, not only in
+			// the room's history: taking command needs nobody's leave.
+			if from != "" && from != r.User && from != r.cmd.Actor && inc.ChannelID != "" {
+				t.extra = append(t.extra, Tell(from, inc.ChannelID, "", fmt.Sprintf(":bust_in_silhouette: <@%s> took command of %s from you (set by <@%s>). If that was not agreed, say so in <#%s>; to take it back: `/incident %s commander me`.",
+					r.User, inc.Ref(), r.cmd.Actor, inc.ChannelID, inc.Ref())))
+			}
 		}
 		return t
 	})

@@ -68,7 +68,18 @@ type Result struct {
 	Incident *incident.Incident // the incident acted on, as it now is
 	Modal    *DeclareForm       // open the declare form instead
 	Preview  *UpdatePreview     // open the public update preview instead
-	Failed   bool               // the command was rejected or could not run
+	// Confirm, with the reply, offers a button that does the refused
+	// command anyway, for what cannot be undone (closing early).
+	Confirm *Confirm
+	Failed  bool // the command was rejected or could not run
+}
+
+// Confirm is a button that confirms a command the reply refused until
+// someone says they mean it.
+type Confirm struct {
+	Label    string // on the button: "Close and archive now"
+	Action   string // what it does: "close"
+	Incident int64
 }
 
 // Dispatcher runs commands against the incident service.
@@ -286,12 +297,14 @@ type origin struct{ user, channel, responseURL string }
 type texts struct {
 	post, announce, reply string
 	invite                []string
+	extra                 []incident.Effect // anything else: a word to one person
 }
 
 // effects turns texts into Slack effects.
 func (t texts) effects() []incident.Effect {
 	var fx []incident.Effect
 	fx = append(fx, Invite(t.invite...)...)
+	fx = append(fx, t.extra...)
 	if t.post != "" {
 		fx = append(fx, Post(t.post))
 	}
@@ -322,6 +335,12 @@ func (d *Dispatcher) failed(ctx context.Context, err error, name string) Result 
 		return d.internal(ctx, err)
 	}
 	return Result{Reply: incident.ErrorMessage(err) + usageIfInvalid(err, name), Failed: true}
+}
+
+// Refused answers an action on incident n (a button) from someone outside
+// a private incident as every other path does, and reports whether it was.
+func (d *Dispatcher) Refused(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
+	return d.private(ctx, n, cmd)
 }
 
 // internal logs an unexpected error with an id and shows the user only the id.

@@ -94,16 +94,30 @@ func reopenSpec() *spec {
 
 func closeSpec() *spec {
 	return &spec{
-		Usage: Usage{"close", "/incident close", "Close a resolved incident when its review is done (the commander only).", "/incident close"},
+		Usage: Usage{"close", "/incident close", "Close a resolved incident when its review is done (the commander only); the war room is archived.", "/incident close"},
 		run: func(d *Dispatcher, ctx context.Context, r request) Result {
-			return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
-				return d.Service.Close(ctx, r.n, cmd)
-			}, func(_, inc *incident.Incident) texts {
-				return texts{post: fmt.Sprintf(":white_check_mark: <@%s> closed %s. This channel will be archived; the timeline stays in warroom.", r.cmd.Actor, inc.Ref()),
-					reply: inc.Ref() + " is closed."}
-			})
+			return d.Close(ctx, r.cmd, r.n, false)
 		},
 	}
+}
+
+// Close closes incident n and archives its war room; confirmed says the
+// commander pressed the button that confirms an early close.
+func (d *Dispatcher) Close(ctx context.Context, cmd incident.Command, n int64, confirmed bool) Result {
+	cmd.Kind = "close"
+	var code string
+	res := d.apply(ctx, cmd, func(cmd incident.Command) (*incident.Incident, error) {
+		inc, err := d.Service.Close(ctx, n, cmd, confirmed)
+		code = incident.ErrorCode(err)
+		return inc, err
+	}, func(_, inc *incident.Incident) texts {
+		return texts{post: fmt.Sprintf(":white_check_mark: <@%s> closed %s. This channel will be archived; the timeline stays in warroom.", cmd.Actor, inc.Ref()),
+			reply: inc.Ref() + " is closed. Its war room is being archived; its record stays: `warroom incidents show " + inc.Ref() + "`."}
+	})
+	if code == incident.EConfirm {
+		res.Confirm = &Confirm{Label: "Close and archive now", Action: "close", Incident: n}
+	}
+	return res
 }
 
 func postmortemSpec() *spec {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/warroom/warroom/incident"
@@ -16,7 +17,7 @@ const (
 	SlackRoom = "slack.room"
 	// SlackSummary sets the room's purpose and topic and posts and pins the summary.
 	SlackSummary = "slack.summary"
-	// SlackPost posts "text" to the war room; "split" ("source:id") adds a
+	// SlackPost posts "text" to the war room; "split" ("n:source:id") adds a
 	// button that splits that grouped alert into its own incident, and
 	// "update" (a status) one that opens the preview of that public update.
 	SlackPost = "slack.post"
@@ -89,7 +90,9 @@ func (d *Dispatcher) Planner(before, after *incident.Incident, e incident.Entry)
 	case e.Kind == incident.KindAlertGrouped:
 		p := Post(fmt.Sprintf(":bell: Another alert was grouped into %s: %s (%s).%s Same service or group within the correlation window.",
 			after.Ref(), user(e.Detail["title"]), user(e.Detail["service"]), linkText(e.Detail["url"], "open in PagerDuty")))
-		p.Payload["split"] = e.Detail["source"] + ":" + e.Detail["alert"]
+		// The button carries the incident it is posted in, so a second
+		// click finds the alert moved already.
+		p.Payload["split"] = strconv.FormatInt(after.Number, 10) + ":" + e.Detail["source"] + ":" + e.Detail["alert"]
 		fx = append(fx, p)
 	case strings.HasPrefix(e.Kind, "alert_") && e.Kind != "alert_split":
 		fx = append(fx, Post(fmt.Sprintf(":bell: PagerDuty: alert %s was %s.%s", user(e.Detail["alert"]), strings.TrimPrefix(e.Kind, "alert_"), linkText(e.Detail["url"], "open in PagerDuty"))))

@@ -6,6 +6,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/warroom/warroom/incident"
@@ -153,17 +154,36 @@ func (d *Dispatcher) Alert(ctx context.Context, a incident.Alert, c incident.Cor
 }
 
 // SplitAlert makes a grouped alert its own incident, from the button. The
-// new incident's war room opens through the outbox, and the old war room
-// is told.
+// button's value is "n:source:id": the incident it was posted in, and the
+// alert. The new incident's war room opens through the outbox, and the old
+// war room is told. Splitting declares, so the declarer list applies.
 func (d *Dispatcher) SplitAlert(ctx context.Context, cmd incident.Command, split, responseURL string) Result {
+	cmd.Kind = "alert_split"
+	var postedIn int64
+	if ref, rest, ok := strings.Cut(split, ":"); ok {
+		if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+			postedIn, split = n, rest
+		}
+	}
 	source, id, _ := strings.Cut(split, ":")
+	if postedIn != 0 {
+		if res, refused := d.private(ctx, postedIn, cmd); refused {
+			return res
+		}
+	}
+	if msg := d.mayDeclare(cmd.Actor); msg != "" {
+		if err := d.Service.Record(ctx, postedIn, cmd, msg); err != nil {
+			return d.internal(ctx, err)
+		}
+		return Result{Reply: msg, Failed: true}
+	}
 	cmd.Effects = func(before, after *incident.Incident, e incident.Entry) []incident.Effect {
 		if before == nil {
 			return []incident.Effect{{Kind: SlackRoom, Payload: map[string]string{"user": cmd.Actor, "channel": cmd.Channel, "response_url": responseURL}}}
 		}
 		return []incident.Effect{Post(fmt.Sprintf(":scissors: <@%s> split the alert %q out into its own incident, %s.", cmd.Actor, e.Detail["title"], e.Detail["to"]))}
 	}
-	_, to, err := d.Service.SplitAlert(ctx, cmd, source, id)
+	_, to, err := d.Service.SplitAlert(ctx, cmd, source, id, postedIn)
 	if err != nil {
 		return d.failed(ctx, err, "")
 	}

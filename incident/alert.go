@@ -197,10 +197,11 @@ func (s *Service) appendEmit(ctx context.Context, tx Tx, before, after *Incident
 
 // SplitAlert takes a grouped alert out of its incident and declares a new
 // incident for it, at the same severity; both timelines say so.
-func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalID string) (from, to *Incident, err error) {
+func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalID string, postedIn int64) (from, to *Incident, err error) {
 	now := s.Now()
 	cmd.Kind = "alert_split"
 	var woke int
+	var refused error
 	err = s.store.Update(ctx, func(tx Tx) error {
 		a, n, err := tx.StoredAlert(ctx, source, externalID)
 		if err != nil {
@@ -208,6 +209,18 @@ func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalI
 		}
 		if from, err = tx.Incident(ctx, n); err != nil {
 			return err
+		}
+		// The button belongs to the message it was posted with: a second
+		// click, or one on an old copy, finds the alert moved already.
+		if refused = mayNotSplit(from, postedIn); refused == nil {
+			refused = s.mayDeclareNow(ctx, tx, cmd.Actor, now)
+		}
+		if refused != nil {
+			at := postedIn
+			if at == 0 {
+				at = from.Number
+			}
+			return tx.Append(ctx, entry(at, cmd, now, ErrorMessage(refused), nil))
 		}
 		title, err := CleanTitle(clipTitle(fmt.Sprintf("%s: %s", firstNonEmpty(a.ServiceName, a.Service), a.Title)))
 		if err != nil {
@@ -235,8 +248,23 @@ func (s *Service) SplitAlert(ctx context.Context, cmd Command, source, externalI
 	if err != nil {
 		return nil, nil, err
 	}
+	if refused != nil {
+		return nil, nil, refused
+	}
 	s.woke(woke)
 	return from, to, nil
+}
+
+// mayNotSplit says why an alert grouped into from cannot be split from a
+// button posted in incident postedIn (0: unknown), or nil.
+func mayNotSplit(from *Incident, postedIn int64) error {
+	switch {
+	case postedIn != 0 && from.Number != postedIn:
+		return Errorf(EConflict, "This alert was already split into %s.", from.Ref())
+	case from.Stage == StageClosed:
+		return Errorf(EConflict, "%s is closed; its alerts stay with it. If the problem is back, declare a new incident: `/incident declare sev2 <title>`.", from.Ref())
+	}
+	return nil
 }
 
 func clipTitle(s string) string {

@@ -101,6 +101,7 @@ func owePromptUpdate(inc *Incident, now time.Time) {
 	if inc.NextUpdateDue.IsZero() || due.Before(inc.NextUpdateDue) {
 		inc.NextUpdateDue = due
 	}
+	inc.Snoozes = 0 // a new update is owed
 }
 
 // Cadence is how often each severity owes the public an update; zero means
@@ -265,7 +266,7 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, p Publicati
 			}
 		}
 		inc.PublicStatus, inc.PublicTitle, inc.PublishedAt = st, title, now
-		inc.NextUpdateDue = time.Time{}
+		inc.NextUpdateDue, inc.Snoozes = time.Time{}, 0
 		if st != StatusResolved {
 			// What the text promised is what the reminders hold it to.
 			inc.NextUpdateDue = s.cadence.Next(inc.Severity, now)
@@ -302,8 +303,8 @@ func mayPublish(inc *Incident, actor string) error {
 	if err := notClosed(inc); err != nil {
 		return err
 	}
-	if actor != inc.Communicator && actor != inc.Commander {
-		return Errorf(EForbidden, "Only the communicator (%s) or the commander (%s) can publish updates. To take the role: `/incident communicator me`.", who(inc.Communicator), who(inc.Commander))
+	if err := communicatorOrCommander(inc, actor, "publish updates"); err != nil {
+		return err
 	}
 	if !inc.Open() && inc.PublicStatus == StatusResolved {
 		// An old "Write the resolved update" button must not publish it again.
@@ -364,18 +365,27 @@ func publicComponents(inc *Incident, shown map[string]ComponentStatus, st Status
 	return out, nil
 }
 
-// Snooze pushes the next update's due time back by d and records it.
+// Snooze pushes the next update's due time back by d and records it. Only
+// the communicator or the commander may, at most MaxSnoozes times for one
+// update owed: snoozing must not become a way to silence the escalation.
 func (s *Service) Snooze(ctx context.Context, n int64, cmd Command, d time.Duration) (*Incident, error) {
 	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
 		if inc.NextUpdateDue.IsZero() || inc.Stage == StageClosed {
 			return nil, Errorf(EConflict, "%s has no update due, so there is nothing to snooze.", inc.Ref())
+		}
+		if err := communicatorOrCommander(inc, cmd.Actor, "snooze the update's reminders"); err != nil {
+			return nil, err
+		}
+		if inc.Snoozes >= MaxSnoozes {
+			return nil, Errorf(EConflict, "The update of %s due by %s UTC was already snoozed %d times. Publish it: `/incident update`.", inc.Ref(), inc.NextUpdateDue.UTC().Format("15:04"), inc.Snoozes)
 		}
 		if d <= 0 || d > 2*time.Hour {
 			return nil, Errorf(EInvalid, "Snooze for 1 minute to 2 hours.")
 		}
 		from := inc.NextUpdateDue
 		inc.NextUpdateDue = maxTime(from, now).Add(d).Truncate(time.Minute)
-		return map[string]string{"from": from.Format(time.RFC3339), "to": inc.NextUpdateDue.Format(time.RFC3339)}, nil
+		inc.Snoozes++
+		return map[string]string{"from": from.Format(time.RFC3339), "to": inc.NextUpdateDue.Format(time.RFC3339), "snoozes": strconv.Itoa(inc.Snoozes)}, nil
 	})
 }
 

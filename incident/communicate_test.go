@@ -212,7 +212,7 @@ func TestTheFinalUpdateStaysDue(t *testing.T) {
 	if got, _ := svc.Sweep(ctx); kinds(got) != "escalate" {
 		t.Errorf("10 minutes late: %q", kinds(got))
 	}
-	if _, err := svc.Close(ctx, n, cmd("alice", "close")); incident.ErrorCode(err) != incident.EConflict || !strings.Contains(incident.ErrorMessage(err), "Identified") {
+	if _, err := svc.Close(ctx, n, cmd("alice", "close"), false); incident.ErrorCode(err) != incident.EConflict || !strings.Contains(incident.ErrorMessage(err), "Identified") {
 		t.Errorf("closing with the page still saying Identified: %v", err)
 	}
 	if _, _, err := svc.Publish(ctx, n, cmd("carol", "update"), incident.Publication{Status: incident.StatusMonitoring, Body: "Monitoring."}); incident.ErrorCode(err) != incident.EConflict {
@@ -229,7 +229,7 @@ func TestTheFinalUpdateStaysDue(t *testing.T) {
 		!strings.Contains(incident.ErrorMessage(err), "nothing more to publish") {
 		t.Errorf("a second resolved update after resolve: %v", err)
 	}
-	if _, err := svc.Close(ctx, n, cmd("alice", "close")); err != nil {
+	if _, err := svc.Close(ctx, n, cmd("alice", "close"), false); err != nil {
 		t.Errorf("close after the final update: %v", err)
 	}
 

@@ -11,6 +11,7 @@ const (
 	ENotFound  = "not_found" // the incident or thing does not exist
 	EConflict  = "conflict"  // the request clashes with the incident's state
 	EForbidden = "forbidden" // the actor may not do this
+	EConfirm   = "confirm"   // it cannot be undone: the actor must confirm it first
 	EInternal  = "internal"  // a bug or an outage: not the user's fault
 )
 

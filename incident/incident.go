@@ -144,8 +144,10 @@ type Incident struct {
 	Impact string
 	// Components are the affected parts of the service, by name.
 	Components map[string]ComponentStatus
-	// NextUpdateDue is when the next public update is owed; zero when none is.
+	// NextUpdateDue is when the next public update is owed; zero when none
+	// is. Snoozes counts the times that update was snoozed.
 	NextUpdateDue time.Time
+	Snoozes       int
 	// PublicStatus, PublicTitle and PublishedAt are the status and title of
 	// the last public update and when it went out; PublicStatus is "" while
 	// nothing has been published. They can differ from Status and Title:

@@ -330,3 +330,18 @@ func (s *memStore) Names(ctx context.Context, ids []string) (map[string]string, 
 	}
 	return out, nil
 }
+
+func (t *memTx) DeclaredSince(ctx context.Context, actor string, since time.Time) (int, error) {
+	n := 0
+	for _, inc := range t.s.incidents {
+		if inc.DeclaredBy == actor && !inc.DeclaredAt.Before(since) {
+			n++
+		}
+	}
+	for _, inc := range t.pending {
+		if _, stored := t.s.incidents[inc.Number]; !stored && inc.DeclaredBy == actor && !inc.DeclaredAt.Before(since) {
+			n++
+		}
+	}
+	return n, nil
+}

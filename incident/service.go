@@ -29,6 +29,9 @@ type Service struct {
 	enabled    map[string]bool
 	notify     func()
 	onCallWait time.Duration
+	closeAfter time.Duration
+	// declareLimit is how many incidents a person may declare a minute.
+	declareLimit int
 }
 
 // NewService returns a Service over store; now may be nil for time.Now.
@@ -36,7 +39,7 @@ func NewService(store Store, now Clock) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, cadence: DefaultCadence, helpAfter: DefaultHelpAfter, onCallWait: OnCallLookupFor}
+	return &Service{store: store, now: now, cadence: DefaultCadence, helpAfter: DefaultHelpAfter, onCallWait: OnCallLookupFor, closeAfter: DefaultCloseAfter}
 }
 
 // Now returns the service's current time in UTC.
@@ -109,7 +112,14 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 	inc.AddMember(cmd.Actor)
 	inc.AddMember(inc.Commander)
 	var queued int
+	var refused error
 	err = s.store.Update(ctx, func(tx Tx) error {
+		if refused = s.mayDeclareNow(ctx, tx, cmd.Actor, now); refused != nil {
+			if ErrorCode(refused) == EInternal {
+				return refused
+			}
+			return tx.Append(ctx, entry(0, cmd, now, ErrorMessage(refused), nil))
+		}
 		if err := tx.CreateIncident(ctx, inc); err != nil {
 			return err
 		}
@@ -126,6 +136,9 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 	})
 	if err != nil {
 		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
 	}
 	s.woke(queued)
 	return inc, nil
@@ -282,8 +295,11 @@ func (s *Service) Reopen(ctx context.Context, n int64, cmd Command) (*Incident, 
 	})
 }
 
-// Close ends the document stage. A closed incident no longer changes.
-func (s *Service) Close(ctx context.Context, n int64, cmd Command) (*Incident, error) {
+// Close ends the document stage and archives the war room. It is the
+// commander's, only after the final public update, and, since closing
+// cannot be undone, only once the incident has been resolved for
+// CloseAfter, unless the commander confirms (confirmed: the button).
+func (s *Service) Close(ctx context.Context, n int64, cmd Command, confirmed bool) (*Incident, error) {
 	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
 		if err := notClosed(inc); err != nil {
 			return nil, err
@@ -297,7 +313,14 @@ func (s *Service) Close(ctx context.Context, n int64, cmd Command) (*Incident, e
 		if inc.OwesFinalUpdate() {
 			return nil, Errorf(EConflict, "The status page still says %s for %s. Publish the final update first (`/incident update resolved`), then close.", TitleCaseStatus(inc.PublicStatus), inc.Ref())
 		}
+		if ready := inc.ResolvedAt.Add(s.closeAfter); !confirmed && now.Before(ready) {
+			return nil, Errorf(EConfirm, "%s was resolved %s ago. Closing archives the war room and cannot be undone, so it waits until %s UTC. To close it now, confirm with the button.",
+				inc.Ref(), roundAgo(now.Sub(inc.ResolvedAt)), ready.UTC().Format("15:04"))
+		}
 		inc.ClosedAt = now
+		if confirmed {
+			return map[string]string{"confirmed": "true"}, nil
+		}
 		return nil, nil
 	})
 }
@@ -592,16 +615,6 @@ func (s *Service) reject(ctx context.Context, n int64, cmd Command, now time.Tim
 		return err
 	}
 	return cause
-}
-
-// commanderOnly refuses what only the commander may do (resolve, close)
-// to anyone else, saying who may and how to take the role. warroom itself
-// may, and anyone may when nobody commands.
-func commanderOnly(inc *Incident, actor, what string) error {
-	if actor == inc.Commander || actor == SystemActor || inc.Commander == "" {
-		return nil
-	}
-	return Errorf(EForbidden, "Only the commander (<@%s>) can %s %s. Ask them, or take command first: `/incident commander me`.", inc.Commander, what, inc.Ref())
 }
 
 // acknowledge stamps the first action by someone other than the declarer.

@@ -69,7 +69,7 @@ func TestLifecycleStagesAndTimes(t *testing.T) {
 	}
 	c.step(time.Minute)
 	inc, _ = svc.Resolve(ctx, n, cmd("alice", "resolve"), "")
-	inc, err = svc.Close(ctx, n, cmd("alice", "close"))
+	inc, err = svc.Close(ctx, n, cmd("alice", "close"), true)
 	if err != nil || inc.Stage != incident.StageClosed || inc.ClosedAt.IsZero() {
 		t.Fatalf("close: %+v %v", inc, err)
 	}
@@ -104,7 +104,7 @@ func TestRejectedCommandsChangeNothingButAreRecorded(t *testing.T) {
 			return e
 		}, incident.EInvalid},
 		{"reopen open", func() error { _, e := svc.Reopen(ctx, inc.Number, cmd("bob", "reopen")); return e }, incident.EConflict},
-		{"close open", func() error { _, e := svc.Close(ctx, inc.Number, cmd("bob", "close")); return e }, incident.EConflict},
+		{"close open", func() error { _, e := svc.Close(ctx, inc.Number, cmd("bob", "close"), false); return e }, incident.EConflict},
 		{"bad role", func() error { _, e := svc.Assign(ctx, inc.Number, cmd("bob", "role"), "Ops Lead!", "carol"); return e }, incident.EInvalid},
 		{"same commander", func() error {
 			_, e := svc.Assign(ctx, inc.Number, cmd("bob", "commander"), "commander", "alice")

@@ -91,6 +91,8 @@ type Tx interface {
 	SaveAction(ctx context.Context, a *ActionItem) error
 	// RememberName records a user's display name.
 	RememberName(ctx context.Context, id, name string, at time.Time) error
+	// DeclaredSince counts the incidents actor declared at or after since.
+	DeclaredSince(ctx context.Context, actor string, since time.Time) (int, error)
 }
 
 // Filter selects incidents to list.

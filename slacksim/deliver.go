@@ -81,8 +81,12 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, text string) (
 	}
 	r.Text = responseText(r.Payload)
 	if r.Text != "" {
+		var withBlocks struct {
+			Blocks json.RawMessage `json:"blocks"`
+		}
+		json.Unmarshal(r.Payload, &withBlocks)
 		s.mu.Lock()
-		s.addMessageLocked(&Message{Channel: channel, User: BotUserID, Text: r.Text, Ephemeral: true, To: user, Source: "command_response"})
+		s.addMessageLocked(&Message{Channel: channel, User: BotUserID, Text: r.Text, Blocks: withBlocks.Blocks, Ephemeral: true, To: user, Source: "command_response"})
 		s.mu.Unlock()
 	}
 	return r, nil

@@ -74,7 +74,7 @@ func TestActionItems(t *testing.T) {
 	if _, err := svc.Resolve(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "resolve"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Close(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "close"}); err != nil {
+	if _, err := svc.Close(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "close"}, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.AddAction(ctx, inc.Number, cmd("action add after close"), incident.NewAction{Text: "after close", Priority: incident.P3}); err != nil {

@@ -231,13 +231,13 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
-			resolved_at, closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			resolved_at, closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
 		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Private,
-		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt))
+		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes)
 	if err != nil {
 		return err
 	}
@@ -252,12 +252,12 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
 			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
-			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?
+			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?, snoozes = ?
 		WHERE number = ?`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
 		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
-		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Number)
+		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes, inc.Number)
 	if err != nil {
 		return err
 	}
@@ -484,7 +484,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
 	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
-	closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at`
+	closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
 	list, err := listIncidents(ctx, q, where, args...)
@@ -519,7 +519,7 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
 			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
 			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private,
-			&public, &inc.PublicTitle, &published); err != nil {
+			&public, &inc.PublicTitle, &published, &inc.Snoozes); err != nil {
 			return nil, err
 		}
 		inc.NextUpdateDue = parseTime(next.String)
@@ -776,4 +776,11 @@ func (db *DB) Names(ctx context.Context, ids []string) (map[string]string, error
 		out[id] = name
 	}
 	return out, rows.Err()
+}
+
+// DeclaredSince implements incident.Tx.
+func (t *storeTx) DeclaredSince(ctx context.Context, actor string, since time.Time) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE declared_by = ? AND declared_at >= ?`, actor, fmtTime(since)).Scan(&n)
+	return n, err
 }

@@ -79,6 +79,8 @@ type Config struct {
 	AdminURL        string // WARROOM_ADMIN_URL: where the team reaches it (links)
 	AdminHosts      string // WARROOM_ADMIN_HOSTS: more Host names it answers to
 	AdminToken      string // WARROOM_ADMIN_TOKEN: bearer token it requires
+	CloseAfter      string // WARROOM_CLOSE_AFTER: how long resolved before closing needs no confirmation
+	DeclareLimit    string // WARROOM_DECLARE_LIMIT: declarations one person may make a minute
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
@@ -142,6 +144,8 @@ func (c *Config) settings() []setting {
 		{"report-channel", "WARROOM_REPORT_CHANNEL", "", "channel ID or name for the weekly action-item report; empty: the announcements channel, or none", &c.ReportChannel, false},
 		{"report-schedule", "WARROOM_REPORT_SCHEDULE", "0 9 * * 1", "when the weekly report is posted: cron fields (minute hour day month weekday) in WARROOM_TIMEZONE", &c.ReportSchedule, false},
 		{"jira-sync-every", "JIRA_SYNC_EVERY", "5m", "how often action items' Jira issues are read back (done in Jira closes them here)", &c.JiraSyncEvery, false},
+		{"close-after", "WARROOM_CLOSE_AFTER", "10m", "how long an incident stays resolved before closing (which archives the war room) needs no confirmation from the commander", &c.CloseAfter, false},
+		{"declare-limit", "WARROOM_DECLARE_LIMIT", "10", "how many incidents one person may declare a minute (alerts are not limited; 0: no limit)", &c.DeclareLimit, false},
 		{"declarers", "WARROOM_DECLARERS", "", "comma-separated Slack user IDs who alone may declare incidents; empty: anyone", &c.Declarers, false},
 		{"metrics-token", "WARROOM_METRICS_TOKEN", "", "if set, GET /metrics requires it as a bearer token", &c.MetricsToken, true},
 		{"retry-max", "WARROOM_RETRY_MAX", "5m", "longest delay between retries; a call is retried until it succeeds or is refused", &c.RetryMax, false},
@@ -378,6 +382,8 @@ type checked struct {
 	jira        *jira.Client
 	weekly      *report.Weekly
 	jiraSync    time.Duration
+	closeAfter  time.Duration
+	declareMax  int
 }
 
 // check parses every setting that can be wrong and returns all the problems,
@@ -443,6 +449,12 @@ func (c *Config) check() (checked, []error) {
 	}
 	if s.jira, err = c.jira(); err != nil {
 		problems = append(problems, err)
+	}
+	if s.closeAfter, err = time.ParseDuration(c.CloseAfter); (err != nil && c.CloseAfter != "0") || s.closeAfter < 0 {
+		problems = append(problems, fmt.Errorf("WARROOM_CLOSE_AFTER: %q is not a duration (e.g. 10m, or 0 to close at once)", c.CloseAfter))
+	}
+	if s.declareMax, err = strconv.Atoi(c.DeclareLimit); err != nil || s.declareMax < 0 {
+		problems = append(problems, fmt.Errorf("WARROOM_DECLARE_LIMIT: %q is not a number of declarations a minute (e.g. 10, or 0 for no limit)", c.DeclareLimit))
 	}
 	if err := c.checkAdmin(); err != nil {
 		problems = append(problems, err)

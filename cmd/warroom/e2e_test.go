@@ -123,9 +123,25 @@ func TestIncidentLifecycle(t *testing.T) {
 			if r := w.cmd("alice", room.ID, "close"); !strings.Contains(r, "Only the commander (<@"+bob+">) can close INC-1") {
 				t.Fatalf("close by someone else: %q", r)
 			}
-			if r := w.cmd("bob", room.ID, "close"); !strings.Contains(r, "INC-1 is closed") {
-				t.Fatalf("close: %q", r)
+			// Closing archives the room: just after resolving, it waits for
+			// the commander to confirm with the button the reply offers.
+			if r := w.cmd("bob", room.ID, "close"); !strings.Contains(r, "cannot be undone") || !strings.Contains(r, "confirm with the button") {
+				t.Fatalf("close just after resolving: %q", r)
 			}
+			var ask slacksim.Message
+			for _, m := range w.sim.Ephemerals(bob) {
+				if strings.Contains(string(m.Blocks), "warroom_confirm") {
+					ask = m
+				}
+			}
+			if _, err := w.sim.ClickButton(t.Context(), alice, room.ID, ask.TS, "confirm", "warroom_confirm", "close:1"); err != nil {
+				t.Fatal(err)
+			}
+			w.eventually("alice pressing bob's button is refused", func() bool { return w.ephemeral("alice", "Only the commander") })
+			if _, err := w.sim.ClickButton(t.Context(), bob, room.ID, ask.TS, "confirm", "warroom_confirm", "close:1"); err != nil {
+				t.Fatal(err)
+			}
+			w.eventually("bob's confirmation closes it", func() bool { return w.ephemeral("bob", "INC-1 is closed") })
 			w.eventually("the war room is archived", func() bool { ch, _ := w.sim.Channel(room.ID); return ch.Archived })
 
 			inc := w.show("INC-1")
@@ -136,7 +152,7 @@ func TestIncidentLifecycle(t *testing.T) {
 					t.Errorf("entry %+v lacks a UTC time or an actor", e)
 				}
 			}
-			want := "declare war_room commander communicator role status severity status note status resolve resolve resolve reopen status resolve timeline close close" // the refused resolve and close are there too
+			want := "declare war_room commander communicator role status severity status note status resolve resolve resolve reopen status resolve timeline close close close close" // the refused ones are there too
 			if got := strings.Join(kinds, " "); got != want {
 				t.Errorf("timeline kinds:\n got %s\nwant %s", got, want)
 			}
@@ -192,7 +208,7 @@ func TestSocketModeReconnects(t *testing.T) {
 // ack still reaches the user, through response_url; list says when it
 // shows only the newest incidents.
 func TestLongRepliesReachTheUser(t *testing.T) {
-	w := start(t, "socket")
+	w := start(t, "socket", "WARROOM_DECLARE_LIMIT=0") // carol declares 21 in a row
 	w.cmd("alice", w.general, "declare sev3 Noisy incident")
 	room := w.room("INC-1")
 	for i := 0; i < 30; i++ {

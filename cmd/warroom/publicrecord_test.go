@@ -45,7 +45,7 @@ func (w *world) message(channel string, parts ...string) (slacksim.Message, bool
 // communicator publishes the resolved update from the button in the war
 // room; the draft is written at resolve; both ways of resolving end the same.
 func TestResolveAsksForTheFinalUpdate(t *testing.T) {
-	w := start(t, "http", "WARROOM_POSTMORTEM_ON_RESOLVE=true")
+	w := start(t, "http", "WARROOM_POSTMORTEM_ON_RESOLVE=true", "WARROOM_CLOSE_AFTER=0")
 	carol := w.users["carol"]
 	w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
 	room := w.room("INC-1").ID

@@ -75,6 +75,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc := incident.NewService(db, nil)
 	svc.UseCadence(cadence)
 	svc.UseHelpAfter(helpAfter)
+	svc.UseCloseAfter(s.closeAfter)
+	svc.UseDeclareLimit(s.declareMax)
 	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff},
 		Postmortems: s.postmortems}
 	for _, sv := range s.services {
