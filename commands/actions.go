@@ -109,11 +109,12 @@ const actionsShown = 30
 // room this is, or 0: done, reopen and assign find the incident from the
 // item, and list then shows open items everywhere.
 func (d *Dispatcher) action(ctx context.Context, c Command, n int64, cmd incident.Command) Result {
-	if n == 0 && c.ActionID != 0 {
-		// By the item's number alone: its incident must be one this person may see.
+	if c.ActionID != 0 {
+		// An item of a private incident this person may not see is, to
+		// them, an item that does not exist, whichever way they name it.
 		if a, err := d.Service.Action(ctx, c.ActionID); err == nil {
-			if res, refused := d.private(ctx, a.Incident, cmd); refused {
-				return res
+			if _, refused := d.private(ctx, a.Incident, cmd); refused {
+				return Result{Reply: incident.ErrorMessage(incident.NoAction(c.ActionID)), Failed: true}
 			}
 		}
 	}

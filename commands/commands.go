@@ -222,7 +222,7 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 		r.n = d.warRoom(ctx, inv.Channel)
 	}
 	if r.n != 0 {
-		if res, refused := d.private(ctx, r.n, cmd); refused {
+		if res, refused := d.unknownOrPrivate(ctx, r.n, cmd); refused {
 			return res
 		}
 	}
@@ -273,19 +273,34 @@ func (d *Dispatcher) findUser(ctx context.Context, c *Command) error {
 	return nil
 }
 
+// unknownOrPrivate refuses a command about an incident that does not
+// exist (audit log) or that is private and the person is outside (its
+// timeline), with the same answer for both.
+func (d *Dispatcher) unknownOrPrivate(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
+	if _, err := d.Service.Get(ctx, n); incident.ErrorCode(err) == incident.ENotFound {
+		msg := incident.ErrorMessage(incident.NoIncident(n))
+		if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
+			return d.internal(ctx, err), true
+		}
+		return Result{Reply: msg, Failed: true}, true
+	}
+	return d.private(ctx, n, cmd)
+}
+
 // private refuses a command about a private incident from someone outside
 // it: not a member, and not typing in its war room. The refusal is on the
-// incident's own timeline, and says nothing about the incident.
+// incident's own timeline, for its members to see; the person is answered
+// exactly as for an incident that does not exist, so nothing tells them a
+// private one is there.
 func (d *Dispatcher) private(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
 	inc, err := d.Service.Get(ctx, n)
 	if err != nil || inc.Visible(cmd.Actor, cmd.Channel) {
 		return Result{}, false
 	}
-	msg := fmt.Sprintf("%s is private: only the people working on it can see it or act on it. Ask one of them to invite you to its war room.", inc.Ref())
-	if err := d.Service.Record(ctx, n, cmd, msg); err != nil {
+	if err := d.Service.Record(ctx, n, cmd, "refused: private, and "+Mention(cmd.Actor)+" is outside it"); err != nil {
 		return d.internal(ctx, err), true
 	}
-	return Result{Reply: msg, Failed: true}, true
+	return Result{Reply: incident.ErrorMessage(incident.NoIncident(n)), Failed: true}, true
 }
 
 // origin is where a command came from, for follow-ups sent later.

@@ -51,3 +51,15 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// NoIncident is the answer for an incident that does not exist, and for a
+// private one to someone outside it: the two must read the same, or the
+// answer would tell which incidents are private.
+func NoIncident(n int64) *Error {
+	return Errorf(ENotFound, "%s does not exist. See open incidents: `/incident list`.", Ref(n))
+}
+
+// NoAction is NoIncident for action items.
+func NoAction(id int64) *Error {
+	return Errorf(ENotFound, "There is no action item %s. See the list: `/incident action list`.", ActionRef(id))
+}

@@ -56,7 +56,7 @@ func getAction(ctx context.Context, q querier, id int64) (*incident.ActionItem, 
 		return nil, err
 	}
 	if len(items) == 0 {
-		return nil, incident.Errorf(incident.ENotFound, "There is no action item %s. See the list: `/incident action list`.", incident.ActionRef(id))
+		return nil, incident.NoAction(id)
 	}
 	return &items[0], nil
 }

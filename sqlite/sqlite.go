@@ -494,7 +494,7 @@ func getIncident(ctx context.Context, q querier, where string, args ...any) (*in
 	if len(list) == 0 {
 		if len(args) == 1 {
 			if n, ok := args[0].(int64); ok {
-				return nil, incident.Errorf(incident.ENotFound, "%s does not exist. See open incidents: `/incident list`.", incident.Ref(n))
+				return nil, incident.NoIncident(n)
 			}
 		}
 		return nil, incident.Errorf(incident.ENotFound, "This channel is not an incident's war room. Name the incident first, e.g. `/incident INC-7 note ...`, or find it with `/incident list`.")

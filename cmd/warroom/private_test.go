@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,10 +30,14 @@ func TestPrivateIncident(t *testing.T) {
 		t.Error("the private incident was announced")
 	}
 
-	refused := "INC-1 is private: only the people working on it can see it or act on it"
+	// An outsider is answered exactly as for an incident that does not
+	// exist: nothing tells them a private one is there.
+	const refused = "refused: private"
 	for _, text := range []string{"INC-1 timeline", "INC-1 note peeking", "INC-1 status", "INC-1 commander me", "INC-1 action add x"} {
-		if r := w.cmd("dave", w.general, text); !strings.Contains(r, refused) || strings.Contains(r, "Payroll") {
-			t.Errorf("%s by an outsider: %q", text, r)
+		r := w.cmd("dave", w.general, text)
+		missing := strings.ReplaceAll(w.cmd("dave", w.general, strings.Replace(text, "INC-1", "INC-99", 1)), "INC-99", "INC-1")
+		if r != missing || strings.Contains(r, "Payroll") || strings.Contains(r, "private") {
+			t.Errorf("%s by an outsider: %q; for a missing incident: %q", text, r, missing)
 		}
 	}
 	if r := w.cmd("dave", w.general, "list"); strings.Contains(r, "INC-1") || !strings.Contains(r, "INC-2") {
@@ -54,8 +59,12 @@ func TestPrivateIncident(t *testing.T) {
 	if r := w.cmd("carol", w.general, "action list mine"); !strings.Contains(r, "Encrypt payroll exports") {
 		t.Errorf("the item's owner cannot see it: %q", r)
 	}
-	if r := w.cmd("dave", w.general, "action done 1"); !strings.Contains(r, refused) {
-		t.Errorf("an outsider closing the item: %q", r)
+	for _, text := range []string{"action done 1", "INC-2 action done 1", "INC-1 action done 1"} {
+		r := w.cmd("dave", w.general, text)
+		missing := strings.ReplaceAll(w.cmd("dave", w.general, strings.Replace(text, "done 1", "done 99", 1)), "AI-99", "AI-1")
+		if r != missing || strings.Contains(r, "belongs to") {
+			t.Errorf("%s by an outsider: %q; for a missing item: %q", text, r, missing)
+		}
 	}
 	if r := w.cmd("dave", w.general, "action list"); strings.Contains(r, "Encrypt") {
 		t.Errorf("an outsider sees the item: %q", r)
@@ -66,8 +75,10 @@ func TestPrivateIncident(t *testing.T) {
 	if body := fetch(t, "http://"+w.env["WARROOM_STATUS_ADDR"]+"/"); strings.Contains(body, "Payroll") || strings.Contains(body, "INC-1") {
 		t.Error("the private incident is on the status page")
 	}
-	if resp, err := http.Get("http://" + w.admin + "/incidents/INC-1/postmortem.md"); err != nil || resp.StatusCode != 404 {
-		t.Errorf("the private postmortem is served: %v %v", resp.StatusCode, err)
+	// The internal listener answers a private draft as a missing one.
+	priv, missing := fetchStatus(t, "http://"+w.admin+"/incidents/INC-1/postmortem.md"), fetchStatus(t, "http://"+w.admin+"/incidents/INC-9/postmortem.md")
+	if priv.code != 404 || priv.body != strings.ReplaceAll(missing.body, "INC-9", "INC-1") {
+		t.Errorf("the private draft: %d %q; a missing one: %d %q", priv.code, priv.body, missing.code, missing.body)
 	}
 	var out, errb bytes.Buffer
 	run(context.Background(), []string{"report", "weekly"}, nil, &out, &errb, w.getenv)
@@ -81,8 +92,8 @@ func TestPrivateIncident(t *testing.T) {
 			refusals++
 		}
 	}
-	if refusals != 6 {
-		t.Errorf("%d refusals on the timeline, want 6", refusals)
+	if refusals != 9 { // five commands and four action items, one of them by its number alone
+		t.Errorf("%d refusals on the timeline, want 9", refusals)
 	}
 }
 
@@ -101,4 +112,21 @@ func TestDeclarersAllowList(t *testing.T) {
 	if r := w.cmd("bob", w.general, "declare sev2 db down"); !strings.Contains(r, "Declared *INC-1*") {
 		t.Errorf("bob: %q", r)
 	}
+}
+
+type fetched struct {
+	code int
+	body string
+}
+
+// fetchStatus GETs url and returns its status and body, whatever they are.
+func fetchStatus(t *testing.T, url string) fetched {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fetched{resp.StatusCode, string(b)}
 }
