@@ -50,6 +50,8 @@ type Command struct {
 	ActionID int64
 	Priority incident.Priority
 	Due      time.Time
+	// Before is the timeline entry to page back from (timeline before 120).
+	Before int64
 }
 
 // Invocation is one "/incident ..." typed by a user somewhere.

@@ -103,11 +103,25 @@ const TimelineShown = 30
 
 func timelineSpec() *spec {
 	return &spec{
-		Usage: Usage{"timeline", "/incident timeline", "Show the timeline (only to you).", "/incident timeline"},
-		run:   (*Dispatcher).runTimeline,
+		Usage: Usage{"timeline", "/incident timeline [before <entry>]", "Show the latest timeline entries (only to you); `before` pages back.", "/incident timeline"},
+		parse: func(c *Command, rest, _ string) error {
+			if rest == "" {
+				return nil
+			}
+			w, r := next(rest)
+			id, err := strconv.ParseInt(strings.TrimPrefix(r, "#"), 10, 64)
+			if !strings.EqualFold(w, "before") || err != nil || id < 1 {
+				return errUser("`timeline` takes nothing, or `before <entry>` to page back, e.g. `/incident timeline before 120`.")
+			}
+			c.Before = id
+			return nil
+		},
+		run: (*Dispatcher).runTimeline,
 	}
 }
 
+// runTimeline shows the newest TimelineShown entries (before an entry, to
+// page back), reading only those.
 func (d *Dispatcher) runTimeline(ctx context.Context, r request) Result {
 	if err := d.Service.Record(ctx, r.n, r.cmd, incident.OutcomeOK); err != nil {
 		return d.internal(ctx, err)
@@ -116,19 +130,27 @@ func (d *Dispatcher) runTimeline(ctx context.Context, r request) Result {
 	if err != nil {
 		return d.internal(ctx, err)
 	}
-	entries, err := d.Service.Timeline(ctx, r.n, incident.Page{})
+	// One more than shown says whether there are earlier ones.
+	entries, err := d.Service.Timeline(ctx, r.n, incident.Page{Latest: true, BeforeID: r.Before, Limit: TimelineShown + 1})
 	if err != nil {
 		return d.internal(ctx, err)
 	}
+	earlier := len(entries) > TimelineShown
+	if earlier {
+		entries = entries[1:]
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s timeline* (%d entries, times UTC)\n", inc.Ref(), len(entries))
-	if len(entries) > TimelineShown {
-		fmt.Fprintf(&b, "_%d earlier entries not shown; all of them: `warroom incidents show %s`_\n", len(entries)-TimelineShown, inc.Ref())
-		entries = entries[len(entries)-TimelineShown:]
+	if r.Before != 0 {
+		fmt.Fprintf(&b, "*%s timeline*, before entry %d (times UTC)\n", inc.Ref(), r.Before)
+	} else {
+		fmt.Fprintf(&b, "*%s timeline*, the latest (times UTC)\n", inc.Ref())
 	}
 	for _, e := range entries {
 		b.WriteString(FormatEntry(e))
 		b.WriteByte('\n')
+	}
+	if earlier && len(entries) > 0 {
+		fmt.Fprintf(&b, "_Earlier: `/incident %s timeline before %d` · all of it: `warroom incidents show %s`_", inc.Ref(), entries[0].ID, inc.Ref())
 	}
 	return Result{Reply: strings.TrimRight(b.String(), "\n"), Incident: inc}
 }

@@ -117,9 +117,12 @@ func (s *memStore) Timeline(ctx context.Context, n int64, p incident.Page) ([]in
 	defer s.mu.Unlock()
 	var out []incident.Entry
 	for _, e := range s.entries {
-		if e.Incident == n && e.ID > p.AfterID {
+		if e.Incident == n && e.ID > p.AfterID && (!p.Latest || p.BeforeID == 0 || e.ID < p.BeforeID) {
 			out = append(out, e)
 		}
+	}
+	if p.Latest && p.Limit > 0 && len(out) > p.Limit {
+		out = out[len(out)-p.Limit:]
 	}
 	return out, nil
 }

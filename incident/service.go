@@ -2,7 +2,9 @@ package incident
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -634,8 +636,25 @@ func notClosed(inc *Incident) error {
 }
 
 func entry(n int64, cmd Command, now time.Time, outcome string, detail map[string]string) *Entry {
-	return &Entry{Incident: n, At: now, Actor: cmd.Actor, Channel: cmd.Channel, Raw: cmd.Raw, Kind: cmd.Kind, Outcome: outcome, Detail: detail}
+	raw := cmd.Raw
+	if outcome != OutcomeOK && len(raw) > MaxRejectedRaw {
+		// The timeline cannot be edited or deleted: a huge rejected command
+		// would be kept in full for ever. Its start and its size say enough.
+		cut := MaxRejectedRaw
+		for cut > 0 && !utf8.RuneStart(raw[cut]) {
+			cut--
+		}
+		if detail == nil {
+			detail = map[string]string{}
+		}
+		detail["raw_bytes"] = strconv.Itoa(len(raw))
+		raw = raw[:cut] + fmt.Sprintf("… [%d bytes in all]", len(raw))
+	}
+	return &Entry{Incident: n, At: now, Actor: cmd.Actor, Channel: cmd.Channel, Raw: raw, Kind: cmd.Kind, Outcome: outcome, Detail: detail}
 }
+
+// MaxRejectedRaw is how much of a rejected command's text the timeline keeps.
+const MaxRejectedRaw = 4096
 
 // CleanTitle folds runs of white space, then checks the title: it must have
 // at least one letter or digit, no invisible control characters, and at most

@@ -107,10 +107,15 @@ type Filter struct {
 	PublicOnly, PrivateOnly bool
 }
 
-// Page selects timeline entries: those after AfterID, at most Limit (0: all).
+// Page selects timeline entries: those after AfterID, at most Limit (0:
+// all), oldest first. With Latest, the newest Limit entries before
+// BeforeID (0: the newest of all), still returned oldest first: what a
+// person reads, and the page before it.
 type Page struct {
-	AfterID int64
-	Limit   int
+	AfterID  int64
+	Limit    int
+	Latest   bool
+	BeforeID int64
 }
 
 // Clock tells the time. Tests pass a fixed or stepped clock.

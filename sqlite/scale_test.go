@@ -3,10 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/sqlite"
 )
 
 // BenchmarkScale reads what people read most — the newest incidents (the
@@ -68,4 +71,35 @@ func BenchmarkScale(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkTimelinePage reads what /incident timeline shows of an incident
+// with 3,000 entries: the newest 31, against reading them all (what it did).
+func BenchmarkTimelinePage(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "t.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	svc := incident.NewService(db, nil)
+	c := incident.Command{Actor: "U1", Kind: "note"}
+	inc, _ := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "busy", Severity: incident.SEV2})
+	for i := 0; i < 3000; i++ {
+		svc.Note(ctx, inc.Number, c, strings.Repeat("a note of some length ", 20))
+	}
+	b.Run("latest-31", func(b *testing.B) {
+		for b.Loop() {
+			if es, err := db.Timeline(ctx, inc.Number, incident.Page{Latest: true, Limit: 31}); err != nil || len(es) != 31 {
+				b.Fatal(err, len(es))
+			}
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Timeline(ctx, inc.Number, incident.Page{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

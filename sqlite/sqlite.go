@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -609,7 +610,15 @@ func (db *DB) Timeline(ctx context.Context, n int64, p incident.Page) ([]inciden
 	if n == 0 {
 		cond, args = `incident IS NULL`, nil
 	}
+	order := ` AND id > ? ORDER BY id`
 	args = append(args, p.AfterID)
+	if p.Latest {
+		before := p.BeforeID
+		if before <= 0 {
+			before = 1<<63 - 1
+		}
+		order, args[len(args)-1] = ` AND id < ? ORDER BY id DESC`, before
+	}
 	limit := ""
 	if p.Limit > 0 {
 		limit = " LIMIT ?"
@@ -617,7 +626,7 @@ func (db *DB) Timeline(ctx context.Context, n int64, p incident.Page) ([]inciden
 	}
 	rows, err := db.r.QueryContext(ctx, `
 		SELECT id, COALESCE(incident, 0), at, actor, channel, raw, kind, outcome, detail
-		FROM timeline WHERE `+cond+` AND id > ? ORDER BY id`+limit, args...)
+		FROM timeline WHERE `+cond+order+limit, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -636,6 +645,9 @@ func (db *DB) Timeline(ctx context.Context, n int64, p incident.Page) ([]inciden
 			}
 		}
 		out = append(out, e)
+	}
+	if p.Latest {
+		slices.Reverse(out)
 	}
 	return out, rows.Err()
 }
