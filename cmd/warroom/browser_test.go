@@ -67,12 +67,12 @@ func browser(t *testing.T, exe, dir string, width, height int) context.Context {
 func TestSandboxInBrowser(t *testing.T) {
 	exe := chromium(t)
 	dir := t.TempDir()
-	env := map[string]string{"WARROOM_DB": filepath.Join(dir, "sandbox.db")}
+	env := map[string]string{}
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, nil, out, errb, func(k string) string { return env[k] })
+		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0", "--db", filepath.Join(dir, "sandbox.db")}, nil, out, errb, func(k string) string { return env[k] })
 	}()
 	defer func() {
 		cancel()

@@ -28,7 +28,11 @@ import (
 // as your teammates.
 func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	var c Config
-	fs := newFlagSet("sandbox", &c, getenv, stderr, "db", "log-level")
+	fs := newFlagSet("sandbox", &c, getenv, stderr, "log-level")
+	// The sandbox keeps its own file and never reads WARROOM_DB: in a shell
+	// set up for production, --reset must not delete production's
+	// database, nor the sandbox deliver its pending work to the simulator.
+	fs.StringVar(&c.DB, "db", "sandbox.db", "the sandbox's SQLite file (never WARROOM_DB)")
 	addr := fs.String("addr", "localhost:8080", "where the console listens")
 	statusAt := fs.String("status-addr", envOr(getenv, "WARROOM_STATUS_ADDR", "localhost:8081"), "where the sandbox's public status page listens [$WARROOM_STATUS_ADDR]")
 	reset := fs.Bool("reset", false, "delete the sandbox's database and workspace first and start clean")
@@ -54,6 +58,13 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	log := newLogger(c.LogLevel, stderr)
 	workspaceFile, vendorsFile := c.DB+".slack.json", c.DB+".vendors.json"
+	if _, err := os.Stat(c.DB); err == nil {
+		// A database with no saved workspace beside it is not one the
+		// sandbox made: it is not the sandbox's to use, let alone delete.
+		if _, err := os.Stat(workspaceFile); err != nil {
+			return fmt.Errorf("sandbox: %s was not made by the sandbox (there is no %s beside it), so it is neither used nor reset. Choose another file with --db, e.g. --db sandbox.db", c.DB, filepath.Base(workspaceFile))
+		}
+	}
 	if *reset {
 		for _, f := range []string{c.DB, c.DB + "-wal", c.DB + "-shm", workspaceFile, vendorsFile} {
 			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
@@ -151,6 +162,8 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		env["SLACK_APP_TOKEN"], env["SLACK_CA_FILE"] = slacksim.AppToken, ca
 	}
 
+	// The saved workspace marks the database as the sandbox's from the start.
+	saveWorkspace(sim, workspaceFile, log)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	served := make(chan error, 1)

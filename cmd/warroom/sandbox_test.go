@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -37,7 +38,7 @@ func TestSandbox(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"sandbox", "--terminal", "--status-addr", "127.0.0.1:0"}, pr, out, errb, getenv)
+		done <- run(context.Background(), []string{"sandbox", "--terminal", "--status-addr", "127.0.0.1:0", "--db", db}, pr, out, errb, getenv)
 	}()
 	// Type one line at a time, as a person would, once the sandbox is up.
 	deadline := time.Now().Add(15 * time.Second)
@@ -92,9 +93,9 @@ func consoleSandbox(t *testing.T, db string, extra ...string) (string, func()) {
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	args := append([]string{"sandbox", "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"sandbox", "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0", "--db", db}, extra...)
 	go func() {
-		done <- run(ctx, args, nil, out, errb, func(k string) string { return map[string]string{"WARROOM_DB": db}[k] })
+		done <- run(ctx, args, nil, out, errb, func(string) string { return "" })
 	}()
 	ready := regexp.MustCompile(`sandbox ready: open (http://\S+)`)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -386,12 +387,13 @@ func statusURL(t *testing.T, console string) string {
 // status page where it says, and the ready line gives both addresses.
 func TestSandboxHonoursStatusAddr(t *testing.T) {
 	status := freeAddr(t)
-	env := map[string]string{"WARROOM_DB": filepath.Join(t.TempDir(), "s.db"), "WARROOM_STATUS_ADDR": status}
+	db := filepath.Join(t.TempDir(), "s.db")
+	env := map[string]string{"WARROOM_STATUS_ADDR": status}
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0"}, nil, out, errb, func(k string) string { return env[k] })
+		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--db", db}, nil, out, errb, func(k string) string { return env[k] })
 	}()
 	defer func() { cancel(); <-done }()
 	want := regexp.MustCompile(`sandbox ready: open http://127\.0\.0\.1:\d+ \(status page: http://` + regexp.QuoteMeta(status) + `\)`)
@@ -517,4 +519,60 @@ func TestSandboxRespondWithMocks(t *testing.T) {
 		t.Errorf("a bad status: %d", code)
 	}
 	wait("the sync closes AI-1 in warroom", func() bool { return strings.Contains(messages(carol), "Action item *AI-1* was closed in Jira") })
+}
+
+// TestSandboxLeavesProductionAlone is the review's attack on a shell set up
+// for production: WARROOM_DB names the production database, and someone
+// types `warroom sandbox --reset`. The sandbox neither reads WARROOM_DB nor
+// resets (or uses) a database it did not make.
+func TestSandboxLeavesProductionAlone(t *testing.T) {
+	dir := t.TempDir()
+	prod := filepath.Join(dir, "prod.db")
+	env := map[string]string{"WARROOM_DB": prod}
+	getenv := func(k string) string { return env[k] }
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"migrate"}, nil, &out, &errb, getenv); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errb.String())
+	}
+	before, err := os.ReadFile(prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Named outright, it is refused, with the way out.
+	errb.Reset()
+	code := run(context.Background(), []string{"sandbox", "--reset", "--db", prod, "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, nil, &out, &errb, getenv)
+	if code == 0 || !strings.Contains(errb.String(), "was not made by the sandbox") || !strings.Contains(errb.String(), "--db sandbox.db") {
+		t.Fatalf("sandbox --reset --db prod.db: exit %d: %s", code, errb.String())
+	}
+	// Through WARROOM_DB, it is not even looked at: the sandbox uses its own file.
+	own := filepath.Join(dir, "own.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	sout, serr := &syncBuffer{}, &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--reset", "--db", own, "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, nil, sout, serr, getenv)
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(sout.String(), "sandbox ready"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox never ready: %s", serr.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("sandbox exit %d: %s", code, serr.String())
+	}
+	after, err := os.ReadFile(prod)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the production database changed (err %v)", err)
+	}
+	if _, err := os.Stat(own + ".slack.json"); err != nil {
+		t.Fatalf("the sandbox's own database has no workspace beside it: %v", err)
+	}
+	// And its own file it may reset.
+	errb.Reset()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if code := run(ctx2, []string{"sandbox", "--reset", "--db", own, "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, nil, &out, &errb, getenv); strings.Contains(errb.String(), "was not made by the sandbox") {
+		t.Fatalf("the sandbox refused its own file: exit %d %s", code, errb.String())
+	}
 }
