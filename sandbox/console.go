@@ -35,6 +35,9 @@ type Console struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	vendors Vendors
+	token   string          // the per-run token only the console's page holds
+	hosts   map[string]bool // names it answers to besides loopback and IPs
+	streams chan struct{}   // a slot per open live-update stream
 }
 
 // UseVendors shows the mock PagerDuty and Jira in the console.
@@ -48,9 +51,11 @@ type Link struct {
 
 // NewConsole returns the console for sim.
 func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
-	c := &Console{sim: sim, links: links, log: log, mux: http.NewServeMux()}
+	c := &Console{sim: sim, links: links, log: log, mux: http.NewServeMux(),
+		token: newToken(), hosts: map[string]bool{}, streams: make(chan struct{}, MaxStreams)}
 	files, _ := fs.Sub(static, "static")
 	c.mux.Handle("GET /", http.FileServerFS(files))
+	c.mux.HandleFunc("GET /{$}", c.index)
 	c.mux.HandleFunc("GET /api/workspace", c.workspace)
 	c.mux.HandleFunc("GET /api/messages", c.messages)
 	c.mux.HandleFunc("GET /api/events", c.events)
@@ -72,7 +77,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The console talks only to itself: no third-party content, no framing.
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
 	w.Header().Set("X-Frame-Options", "DENY")
-	c.mux.ServeHTTP(w, r)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if c.guard(w, r) {
+		c.mux.ServeHTTP(w, r)
+	}
 }
 
 type channelJSON struct {
@@ -183,6 +191,14 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	select {
+	case c.streams <- struct{}{}:
+		defer func() { <-c.streams }()
+	default:
+		w.Header().Set("Retry-After", "10")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("%d live-update streams are open already: close a console tab", MaxStreams)})
 		return
 	}
 	changes, stop := c.sim.Changes()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/slacksim"
 )
@@ -25,10 +26,13 @@ func TestConsoleShowsPeopleOnlyWhatTheyMaySee(t *testing.T) {
 	defer sim.Close()
 	alice := sim.AddUser("alice")
 	secret := sim.AddChannel("secret-room", true) // everyone there now is a member
-	srv := httptest.NewServer(NewConsole(sim, nil, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	cons := NewConsole(sim, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(cons)
 	defer srv.Close()
 	get := func(path string) (int, string) {
-		resp, err := http.Get(srv.URL + path)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set(TokenHeader, cons.Token())
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,4 +97,136 @@ func TestButtonClickIsSlacksBlockActions(t *testing.T) {
 func atoi(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
+}
+
+// TestConsoleAnswersOnlyItsOwnPage replays the review's attacks on the
+// console: another site's page posting a command as text/plain, a page that
+// rebinds its own name to the console's address, a script reading a private
+// room without the page's token, and forty live-update streams.
+func TestConsoleAnswersOnlyItsOwnPage(t *testing.T) {
+	delivered := make(chan string, 10)
+	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		delivered <- string(body)
+		io.WriteString(w, "ok")
+	}))
+	defer bot.Close()
+	sim, _ := slacksim.New(slacksim.Options{SigningSecret: "s3cret", BotURL: bot.URL})
+	defer sim.Close()
+	alice := sim.AddUser("alice")
+	room := sim.AddChannel("inc-1-secret", true)
+	general, _ := sim.ChannelByNameID("general")
+	cons := NewConsole(sim, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(cons)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	do := func(method, path, body string, h map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		for k, v := range h {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	declare := `{"user":"` + alice + `","channel":"` + general + `","text":"/incident declare sev1 forged"}`
+	for _, tc := range []struct {
+		name string
+		path string
+		body string
+		h    map[string]string
+		want int
+	}{
+		{"a cross-site text/plain POST (no preflight)", "/api/command", declare, map[string]string{"Content-Type": "text/plain", "Origin": "http://evil.example"}, 403},
+		{"text/plain with the token", "/api/command", declare, map[string]string{"Content-Type": "text/plain", TokenHeader: cons.Token()}, 415},
+		{"a form post", "/api/command", "user=" + alice, map[string]string{"Content-Type": "application/x-www-form-urlencoded", TokenHeader: cons.Token()}, 415},
+		{"JSON without the token", "/api/command", declare, map[string]string{"Content-Type": "application/json"}, 403},
+		{"JSON with a wrong token", "/api/command", declare, map[string]string{"Content-Type": "application/json", TokenHeader: strings.Repeat("0", 32)}, 403},
+		{"another origin, token and all", "/api/command", declare, map[string]string{"Content-Type": "application/json", TokenHeader: cons.Token(), "Origin": "http://evil.example"}, 403},
+		{"a same-site sibling", "/api/command", declare, map[string]string{"Content-Type": "application/json", TokenHeader: cons.Token(), "Sec-Fetch-Site": "same-site"}, 403},
+		{"a rebound name", "/api/command", declare, map[string]string{"Content-Type": "application/json", TokenHeader: cons.Token(), "Host": "evil.example:" + strings.Split(host, ":")[1]}, 421},
+	} {
+		if code, body := do("POST", tc.path, tc.body, tc.h); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.want)
+		}
+	}
+	select {
+	case d := <-delivered:
+		t.Fatalf("a refused request reached the bot: %s", d)
+	default:
+	}
+	// The rebound name cannot even load the page, so it never learns the token.
+	if code, body := do("GET", "/", "", map[string]string{"Host": "evil.example"}); code != 421 || strings.Contains(body, cons.Token()) {
+		t.Errorf("the page under a rebound name: %d", code)
+	}
+	// Reading a private room: refused without the token, allowed with it.
+	if code, _ := do("GET", "/api/messages?user="+alice+"&channel="+room, "", nil); code != 403 {
+		t.Errorf("a private room without the token: %d", code)
+	}
+	if code, _ := do("GET", "/api/messages?user="+alice+"&channel="+room, "", map[string]string{TokenHeader: cons.Token(), "Host": "localhost:1"}); code != 200 {
+		t.Errorf("the console's own page: %d", code)
+	}
+	// The page itself carries the token, and only this run's.
+	if _, body := do("GET", "/", "", nil); !strings.Contains(body, `<meta name="warroom-token" content="`+cons.Token()+`">`) {
+		t.Errorf("the page lacks its token")
+	}
+	if other := NewConsole(sim, nil, slog.New(slog.NewTextHandler(io.Discard, nil))); other.Token() == cons.Token() {
+		t.Errorf("two runs share a token")
+	}
+	// The real thing still works.
+	if code, body := do("POST", "/api/command", declare, map[string]string{"Content-Type": "application/json; charset=utf-8", TokenHeader: cons.Token(), "Origin": srv.URL, "Sec-Fetch-Site": "same-origin"}); code != 200 {
+		t.Fatalf("the console's own command: %d %s", code, body)
+	}
+	if d := <-delivered; !strings.Contains(d, "forged") {
+		t.Errorf("delivered %q", d)
+	}
+
+	// Live-update streams are capped; a closed one frees its slot.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func(ctx context.Context) *http.Response {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/events?token="+cons.Token(), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first, closeFirst := context.WithCancel(ctx)
+	defer closeFirst()
+	for i := 0; i < MaxStreams; i++ {
+		sctx := ctx
+		if i == 0 {
+			sctx = first
+		}
+		if resp := open(sctx); resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp := open(ctx)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("stream %d: %d, want 503 with Retry-After", MaxStreams+1, resp.StatusCode)
+	}
+	resp.Body.Close()
+	closeFirst()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp := open(ctx)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed stream never freed its slot: %d", resp.StatusCode)
+		}
+	}
 }

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,6 +293,41 @@ func TestSandboxInBrowser(t *testing.T) {
 	}
 	if ephemeralForBob != 0 {
 		t.Errorf("bob sees %d of alice's private replies in #general", ephemeralForBob)
+	}
+	// A page on another site, opened in the same browser, tries to declare
+	// as alice: a no-cors fetch of text/plain and a text/plain form post,
+	// neither of which a browser preflights. Neither reaches the bot.
+	var ws consoleWorkspace
+	getJSON(t, url+"/api/workspace", &ws)
+	body, _ := json.Marshal(map[string]string{"user": ws.user("alice"), "channel": ws.channel("general"), "text": "/incident declare sev1 forged by another site"})
+	attack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>cat pictures</title>
+<form id="f" method="POST" enctype="text/plain" action="%[1]s/api/command" target="sink"><input name='%[2]s' value=''></form>
+<iframe name="sink"></iframe>
+<script>
+fetch("%[1]s/api/command", {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body: %[3]q})
+  .catch(() => {}).finally(() => { document.getElementById("f").submit(); setTimeout(() => { document.title = "sent"; }, 500); });
+</script>`, url, html.EscapeString(string(body[:len(body)-1])+`,"x":"`), string(body))
+	}))
+	defer attack.Close()
+	step("another site's page posts to the console", chromedp.Navigate(attack.URL), waitText("title", "sent"))
+	// Give a delivered command time to show, then look as alice would.
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		var general []struct{ Text string }
+		getJSON(t, url+"/api/messages?user="+ws.user("alice")+"&channel="+ws.channel("general"), &general)
+		var after consoleWorkspace
+		getJSON(t, url+"/api/workspace", &after)
+		for _, m := range general {
+			if strings.Contains(m.Text, "forged") {
+				t.Fatalf("another site's page declared an incident as alice: %q", m.Text)
+			}
+		}
+		for _, c := range after.Channels {
+			if strings.Contains(c.Name, "forged") {
+				t.Fatalf("another site's page made %s", c.Name)
+			}
+		}
 	}
 	path := filepath.Join(dir, "sandbox.png")
 	if *updateScreenshot {

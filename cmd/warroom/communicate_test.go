@@ -85,7 +85,7 @@ func TestReminderButtons(t *testing.T) {
 	w.cmd("alice", w.general, "declare sev2 Search is slow")
 	room := w.room("INC-1")
 	w.cmd("alice", room.ID, "communicator "+w.at("carol"))
-	w.publish("carol", room.ID, "investigating", "We are investigating slow search.\n"+nextBy(time.Minute)+".")
+	w.publish("carol", room.ID, "investigating", "We are investigating slow search.\n"+nextBy(90*time.Second)+".")
 	var reminder slacksim.Message
 	w.eventually("the communicator is reminded in the war room", func() bool {
 		for _, m := range w.sim.Messages(room.ID) {

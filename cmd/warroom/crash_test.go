@@ -256,13 +256,14 @@ func TestRemindersFireOnceAcrossCrashes(t *testing.T) {
 	if room == "" {
 		t.Fatal("no war room")
 	}
-	// A published update sets the next one's due time, a minute or less away.
+	// A published update sets the next one's due time, 30 to 90 seconds away
+	// (the text says a minute, not a second: never less than half a minute).
 	n := len(c.sim.Views())
 	if _, err := c.sim.SlashCommand(t.Context(), alice, room, "update investigating"); err != nil || len(c.sim.Views()) != n+1 {
 		t.Fatalf("no update preview: %v", err)
 	}
 	if _, err := c.sim.SubmitView(t.Context(), c.sim.Views()[n].ID, map[string]map[string]string{
-		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating.\n" + nextBy(time.Minute) + "."}}); err != nil {
+		"update_status": {"update_status": "investigating"}, "update_body": {"update_body": "We are investigating.\n" + nextBy(90*time.Second) + "."}}); err != nil {
 		t.Fatal(err)
 	}
 	count := func(text string) int {

@@ -206,6 +206,15 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cons := sandbox.NewConsole(sim, links, log)
 	cons.UseVendors(vendors)
+	// Beyond loopback and IP addresses, the console answers only to the
+	// name it was asked to listen on (and this machine's, when it listens
+	// on all), so a page rebinding its own name here is refused.
+	if host, _, _ := net.SplitHostPort(*addr); host == "" || host == "0.0.0.0" || host == "::" {
+		name, _ := os.Hostname()
+		cons.AllowHosts(name)
+	} else {
+		cons.AllowHosts(host)
+	}
 	// No write timeout: the console's live updates are one long response.
 	console := &http.Server{Handler: cons, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go console.Serve(ln)

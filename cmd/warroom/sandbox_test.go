@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warroom/warroom/sandbox"
 )
 
 // TestSandbox types a short incident into the sandbox's terminal as two
@@ -113,12 +116,44 @@ func consoleSandbox(t *testing.T, db string, extra ...string) (string, func()) {
 	return "", nil
 }
 
-func getJSON(t *testing.T, url string, v any) {
+// consoleGet and consolePost call the console's API as its page does, with
+// the per-run token the page holds.
+func consoleGet(t *testing.T, url string) *http.Response {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set(sandbox.TokenHeader, consoleToken(t, url))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// consoleToken reads the token from the console's page, as app.js does (each
+// time: a restarted sandbox has a new one).
+func consoleToken(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := u.Scheme + "://" + u.Host
+	resp, err := http.Get(origin + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`<meta name="warroom-token" content="([0-9a-f]+)">`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the console's page holds no token: %.300s", page)
+	}
+	return string(m[1])
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp := consoleGet(t, url)
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %d", url, resp.StatusCode)
@@ -131,7 +166,10 @@ func getJSON(t *testing.T, url string, v any) {
 func postJSON(t *testing.T, url string, body any) int {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(sandbox.TokenHeader, consoleToken(t, url))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +301,7 @@ func TestSandboxScenario(t *testing.T) {
 		}
 	}
 	var bad struct{ Error string }
-	resp, _ := http.Get(url + "/api/messages?channel=CNOPE")
+	resp := consoleGet(t, url+"/api/messages?channel=CNOPE")
 	json.NewDecoder(resp.Body).Decode(&bad)
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
@@ -363,7 +401,7 @@ func TestSandboxScenario(t *testing.T) {
 	}
 	waitFor("the pinned summary and the status page agree: all operational", func() bool {
 		var sum struct{ Status struct{ Indicator string } }
-		getJSON(t, statusURL(t, url)+"/api/v2/summary.json", &sum)
+		json.Unmarshal([]byte(fetch(t, statusURL(t, url)+"/api/v2/summary.json")), &sum)
 		p := pinned()
 		return sum.Status.Indicator == "none" && strings.Contains(p, "checkout: operational") && !strings.Contains(p, "major outage")
 	})

@@ -101,7 +101,7 @@ function button(el, blockID, msg) {
 
 // files are the files shared with a message, as links that open them.
 function files(m) {
-  return (m.files || []).map((f) => `<a class="file" href="/api/files/${encodeURIComponent(f.id)}?${q({ user: state.user })}" target="_blank" rel="noopener">📄 ${esc(f.name)}</a> <span class="size">${Math.max(1, Math.round((f.size || 0) / 1024))} KB</span>`).join("");
+  return (m.files || []).map((f) => `<a class="file" href="/api/files/${encodeURIComponent(f.id)}?${q({ user: state.user, token })}" target="_blank" rel="noopener">📄 ${esc(f.name)}</a> <span class="size">${Math.max(1, Math.round((f.size || 0) / 1024))} KB</span>`).join("");
 }
 
 function renderMessage(m) {
@@ -134,8 +134,13 @@ function pinnedLine(m) {
   return [...head, ...next, ...rest].join(" · ");
 }
 
+// The console's page holds this run's token; every call to the console
+// carries it, so no other page can act as a teammate here.
+const token = document.querySelector('meta[name="warroom-token"]').content;
+
 async function api(path, body) {
-  const opts = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const headers = { "X-Warroom-Token": token };
+  const opts = body === undefined ? { headers } : { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body) };
   const resp = await fetch(path, opts);
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) throw new Error(data.error || resp.statusText);
@@ -325,7 +330,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const ws = await api("/api/workspace");
   loadLocation(ws);
   await refresh();
-  new EventSource("/api/events").addEventListener("changed", scheduleRefresh);
+  new EventSource("/api/events?" + q({ token })).addEventListener("changed", scheduleRefresh);
 });
 
 // The mock PagerDuty and Jira: send an alert, take a vendor down, see what
