@@ -1,5 +1,6 @@
 # Build: docker build -t warroom .
 # Run:   docker run -e SLACK_BOT_TOKEN=... -e SLACK_APP_TOKEN=... -p 8081:8081 -v warroom:/data warroom
+# Drafts and /metrics: add -e WARROOM_ADMIN_ADDR=:8082 -e WARROOM_ADMIN_TOKEN=... -p 127.0.0.1:8082:8082 (docs/security.md)
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

@@ -37,7 +37,11 @@ func adminHandler(svc *incident.Service, mets *metrics.Metrics, c Config, hosts 
 			http.Error(w, "this is warroom's internal listener; it answers only to its own names (WARROOM_ADMIN_URL, WARROOM_ADMIN_HOSTS)", http.StatusMisdirectedRequest)
 			return
 		}
-		if c.AdminToken != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+c.AdminToken)) != 1 {
+		// A separate metrics token (for a scraper that should read nothing
+		// else) stands in for the admin token on /metrics, where the
+		// metrics handler checks it.
+		scrape := r.URL.Path == "/metrics" && c.MetricsToken != ""
+		if c.AdminToken != "" && !scrape && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+c.AdminToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="warroom"`)
 			http.Error(w, "warroom's internal pages need WARROOM_ADMIN_TOKEN as a bearer token", http.StatusUnauthorized)
 			return

@@ -42,7 +42,7 @@ func TestBadInput(t *testing.T) {
 		{"room", "reopen", []string{"not resolved, so there is nothing to reopen"}},
 		{"room", "close", []string{"still open", "/incident resolve"}},
 		{"room", "severity sev2", []string{"already SEV2. Nothing changed."}},
-		{"room", "timeline please", []string{"`timeline` takes no arguments"}},
+		{"room", "timeline please", []string{"`timeline` takes nothing, or `before <entry>`", "/incident timeline before 120"}},
 		{"room", "INC-99 note hello", []string{"INC-99 does not exist", "/incident list"}},
 		{"room", "declare", nil}, // opens the form: no error
 		{"general", "note hello", []string{"not a war room", "/incident INC-7 note"}},

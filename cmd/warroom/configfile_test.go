@@ -53,3 +53,22 @@ func TestConfigFileUnderTheEnvironment(t *testing.T) {
 		t.Errorf("a service name with a space: %v", err)
 	}
 }
+
+// TestEverySettingIsDocumented: docs/settings.md has a row for each
+// setting, with its flag and default, so a new one cannot go unmentioned.
+func TestEverySettingIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "settings.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	for _, s := range c.settings() {
+		row := "| `" + s.env + "` | `--" + s.flag + "` | "
+		if s.def != "" {
+			row += "`" + s.def + "` |"
+		}
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/settings.md has no row starting %q", row)
+		}
+	}
+}

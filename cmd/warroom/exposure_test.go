@@ -94,4 +94,20 @@ func TestInternalListenerBeyondLoopbackNeedsAToken(t *testing.T) {
 			t.Errorf("token %q: %d, want %d", token, resp.StatusCode, want)
 		}
 	}
+	// With a metrics token too, the scraper uses it for /metrics and
+	// nothing else; the admin token still opens the drafts.
+	w = start(t, "http", "WARROOM_ADMIN_TOKEN=s3cret-admin", "WARROOM_METRICS_TOKEN=s3cret-scrape")
+	w.cmd("alice", w.general, "declare sev3 x")
+	w.cmd("alice", w.room("INC-1").ID, "postmortem")
+	for _, tc := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/metrics", "s3cret-scrape", 200}, {"/metrics", "", 401}, {"/metrics", "s3cret-admin", 401},
+		{"/incidents/INC-1/postmortem.md", "s3cret-scrape", 401}, {"/incidents/INC-1/postmortem.md", "s3cret-admin", 200},
+	} {
+		if resp, _ := get(t, "http://"+w.admin+tc.path, "", tc.token); resp.StatusCode != tc.want {
+			t.Errorf("%s with %q: %d, want %d", tc.path, tc.token, resp.StatusCode, tc.want)
+		}
+	}
 }
