@@ -82,7 +82,9 @@ func TestKillNineUnderLoad(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(50+rand.IntN(300)) * time.Millisecond)
+		// Under -race each command takes several times longer: the window
+		// stretches so each cycle still carries load when the kill comes.
+		time.Sleep(time.Duration(50+rand.IntN(300)) * raceSlowdown * time.Millisecond)
 		c.kill()
 		stop()
 		wg.Wait()
