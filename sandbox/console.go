@@ -151,9 +151,7 @@ type messageJSON struct {
 // and the ephemeral ones meant for them alone.
 func (c *Console) messages(w http.ResponseWriter, r *http.Request) {
 	user, channel := r.URL.Query().Get("user"), r.URL.Query().Get("channel")
-	ch, ok := c.sim.Channel(channel)
-	if !ok || (ch.Private && !slices.Contains(ch.Members, user)) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such channel"})
+	if !c.mayUse(w, user, channel) {
 		return
 	}
 	out := []messageJSON{}
@@ -263,6 +261,9 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "empty message"})
 		return
 	}
+	if !c.mayUse(w, req.User, req.Channel) {
+		return
+	}
 	if _, err := c.sim.PostAs(req.User, req.Channel, req.Text); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
@@ -275,8 +276,22 @@ func (c *Console) join(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	if !c.mayUse(w, req.User, req.Channel) {
+		return
+	}
 	c.sim.Join(req.User, req.Channel)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// mayUse answers 404 unless user may post in (or join) channel: as in
+// Slack, a private channel is invisible to those not invited to it.
+func (c *Console) mayUse(w http.ResponseWriter, user, channel string) bool {
+	ch, ok := c.sim.Channel(channel)
+	if !ok || (ch.Private && !slices.Contains(ch.Members, user)) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such channel"})
+		return false
+	}
+	return true
 }
 
 // submit sends a modal's values as Slack's view_submission.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,6 +47,26 @@ func TestConsoleShowsPeopleOnlyWhatTheyMaySee(t *testing.T) {
 	}
 	if code, _ := get("/api/messages?user=" + carol + "&channel=" + secret); code != 404 {
 		t.Errorf("carol reads a private channel: %d", code)
+	}
+	post := func(path, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(TokenHeader, cons.Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/api/join", `{"user":"`+carol+`","channel":"`+secret+`"}`); code != 404 {
+		t.Errorf("carol joins a private channel uninvited: %d", code)
+	}
+	if code := post("/api/message", `{"user":"`+carol+`","channel":"`+secret+`","text":"hi"}`); code != 404 {
+		t.Errorf("carol posts in a private channel she is not in: %d", code)
+	}
+	if ch, _ := sim.Channel(secret); slices.Contains(ch.Members, carol) {
+		t.Errorf("carol became a member")
 	}
 	if _, body := get("/api/workspace?user=" + alice); !strings.Contains(body, "secret-room") {
 		t.Errorf("alice does not see her private channel")

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/warroom/warroom/internal/localonly"
 )
 
 // The console acts as any teammate in the simulated workspace, so it must
@@ -55,15 +57,14 @@ func (c *Console) AllowHosts(names ...string) {
 }
 
 func (c *Console) hostAllowed(hostport string) bool {
+	if localonly.IsLocalHost(hostport) {
+		return true
+	}
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil {
-		return true
-	}
-	return c.hosts[host]
+	return c.hosts[strings.ToLower(strings.TrimSuffix(host, "."))]
 }
 
 // guard refuses what did not come from the console's own page; it returns

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/internal/localonly"
 )
 
 // Tokens and identities of the simulated workspace and its one app.
@@ -97,6 +99,10 @@ type Call struct {
 	Error  string // "" when ok
 	Status int
 }
+
+// SocketOrigin is the Origin slack-go's Socket Mode client sends; the
+// simulator's websocket takes no other, so no web page can connect to it.
+const SocketOrigin = "https://api.slack.com"
 
 // Options configure a Server.
 type Options struct {
@@ -183,7 +189,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("POST /response/{id}", s.serveResponseURL)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
-	s.api = httptest.NewUnstartedServer(mux)
+	s.api = httptest.NewUnstartedServer(localonly.Handler(mux))
 	if opts.Addr != "" {
 		l, err := net.Listen("tcp", opts.Addr)
 		if err != nil {
@@ -194,7 +200,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.api.Start()
 
-	s.socket = httptest.NewUnstartedServer(http.HandlerFunc(s.serveSocket))
+	s.socket = httptest.NewUnstartedServer(localonly.Handler(http.HandlerFunc(s.serveSocket), SocketOrigin))
 	s.socket.StartTLS()
 	s.client = &http.Client{Timeout: 10 * time.Second}
 	s.AddChannel("general", false)

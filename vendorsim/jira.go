@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/internal/localonly"
 )
 
 // JiraIssue is an issue the fake holds.
@@ -34,7 +36,7 @@ type Jira struct {
 // NewJira starts a fake Jira site for project, accepting user and token.
 func NewJira(user, token, project string) *Jira {
 	j := &Jira{user: user, token: token, project: project}
-	j.srv = httptest.NewServer(http.HandlerFunc(j.serve))
+	j.srv = httptest.NewServer(localonly.Handler(http.HandlerFunc(j.serve)))
 	return j
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+
+	"github.com/warroom/warroom/internal/localonly"
 )
 
 // PDUser is a PagerDuty user.
@@ -42,7 +44,7 @@ type PagerDuty struct {
 // NewPagerDuty starts a fake PagerDuty that accepts token.
 func NewPagerDuty(token string) *PagerDuty {
 	p := &PagerDuty{token: token, oncall: map[string]string{}}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	p.srv = httptest.NewServer(localonly.Handler(http.HandlerFunc(p.serve)))
 	return p
 }
 
