@@ -281,6 +281,7 @@ func (s *Service) changeAction(ctx context.Context, n int64, cmd Command, id int
 		if err != nil {
 			return nil, nil, err
 		}
+		previous := cur.Owner
 		verb, err := change(cur, now)
 		if err != nil {
 			return nil, nil, err
@@ -290,6 +291,11 @@ func (s *Service) changeAction(ctx context.Context, n int64, cmd Command, id int
 			return nil, nil, err
 		}
 		inc.AddMember(cur.Owner)
+		if previous != cur.Owner {
+			if err := release(ctx, tx, inc, previous); err != nil {
+				return nil, nil, err
+			}
+		}
 		out = cur
 		var fx []Effect
 		if cmd.Actor != SystemActor || verb == "assign" {

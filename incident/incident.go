@@ -119,8 +119,10 @@ type Incident struct {
 	// Private incidents have a private war room, are never announced or
 	// on the status page, and show nothing to people outside Members.
 	Private bool
-	// Members may see and act on a private incident from anywhere; anyone
-	// in its (private) war room may act there. Unused for public ones.
+	// Members may see and act on a private incident from anywhere: its
+	// declarer, the people holding its roles and the owners of its action
+	// items, as long as they do (see Release). Anyone in its (private) war
+	// room may act there. Unused for public ones.
 	Members     map[string]bool
 	Description string
 	Severity    Severity
@@ -227,6 +229,22 @@ func (inc *Incident) AddMember(user string) {
 		inc.Members = map[string]bool{}
 	}
 	inc.Members[user] = true
+}
+
+// Release takes away user's access to a private incident when they no
+// longer hold a stake in it: not its declarer, not holding a role, and
+// (ownsAction) owning none of its action items. A role handed on, or an
+// action item reassigned, is what calls it.
+func (inc *Incident) Release(user string, ownsAction bool) {
+	if !inc.Private || user == "" || ownsAction || user == inc.DeclaredBy || user == inc.Commander || user == inc.Communicator {
+		return
+	}
+	for _, holder := range inc.Roles {
+		if holder == user {
+			return
+		}
+	}
+	delete(inc.Members, user)
 }
 
 // RoleNames returns the other role names in a stable order.

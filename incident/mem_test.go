@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -288,6 +289,14 @@ func (t *memTx) SaveAction(ctx context.Context, a *incident.ActionItem) error {
 	t.s.actions[a.ID] = &c
 	return nil
 }
+func (t *memTx) OwnsAction(ctx context.Context, n int64, user string) (bool, error) {
+	for _, a := range t.s.actions {
+		if a.Incident == n && a.Owner == user {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 func (s *memStore) action(id int64) (*incident.ActionItem, error) {
 	a, ok := s.actions[id]
 	if !ok {
@@ -334,17 +343,18 @@ func (s *memStore) Names(ctx context.Context, ids []string) (map[string]string, 
 	return out, nil
 }
 
-func (t *memTx) DeclaredSince(ctx context.Context, actor string, since time.Time) (int, error) {
-	n := 0
+func (t *memTx) DeclaredSince(ctx context.Context, actor string, since time.Time) ([]time.Time, error) {
+	var at []time.Time
 	for _, inc := range t.s.incidents {
-		if inc.DeclaredBy == actor && !inc.DeclaredAt.Before(since) {
-			n++
+		if inc.DeclaredBy == actor && inc.DeclaredAt.After(since) {
+			at = append(at, inc.DeclaredAt)
 		}
 	}
 	for _, inc := range t.pending {
-		if _, stored := t.s.incidents[inc.Number]; !stored && inc.DeclaredBy == actor && !inc.DeclaredAt.Before(since) {
-			n++
+		if _, stored := t.s.incidents[inc.Number]; !stored && inc.DeclaredBy == actor && inc.DeclaredAt.After(since) {
+			at = append(at, inc.DeclaredAt)
 		}
 	}
-	return n, nil
+	slices.SortFunc(at, time.Time.Compare)
+	return at, nil
 }

@@ -49,7 +49,7 @@ func (s *Service) Page(ctx context.Context, n int64, cmd Command, target, messag
 // incident an alert declared). source says where the answer came from.
 func (s *Service) AssignOnCall(ctx context.Context, n int64, user, provisional, source string) (*Incident, error) {
 	cmd := Command{Actor: SystemActor, Kind: KindOnCallAssigned, Raw: "on call per " + source + ": <@" + user + ">"}
-	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+	return s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, _ time.Time) (map[string]string, error) {
 		if inc.Commander != provisional {
 			return nil, Errorf(EConflict, "%s already has a commander, %s; the on-call person was not put in.", inc.Ref(), who(inc.Commander))
 		}
@@ -63,6 +63,9 @@ func (s *Service) AssignOnCall(ctx context.Context, n int64, user, provisional, 
 		from := inc.Commander
 		inc.Commander = user
 		inc.AddMember(user)
+		if err := release(ctx, tx, inc, from); err != nil {
+			return nil, err
+		}
 		return map[string]string{"role": RoleCommander, "from": from, "to": user, "source": source}, nil
 	})
 }

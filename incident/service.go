@@ -191,19 +191,44 @@ func (s *Service) SetSeverity(ctx context.Context, n int64, cmd Command, sev Sev
 
 var roleName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
-// CleanRole lowercases a role name and checks it.
+// roleAliases are the names people type for the two roles warroom runs
+// on: `role ic me` takes command, it does not make a second leader.
+var roleAliases = map[string]string{
+	"ic": RoleCommander, "incident-commander": RoleCommander, "incident_commander": RoleCommander, "lead": RoleCommander,
+	"comms": RoleCommunicator, "comms-lead": RoleCommunicator, "communications": RoleCommunicator, "communications-lead": RoleCommunicator,
+}
+
+// CleanRole lowercases a role name and checks it; a name for the commander
+// or the communicator is that role.
 func CleanRole(name string) (string, error) {
 	r := strings.ToLower(strings.TrimSpace(name))
 	if r == "" || len(r) > MaxRoleLen || !roleName.MatchString(r) {
 		return "", Errorf(EInvalid, "%q is not a role name. Use letters, digits, - or _, up to %d characters, e.g. `scribe`.", name, MaxRoleLen)
 	}
+	if canonical, ok := roleAliases[r]; ok {
+		return canonical, nil
+	}
 	return r, nil
+}
+
+// release takes a private incident away from someone who no longer holds
+// a stake in it (see Incident.Release).
+func release(ctx context.Context, tx Tx, inc *Incident, user string) error {
+	if !inc.Private || user == "" || !inc.Members[user] {
+		return nil
+	}
+	owns, err := tx.OwnsAction(ctx, inc.Number, user)
+	if err != nil {
+		return err
+	}
+	inc.Release(user, owns)
+	return nil
 }
 
 // Assign gives role to user. Naming a commander acknowledges the incident;
 // naming a communicator moves it to the communicate stage.
 func (s *Service) Assign(ctx context.Context, n int64, cmd Command, role, user string) (*Incident, error) {
-	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+	return s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
 		if err := notClosed(inc); err != nil {
 			return nil, err
 		}
@@ -231,6 +256,9 @@ func (s *Service) Assign(ctx context.Context, n int64, cmd Command, role, user s
 			return nil, Errorf(EConflict, "<@%s> is already %s of %s. Nothing changed.", user, r, inc.Ref())
 		}
 		inc.AddMember(user)
+		if err := release(ctx, tx, inc, from); err != nil {
+			return nil, err
+		}
 		return map[string]string{"role": r, "from": from, "to": user}, nil
 	})
 }

@@ -89,10 +89,13 @@ type Tx interface {
 	Action(ctx context.Context, id int64) (*ActionItem, error)
 	// SaveAction writes an action item's changes.
 	SaveAction(ctx context.Context, a *ActionItem) error
+	// OwnsAction reports whether user owns any action item of incident n.
+	OwnsAction(ctx context.Context, n int64, user string) (bool, error)
 	// RememberName records a user's display name.
 	RememberName(ctx context.Context, id, name string, at time.Time) error
-	// DeclaredSince counts the incidents actor declared at or after since.
-	DeclaredSince(ctx context.Context, actor string, since time.Time) (int, error)
+	// DeclaredSince lists when actor declared incidents after since,
+	// oldest first.
+	DeclaredSince(ctx context.Context, actor string, since time.Time) ([]time.Time, error)
 }
 
 // Filter selects incidents to list.

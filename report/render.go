@@ -59,6 +59,9 @@ func Markdown(r Report, who Who, loc *time.Location) string {
 		}
 		return fmt.Sprintf("%s | %s | %s | %s | %s | %s", ref(it), it.Incident, it.Priority, owner(who, it.Owner), due, cell(it.Text))
 	})
+	if r.Private.Open > 0 {
+		fmt.Fprintf(&b, "%s.\n\n", privateItems(r.Private))
+	}
 	if len(r.ByOwner) > 0 {
 		table("### Open, by owner", len(r.ByOwner), "", "| owner | open | P1 | overdue |", func(i int) string {
 			o := r.ByOwner[i]
@@ -80,6 +83,9 @@ func Markdown(r Report, who Who, loc *time.Location) string {
 		in := r.Incidents[i]
 		return fmt.Sprintf("%s | %s | %s | %s | %s | %d | %s", in.Ref, in.Severity, orDash(in.Service), in.Declared.In(loc).Format("2006-01-02 15:04"), ttr(in), in.Open, cell(in.Title))
 	})
+	if r.Private.Incidents > 0 {
+		fmt.Fprintf(&b, "%s.\n\n", privateIncidents(r.Private))
+	}
 	b.WriteString("## Recurring: most affected services and components, last 90 days\n\n")
 	table("", len(r.TopServices), "No incident named a service or component.", "| name | kind | incidents | SEV1 or SEV2 |", func(i int) string {
 		s := r.TopServices[i]
@@ -127,6 +133,9 @@ func Slack(r Report, loc *time.Location) string {
 		it := r.Open[i]
 		return fmt.Sprintf("• *%s* (%s) %s %s — %s, due %s", it.Ref, it.Incident, it.Priority, text(it.Text), who(it.Owner), orDash(it.Due))
 	}, "No open action items.")
+	if r.Private.Open > 0 {
+		fmt.Fprintf(&b, "_%s._\n", privateItems(r.Private))
+	}
 	section("Open by owner", len(r.ByOwner), func(i int) string {
 		o := r.ByOwner[i]
 		return fmt.Sprintf("• %s: %d open (%d P1, %d overdue)", who(o.Owner), o.Open, o.P1, o.Overdue)
@@ -143,6 +152,9 @@ func Slack(r Report, loc *time.Location) string {
 		}
 		return fmt.Sprintf("• *%s* %s%s %s — resolved in %s, %s", in.Ref, in.Severity, svc, text(in.Title), ttr(in), templates.Count(in.Open, "open action item"))
 	}, "No incidents this week.")
+	if r.Private.Incidents > 0 {
+		fmt.Fprintf(&b, "_%s._\n", privateIncidents(r.Private))
+	}
 	section("Recurring (90 days)", len(r.TopServices), func(i int) string {
 		s := r.TopServices[i]
 		return fmt.Sprintf("• %s %s: %s, %d SEV1/SEV2", s.Kind, text(s.Name), templates.Count(s.Incidents, "incident"), s.Severe)
@@ -151,10 +163,21 @@ func Slack(r Report, loc *time.Location) string {
 	return b.String()
 }
 
+// privateItems and privateIncidents say what the lists leave out, and
+// where its members find it.
+func privateItems(p PrivateCounts) string {
+	return fmt.Sprintf("Also %s of private incidents (%d overdue), not listed here: their members see them with `/incident action list`",
+		templates.Count(p.Open, "open item"), p.Overdue)
+}
+
+func privateIncidents(p PrivateCounts) string {
+	return fmt.Sprintf("Also %s, not listed here", templates.Count(p.Incidents, "private incident"))
+}
+
 func headline(r Report) string {
 	t, l := r.Closure.ThisQuarter, r.Closure.LastQuarter
 	return fmt.Sprintf("%s, %d overdue; %d closed this week. Closed within 30 days: %s %s (%d of %d, %d still inside their 30 days), %s %s (%d of %d)",
-		templates.Count(r.OpenCount, "open action item"), r.OverdueCount, len(r.ClosedThisWeek), t.Quarter, percent(t), t.InTime, t.InTime+t.Late, t.Pending, l.Quarter, percent(l), l.InTime, l.InTime+l.Late)
+		templates.Count(r.OpenCount, "open action item"), r.OverdueCount, len(r.ClosedThisWeek)+r.Private.Closed, t.Quarter, percent(t), t.InTime, t.InTime+t.Late, t.Pending, l.Quarter, percent(l), l.InTime, l.InTime+l.Late)
 }
 
 func percent(q Rate) string {

@@ -36,12 +36,9 @@ type Input struct {
 	// quarter's start and Now less TopServicesWindow.
 	Incidents []*incident.Incident
 	// Private holds the numbers of private incidents: the report, read in
-	// a shared channel, names neither them nor their items' texts.
+	// a shared channel, counts them and their items but lists neither.
 	Private map[int64]bool
 }
-
-// Hidden stands in for what a private incident's title or item says.
-const Hidden = "(private incident)"
 
 // Report is the weekly report. Its JSON form is the --format json output.
 type Report struct {
@@ -63,6 +60,19 @@ type Report struct {
 
 	Incidents   []IncidentRow  `json:"incidents_this_week"`
 	TopServices []ServiceCount `json:"top_services_90_days"`
+
+	// Private counts what the lists leave out: private incidents declared
+	// this week and their items. Nothing else of them is shown, not even
+	// their references: the report is read by people outside them.
+	Private PrivateCounts `json:"private"`
+}
+
+// PrivateCounts is how much of the report is private, and so not listed.
+type PrivateCounts struct {
+	Incidents int `json:"incidents_this_week"`
+	Open      int `json:"open"`
+	Overdue   int `json:"overdue"`
+	Closed    int `json:"closed_this_week"`
 }
 
 // Item is one action item in the report.
@@ -190,12 +200,9 @@ func Build(in Input) Report {
 	r.Closure.ThisQuarter.Quarter, r.Closure.LastQuarter.Quarter = quarterName(this), quarterName(last)
 	owners := map[string]*OwnerLoad{}
 	for _, a := range in.Actions {
-		if in.Private[a.Incident] {
-			a.Text = Hidden
-		}
+		private := in.Private[a.Incident]
 		it := item(a, now)
 		if a.Status == incident.ActionOpen {
-			r.Open = append(r.Open, it)
 			openByIncident[a.Incident]++
 			o := owners[a.Owner]
 			if o == nil {
@@ -208,10 +215,25 @@ func Build(in Input) Report {
 			}
 			if it.OverdueDays > 0 {
 				o.Overdue++
-				r.Overdue = append(r.Overdue, it)
+			}
+			switch {
+			case private:
+				r.Private.Open++
+				if it.OverdueDays > 0 {
+					r.Private.Overdue++
+				}
+			default:
+				r.Open = append(r.Open, it)
+				if it.OverdueDays > 0 {
+					r.Overdue = append(r.Overdue, it)
+				}
 			}
 		} else if !a.Closed.Before(in.Since) {
-			r.ClosedThisWeek = append(r.ClosedThisWeek, it)
+			if private {
+				r.Private.Closed++
+			} else {
+				r.ClosedThisWeek = append(r.ClosedThisWeek, it)
+			}
 		}
 		d, ok := declared[a.Incident]
 		if !ok {
@@ -241,7 +263,7 @@ func Build(in Input) Report {
 			rate.Percent = float64(rate.InTime) * 100 / float64(n)
 		}
 	}
-	r.OpenCount, r.OverdueCount = len(r.Open), len(r.Overdue)
+	r.OpenCount, r.OverdueCount = len(r.Open)+r.Private.Open, len(r.Overdue)+r.Private.Overdue
 	slices.SortFunc(r.Open, func(a, b Item) int {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Due, b.Due), cmp.Compare(a.Ref, b.Ref))
 	})
@@ -271,12 +293,15 @@ func Build(in Input) Report {
 	}
 	window := now.Add(-TopServicesWindow)
 	for _, inc := range in.Incidents {
-		if !inc.DeclaredAt.Before(in.Since) && !inc.DeclaredAt.After(now) {
-			title := inc.Title
-			if inc.Private || in.Private[inc.Number] {
-				title = Hidden
+		thisWeek := !inc.DeclaredAt.Before(in.Since) && !inc.DeclaredAt.After(now)
+		if inc.Private || in.Private[inc.Number] {
+			if thisWeek {
+				r.Private.Incidents++
 			}
-			r.Incidents = append(r.Incidents, IncidentRow{Ref: inc.Ref(), Title: title, Severity: inc.Severity.String(),
+			continue // its service and components are its own business too
+		}
+		if thisWeek {
+			r.Incidents = append(r.Incidents, IncidentRow{Ref: inc.Ref(), Title: inc.Title, Severity: inc.Severity.String(),
 				Service: inc.Service, Status: string(inc.Status), Declared: inc.DeclaredAt, ToResolve: inc.Durations().ToResolve,
 				ToResolveSeconds: inc.Durations().ToResolve.Seconds(),
 				Open:             openByIncident[inc.Number]})

@@ -36,6 +36,13 @@ func (t *storeTx) SaveAction(ctx context.Context, a *incident.ActionItem) error 
 	return err
 }
 
+// OwnsAction implements incident.Tx.
+func (t *storeTx) OwnsAction(ctx context.Context, n int64, user string) (bool, error) {
+	var owns bool
+	err := t.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM action_items WHERE incident = ? AND owner = ?)`, n, user).Scan(&owns)
+	return owns, err
+}
+
 // Action implements incident.Tx.
 func (t *storeTx) Action(ctx context.Context, id int64) (*incident.ActionItem, error) {
 	return getAction(ctx, t.q, id)

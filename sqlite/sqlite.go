@@ -270,7 +270,11 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 
 // saveRoles writes the incident's other roles and its components.
 func saveRoles(ctx context.Context, q querier, inc *incident.Incident) error {
-	// Members only matter for private incidents, and are never removed.
+	// Members only matter for private incidents; someone released (a role
+	// handed on, an action item reassigned) loses access.
+	if _, err := q.ExecContext(ctx, `DELETE FROM incident_members WHERE incident = ?`, inc.Number); err != nil {
+		return err
+	}
 	for user := range inc.Members {
 		if _, err := q.ExecContext(ctx, `INSERT INTO incident_members (incident, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, inc.Number, user); err != nil {
 			return err
@@ -791,8 +795,19 @@ func (db *DB) Names(ctx context.Context, ids []string) (map[string]string, error
 }
 
 // DeclaredSince implements incident.Tx.
-func (t *storeTx) DeclaredSince(ctx context.Context, actor string, since time.Time) (int, error) {
-	var n int
-	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE declared_by = ? AND declared_at >= ?`, actor, fmtTime(since)).Scan(&n)
-	return n, err
+func (t *storeTx) DeclaredSince(ctx context.Context, actor string, since time.Time) ([]time.Time, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT declared_at FROM incidents WHERE declared_by = ? AND declared_at > ? ORDER BY declared_at`, actor, fmtTime(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var at []time.Time
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		at = append(at, parseTime(s))
+	}
+	return at, rows.Err()
 }

@@ -186,3 +186,20 @@ func TestDeclareFlood(t *testing.T) {
 		return channels == 12
 	})
 }
+
+// TestRoleAliasesAreTheRoles: `role ic me` takes command, announced as
+// taking command is, rather than making a second leader called "ic".
+func TestRoleAliasesAreTheRoles(t *testing.T) {
+	w := start(t, "http")
+	w.cmd("alice", w.general, "declare sev2 Checkout errors")
+	room := w.room("INC-1").ID
+	if r := w.cmd("bob", room, "role ic me"); !strings.Contains(r, "commander") {
+		t.Errorf("role ic me: %q", r)
+	}
+	w.cmd("alice", room, "role comms "+w.at("carol"))
+	inc := w.show("INC-1")
+	if inc.Commander != w.users["bob"] || inc.Communicator != w.users["carol"] || len(inc.Roles) != 0 {
+		t.Errorf("commander %s, communicator %s, other roles %v", inc.Commander, inc.Communicator, inc.Roles)
+	}
+	w.eventually("the room is told bob took command", func() bool { return w.posted(room, "took command of INC-1") })
+}
