@@ -51,12 +51,15 @@ func (s *Service) mayDeclareNow(ctx context.Context, tx Tx, actor string, now ti
 	if s.declareLimit == 0 || actor == AlertActor || actor == SystemActor {
 		return nil
 	}
-	n, err := tx.DeclaredSince(ctx, actor, now.Add(-time.Minute))
-	if err != nil || n < s.declareLimit {
+	at, err := tx.DeclaredSince(ctx, actor, now.Add(-time.Minute))
+	if err != nil || len(at) < s.declareLimit {
 		return err
 	}
+	// A slot frees when the declaration that fills the limit leaves the
+	// minute: then one more is allowed.
+	again := at[len(at)-s.declareLimit].Add(time.Minute)
 	return Errorf(EConflict, "You have declared %d incidents in the last minute, the most one person may. Try again at %s UTC, or add to one of them: `/incident list`.",
-		n, now.Add(time.Minute).UTC().Format("15:04:05"))
+		len(at), again.UTC().Format("15:04:05"))
 }
 
 // UseCloseAfter sets how long an incident must have been resolved before

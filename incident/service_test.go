@@ -207,3 +207,24 @@ func TestRecordReadAcknowledges(t *testing.T) {
 		t.Fatal("a teammate's read acknowledges")
 	}
 }
+
+// TestDeclareLimitSaysWhenASlotFrees: the retry time is when the
+// declaration that filled the limit leaves the minute, not a minute from now.
+func TestDeclareLimitSaysWhenASlotFrees(t *testing.T) {
+	ctx := context.Background()
+	svc, _, c, _ := setup(t) // alice declared at 10:00:00
+	svc.UseDeclareLimit(2)
+	c.step(20 * time.Second)
+	if _, err := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "Second", Severity: incident.SEV3}); err != nil {
+		t.Fatal(err)
+	}
+	c.step(25 * time.Second)
+	_, err := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "Third", Severity: incident.SEV3})
+	if msg := incident.ErrorMessage(err); !strings.Contains(msg, "Try again at 10:01:00 UTC") {
+		t.Errorf("at 10:00:45 with declarations at 10:00:00 and 10:00:20: %q", msg)
+	}
+	c.step(15 * time.Second) // 10:01:00: the first has left the minute
+	if _, err := svc.Declare(ctx, cmd("alice", "declare"), incident.Declaration{Title: "Third", Severity: incident.SEV3}); err != nil {
+		t.Errorf("at 10:01:00: %v", err)
+	}
+}

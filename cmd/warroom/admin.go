@@ -62,7 +62,7 @@ func adminHosts(c Config, listen string) map[string]bool {
 	if host, _, err := net.SplitHostPort(listen); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
 		hosts[strings.ToLower(net.JoinHostPort(host, port))] = true
 	}
-	if u, err := url.Parse(c.AdminURL); err == nil && u.Host != "" {
+	if u, err := url.Parse(c.adminURL()); err == nil && u.Host != "" {
 		hosts[strings.ToLower(u.Host)] = true
 		if u.Port() == "" {
 			hosts[strings.ToLower(u.Hostname())] = true

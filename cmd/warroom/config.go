@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -100,7 +101,7 @@ func (c *Config) settings() []setting {
 		{"db", "WARROOM_DB", "warroom.db", "SQLite database file", &c.DB, false},
 		{"addr", "WARROOM_ADDR", ":8080", "public listen address: /slack/*, /webhooks/pagerduty, /healthz", &c.Addr, false},
 		{"admin-addr", "WARROOM_ADMIN_ADDR", "127.0.0.1:8082", "internal listen address: postmortem drafts and /metrics (\"off\" to not serve them)", &c.AdminAddr, false},
-		{"admin-url", "WARROOM_ADMIN_URL", "http://127.0.0.1:8082", "where the team reaches the internal listener (links to drafts)", &c.AdminURL, false},
+		{"admin-url", "WARROOM_ADMIN_URL", "", "where the team reaches the internal listener (links to drafts); default: http:// and WARROOM_ADMIN_ADDR", &c.AdminURL, false},
 		{"admin-hosts", "WARROOM_ADMIN_HOSTS", "", "more Host names the internal listener answers to, comma-separated (a proxy's name)", &c.AdminHosts, false},
 		{"admin-token", "WARROOM_ADMIN_TOKEN", "", "bearer token the internal listener requires; needed when it listens beyond loopback", &c.AdminToken, true},
 		{"announce-channel", "WARROOM_ANNOUNCE_CHANNEL", "", "channel ID or name for declarations and resolutions", &c.AnnounceChannel, false},
@@ -113,7 +114,7 @@ func (c *Config) settings() []setting {
 		{"help-after", "WARROOM_HELP_AFTER", "10m", "call everyone in when a SEV1 or SEV2 has nobody but its declarer for this long (0: never)", &c.HelpAfter, false},
 		{"status-addr", "WARROOM_STATUS_ADDR", ":8081", "listen address of the public status page (\"off\" to not serve it)", &c.StatusAddr, false},
 		{"status-title", "WARROOM_STATUS_TITLE", "Service status", "the status page's title", &c.StatusTitle, false},
-		{"status-url", "WARROOM_STATUS_URL", "http://localhost:8081", "where the public reaches the status page (links, feed)", &c.StatusURL, false},
+		{"status-url", "WARROOM_STATUS_URL", "", "where the public reaches the status page (links, feed); default: http:// and WARROOM_STATUS_ADDR", &c.StatusURL, false},
 		{"status-contact", "WARROOM_STATUS_CONTACT", "Questions? Contact our support team.", "how to get in touch, shown on the status page", &c.StatusContact, false},
 		{"statuspage-api-key", "STATUSPAGE_API_KEY", "", "Atlassian Statuspage API key; with the page ID, publishes there too", &c.SPKey, true},
 		{"statuspage-page-id", "STATUSPAGE_PAGE_ID", "", "Atlassian Statuspage page ID", &c.SPPage, false},
@@ -235,7 +236,7 @@ func (c *Config) statusPage(src statuspage.Source, loc *time.Location) *statuspa
 			comps = append(comps, name)
 		}
 	}
-	return statuspage.New(src, statuspage.Config{Title: c.StatusTitle, URL: c.StatusURL, Contact: c.StatusContact, Components: comps, Location: loc})
+	return statuspage.New(src, statuspage.Config{Title: c.StatusTitle, URL: c.statusURL(), Contact: c.StatusContact, Components: comps, Location: loc})
 }
 
 // atlassian returns the Statuspage publisher, or nil when not configured.
@@ -474,4 +475,34 @@ func redactURL(s string) string {
 	}
 	u.User = url.User("REDACTED")
 	return u.String()
+}
+
+// adminURL is WARROOM_ADMIN_URL, or else the internal listener's address:
+// links follow the port it really listens on.
+func (c Config) adminURL() string {
+	if c.AdminURL != "" {
+		return c.AdminURL
+	}
+	return listenURL(c.AdminAddr)
+}
+
+// statusURL is WARROOM_STATUS_URL, or else the status page's address.
+func (c Config) statusURL() string {
+	if c.StatusURL != "" {
+		return c.StatusURL
+	}
+	return listenURL(c.StatusAddr)
+}
+
+// listenURL is the http:// address of a listen address on this machine:
+// "localhost" where it listens on all addresses.
+func listenURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -111,3 +111,22 @@ func TestInternalListenerBeyondLoopbackNeedsAToken(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksFollowTheListeners: with no WARROOM_ADMIN_URL, the draft links
+// name the port the internal listener really uses, and it does not answer
+// to the default port's name (the review's serve on 18182 linked 8082).
+func TestLinksFollowTheListeners(t *testing.T) {
+	w := start(t, "http", "WARROOM_ADMIN_URL=", "WARROOM_POSTMORTEM_ON_RESOLVE=true")
+	w.cmd("alice", w.general, "declare sev3 Links")
+	room := w.room("INC-1").ID
+	w.cmd("alice", room, "resolve done")
+	w.eventually("the draft links the internal listener's real port", func() bool {
+		return w.posted(room, "http://"+w.admin+"/incidents/INC-1/postmortem.html")
+	})
+	if resp, _ := get(t, "http://"+w.admin+"/metrics", "127.0.0.1:8082", ""); resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("Host 127.0.0.1:8082 on a listener at %s: %d", w.admin, resp.StatusCode)
+	}
+	if got := listenURL("0.0.0.0:9090"); got != "http://localhost:9090" {
+		t.Errorf("listenURL(0.0.0.0:9090) = %s", got)
+	}
+}

@@ -219,6 +219,9 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	console := &http.Server{Handler: cons, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go console.Serve(ln)
 	defer console.Close()
+	if !loopback(ln.Addr().String()) {
+		fmt.Fprintf(stderr, "warning: the console listens on %s, beyond this machine: it has no login, so anyone who can reach it acts as any teammate. For yourself alone: --addr localhost:8080\n", ln.Addr())
+	}
 	fmt.Fprintf(stdout, "sandbox ready: open %s (status page: %s)\n", consoleURL(ln.Addr(), *addr), statusURL)
 	select {
 	case <-ctx.Done():
@@ -233,10 +236,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 func consoleURL(a net.Addr, asked string) string {
 	host, _, _ := net.SplitHostPort(asked)
 	_, port, _ := net.SplitHostPort(a.String())
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port)
+	return listenURL(net.JoinHostPort(host, port))
 }
 
 func freeLoopback() (string, error) {

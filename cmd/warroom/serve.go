@@ -89,7 +89,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			disp.Declarers = append(disp.Declarers, u)
 		}
 	}
-	adminURL := c.AdminURL
+	adminURL := c.adminURL()
 	if c.AdminAddr == "off" {
 		adminURL = ""
 	}
@@ -203,7 +203,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 				errc <- err
 			}
 		}()
-		log.Info("internal pages serving (postmortem drafts, /metrics)", "addr", aln.Addr().String(), "url", redactURL(c.AdminURL), "token", c.AdminToken != "")
+		log.Info("internal pages serving (postmortem drafts, /metrics)", "addr", aln.Addr().String(), "url", redactURL(c.adminURL()), "token", c.AdminToken != "")
 	}
 	// The public status page has its own listener, apart from the Slack
 	// endpoints, so it can be exposed without them.
@@ -218,7 +218,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 				errc <- err
 			}
 		}()
-		log.Info("status page serving", "addr", sln.Addr().String(), "url", redactURL(c.StatusURL))
+		log.Info("status page serving", "addr", sln.Addr().String(), "url", redactURL(c.statusURL()))
 	}
 	mode := "http"
 	if c.AppToken != "" {
