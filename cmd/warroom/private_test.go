@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -126,13 +124,8 @@ type fetched struct {
 // fetchStatus GETs url and returns its status and body, whatever they are.
 func fetchStatus(t *testing.T, url string) fetched {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return fetched{resp.StatusCode, string(b)}
+	resp, body := get(t, url, "", "")
+	return fetched{resp.StatusCode, body}
 }
 
 // TestPrivateIncidentFormerMembers: access to a private incident lasts as

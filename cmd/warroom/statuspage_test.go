@@ -31,16 +31,11 @@ func publishOne(t *testing.T) (*world, string) {
 
 func fetch(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, body := get(t, url, "", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %d", url, resp.StatusCode)
 	}
-	return string(b)
+	return body
 }
 
 // TestStatusPageShowsPublishedUpdates: what the communicator publishes in
