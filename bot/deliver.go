@@ -1,7 +1,9 @@
 package bot
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -160,7 +162,9 @@ func (b *Bot) deliverSummary(ctx context.Context, e incident.Effect) error {
 	if inc.SummaryTS != "" {
 		return nil
 	}
-	_, ts, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(b.summary(ctx, inc)...))
+	now := b.svc.Now()
+	posted := b.summary(ctx, inc, now)
+	_, ts, err := b.api.PostMessageContext(ctx, inc.ChannelID, slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(posted...))
 	if err != nil {
 		return classify(err)
 	}
@@ -170,12 +174,29 @@ func (b *Bot) deliverSummary(ctx context.Context, e incident.Effect) error {
 	if err := b.api.AddPinContext(ctx, inc.ChannelID, slack.NewRefToMessage(inc.ChannelID, ts)); err != nil && slackErr(err) != "already_pinned" {
 		b.record(ctx, inc.Number, "pins.add", err)
 	}
+	// A refresh delivered while this summary was being posted found no
+	// summary to edit (say, the Jira issue's link arriving just then): what
+	// changed meanwhile is put in now, or it would wait for the next change.
+	if cur, err := b.svc.Get(ctx, inc.Number); err == nil {
+		if latest := b.summary(ctx, cur, now); !sameBlocks(posted, latest) || summaryText(cur) != summaryText(inc) {
+			if _, _, _, err := b.api.UpdateMessageContext(ctx, inc.ChannelID, ts, slack.MsgOptionText(summaryText(cur), false), slack.MsgOptionBlocks(latest...)); err != nil {
+				b.record(ctx, inc.Number, "chat.update", err)
+			}
+		}
+	}
 	return nil
 }
 
-func (b *Bot) summary(ctx context.Context, inc *incident.Incident) []slack.Block {
+// summary renders the pinned summary as of now.
+func (b *Bot) summary(ctx context.Context, inc *incident.Incident, now time.Time) []slack.Block {
 	links, _ := b.svc.Links(ctx, inc.Number)
-	return summaryBlocks(inc, links, b.svc.Now())
+	return summaryBlocks(inc, links, now)
+}
+
+func sameBlocks(a, b []slack.Block) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && bytes.Equal(ja, jb)
 }
 
 // deliverRefresh brings the pinned summary and the topic up to date.
@@ -191,7 +212,7 @@ func (b *Bot) deliverRefresh(ctx context.Context, e incident.Effect) error {
 		return nil
 	}
 	_, _, _, err = b.api.UpdateMessageContext(ctx, inc.ChannelID, inc.SummaryTS,
-		slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(b.summary(ctx, inc)...))
+		slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(b.summary(ctx, inc, b.svc.Now())...))
 	return classify(err)
 }
 

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -345,4 +348,30 @@ func (w *world) outboxSummary() string {
 		attempts += r.Attempts
 	}
 	return fmt.Sprintf("%d items %v, %d attempts", len(rows), states, attempts)
+}
+
+// TestSummaryCatchesUpWithALateLink: the Jira issue's link arrives while
+// the pinned summary is still being posted (Slack answers slowly), so the
+// refresh it plans finds no summary to edit. The summary shows the link
+// anyway, without waiting for the incident's next change.
+func TestSummaryCatchesUpWithALateLink(t *testing.T) {
+	jr := vendorsim.NewJira(jiraUser, jiraToken, "OPS")
+	defer jr.Close()
+	// Jira answers in 0.7 s, while Slack takes 1.5 s to answer the summary
+	// post: the link lands between the summary's render and its answer.
+	target, _ := url.Parse(jr.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slowJira := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		time.Sleep(700 * time.Millisecond)
+		proxy.ServeHTTP(rw, r)
+	}))
+	defer slowJira.Close()
+	w := start(t, "http", "JIRA_URL="+slowJira.URL, "JIRA_USER="+jiraUser, "JIRA_TOKEN="+jiraToken, "JIRA_PROJECT=OPS")
+	w.sim.Slow("chat.postMessage", 1500*time.Millisecond, 2) // the summary, and the announcement beside it
+	w.cmd("alice", w.general, "declare sev2 Checkout returns 500s")
+	room := w.room("INC-1")
+	w.eventually("the issue is filed", func() bool { return len(jr.Issues()) == 1 })
+	w.eventually("the pinned summary links OPS-1", func() bool {
+		return strings.Contains(string(w.pinned(room.ID).Blocks), "OPS-1")
+	})
 }
