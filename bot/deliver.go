@@ -205,15 +205,23 @@ func (b *Bot) deliverRefresh(ctx context.Context, e incident.Effect) error {
 	if err != nil || inc.ChannelID == "" {
 		return err
 	}
-	if err := b.setTopic(ctx, inc); err != nil {
+	// A refresh that arrives after the room was archived (its own lane
+	// races the archive) has nothing left to bring up to date.
+	archived := func(err error) error {
+		if err == nil || slackErr(err) == "is_archived" {
+			return nil
+		}
 		return classify(err)
+	}
+	if err := b.setTopic(ctx, inc); err != nil {
+		return archived(err)
 	}
 	if inc.SummaryTS == "" {
 		return nil
 	}
 	_, _, _, err = b.api.UpdateMessageContext(ctx, inc.ChannelID, inc.SummaryTS,
 		slack.MsgOptionText(summaryText(inc), false), slack.MsgOptionBlocks(b.summary(ctx, inc, b.svc.Now())...))
-	return classify(err)
+	return archived(err)
 }
 
 func (b *Bot) deliverPost(ctx context.Context, e incident.Effect) error {
