@@ -18,7 +18,7 @@ import (
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/slacksim"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // FuzzVerify: a request is accepted only when its signature is the
@@ -63,7 +63,7 @@ func FuzzSignedPayloads(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer sim.Close()
-	db, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "fuzz.db"))
+	db, err := store.Open(context.Background(), filepath.Join(f.TempDir(), "fuzz.db"))
 	if err != nil {
 		f.Fatal(err)
 	}

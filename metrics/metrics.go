@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warroom/warroom/outbox"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // DurationBuckets are the buckets of the time-to histograms, in seconds:
@@ -32,7 +32,7 @@ type Metrics struct {
 
 // New registers warroom's metrics. db is read at each scrape; worker's
 // counters are reported as they are (nil: left out).
-func New(db *sqlite.DB, worker *outbox.Worker, now func() time.Time) *Metrics {
+func New(db *store.DB, worker *outbox.Worker, now func() time.Time) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
@@ -104,7 +104,7 @@ var (
 
 // dbCollector reads the database's figures at each scrape.
 type dbCollector struct {
-	db  *sqlite.DB
+	db  *store.DB
 	now func() time.Time
 }
 

@@ -14,13 +14,13 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/outbox"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // open returns a database with n incidents declared, and the service over it.
-func open(t *testing.T, path string, kinds ...string) (*sqlite.DB, *incident.Service) {
+func open(t *testing.T, path string, kinds ...string) (*store.DB, *incident.Service) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestARestartResumesDelivery(t *testing.T) {
 // heads, mark each row done, one SQLite write per effect) against a real
 // file. b.N effects are spread over 50 incidents' lanes.
 func BenchmarkDeliver(b *testing.B) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
+	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

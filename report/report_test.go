@@ -16,13 +16,13 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/report"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // seeded is a database spanning five months, written through the service
 // with a clock moved to each moment, as it would have happened.
 type seeded struct {
-	db    *sqlite.DB
+	db    *store.DB
 	path  string
 	svc   *incident.Service
 	clock *time.Time
@@ -40,7 +40,7 @@ func seed(t *testing.T) *seeded {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "warroom.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestWeeklyScheduleAcrossRestartsAndMissedMonday(t *testing.T) {
 	ctx := context.Background()
 	s := seed(t)
 	now := day("2026-11-11 15:00") // a Wednesday: first start
-	weekly := func(db *sqlite.DB) *report.Weekly {
+	weekly := func(db *store.DB) *report.Weekly {
 		w, err := report.NewWeekly("", time.UTC)
 		if err != nil {
 			t.Fatal(err)
@@ -230,7 +230,7 @@ func TestWeeklyScheduleAcrossRestartsAndMissedMonday(t *testing.T) {
 	now = day("2026-11-24 08:30")
 	var wg sync.WaitGroup
 	for range 2 {
-		db, err := sqlite.Open(ctx, s.path)
+		db, err := store.Open(ctx, s.path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +331,7 @@ func BenchmarkWeeklyFromSQLite(b *testing.B) {
 	for _, size := range []int{5000, 10000} {
 		b.Run(fmt.Sprintf("incidents=%d,items=%d", size, size*10), func(b *testing.B) {
 			ctx := context.Background()
-			db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "warroom.db"))
+			db, err := store.Open(ctx, filepath.Join(b.TempDir(), "warroom.db"))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -17,8 +17,8 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
 	"github.com/warroom/warroom/statuspage"
+	"github.com/warroom/warroom/store"
 )
 
 type fixture struct {
@@ -32,7 +32,7 @@ type fixture struct {
 func setup(t testing.TB) fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,10 +177,10 @@ func TestSummaryHasStatuspagesShape(t *testing.T) {
 	}
 }
 
-// store opens a fresh SQLite store with a service over it (now may be nil).
-func store(t testing.TB, now func() time.Time) *incident.Service {
+// newService opens a fresh SQLite store with a service over it (now may be nil).
+func newService(t testing.TB, now func() time.Time) *incident.Service {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func store(t testing.TB, now func() time.Time) *incident.Service {
 func TestPageShowsThePublishedRecord(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	svc := store(t, func() time.Time { return now })
+	svc := newService(t, func() time.Time { return now })
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	page := statuspage.New(svc, statuspage.Config{Title: "Acme", Now: func() time.Time { return now }})
 	surfaces := func() string {
@@ -260,7 +260,7 @@ func TestPageShowsThePublishedRecord(t *testing.T) {
 // published do not push an active published SEV1 off the page.
 func TestPublishedIncidentsAreNeverCrowdedOut(t *testing.T) {
 	ctx := context.Background()
-	svc := store(t, nil)
+	svc := newService(t, nil)
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Checkout down", Severity: incident.SEV1})
 	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
@@ -279,7 +279,7 @@ func TestPublishedIncidentsAreNeverCrowdedOut(t *testing.T) {
 // the other.
 func TestOneRuleForTheBanner(t *testing.T) {
 	ctx := context.Background()
-	svc := store(t, nil)
+	svc := newService(t, nil)
 	c := func(kind string) incident.Command { return incident.Command{Actor: "U1", Kind: kind} }
 	inc, _ := svc.Declare(ctx, c("declare"), incident.Declaration{Title: "Everything down", Severity: incident.SEV1})
 	svc.Publish(ctx, inc.Number, c("update"), incident.Publication{Status: incident.StatusInvestigating, Body: "We are investigating.\nNext update by 12:00 UTC."})
@@ -324,7 +324,7 @@ func TestExport(t *testing.T) {
 }
 
 func TestEmptyPage(t *testing.T) {
-	db, _ := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"))
+	db, _ := store.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"))
 	defer db.Close()
 	page := statuspage.New(incident.NewService(db, nil), statuspage.Config{})
 	_, html := get(t, page, "/")
@@ -346,7 +346,7 @@ func BenchmarkRender(b *testing.B) {
 // many makes a page whose history holds n published, resolved incidents.
 func many(b testing.TB, n int) *statuspage.Page {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "w.db"))
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "w.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,7 +43,7 @@ import (
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/floor"
 	"github.com/warroom/warroom/slacksim"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 const secret = "load-test-signing-secret-0123456789"
@@ -193,7 +193,7 @@ func main() {
 
 // countTimeline counts the load's entries (kind note or status, by the load's user) in warroom's timeline.
 func countTimeline(path, kind string) int {
-	db, err := sql.Open("sqlite", sqlite.DSN(path, false))
+	db, err := sql.Open("sqlite", store.DSN(path, false))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func rss(pid int) string {
 // ones would each call everyone in at the first sweep: a storm of its own.)
 func seedIncidents(path string, n int) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path)
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		log.Fatal(err)
 	}

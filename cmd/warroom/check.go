@@ -13,7 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // checkCmd is `warroom check`: it validates every setting and tries each
@@ -120,7 +120,7 @@ func checkDatabase(ctx context.Context, path string) (string, error) {
 		}
 		return what + " (not created yet: `warroom serve` or `warroom migrate` creates it)", nil
 	}
-	pending, err := sqlite.Pending(ctx, path)
+	pending, err := store.Pending(ctx, path)
 	switch {
 	case err != nil:
 		return what, fmt.Errorf("cannot be read: %v", err)

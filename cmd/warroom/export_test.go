@@ -4,9 +4,9 @@ import (
 	"context"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 var pageAll = incident.Page{}
 
-func openForTest(path string) (*sqlite.DB, error) { return sqlite.Open(context.Background(), path) }
+func openForTest(path string) (*store.DB, error) { return store.Open(context.Background(), path) }

@@ -25,7 +25,7 @@ import (
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/mrkdwn"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -121,11 +121,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // openExisting opens the database of a subcommand that reads it, refusing
 // to create an empty one where the path is wrong.
-func openExisting(ctx context.Context, path string) (*sqlite.DB, error) {
+func openExisting(ctx context.Context, path string) (*store.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no database at %s (set WARROOM_DB or --db)", path)
 	}
-	return sqlite.Open(ctx, path)
+	return store.Open(ctx, path)
 }
 
 // cliError is a domain error as the command line says it: the hints in
@@ -188,7 +188,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := store.Open(ctx, c.DB)
 	if err != nil {
 		return err
 	}

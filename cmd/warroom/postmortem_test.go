@@ -5,7 +5,7 @@ import (
 	"context"
 	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -107,7 +107,7 @@ func TestPostmortemDraftUploadedStoredAndServed(t *testing.T) {
 // readers at once get the HTML stored with it, not eight renders.
 func TestLargeDraftsAreServedFromStoredBytes(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,8 @@ import (
 	"github.com/warroom/warroom/outbox"
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/respond"
-	"github.com/warroom/warroom/sqlite"
 	"github.com/warroom/warroom/statuspage"
+	"github.com/warroom/warroom/store"
 )
 
 const noCredentials = "serve needs Slack credentials: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try warroom without Slack, run: go run ./cmd/warroom sandbox"
@@ -49,7 +49,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	tmpl, loc, cadence, lintOff, helpAfter, sweepEvery := s.templates, s.loc, s.cadence, s.lintOff, s.helpAfter, s.sweepEvery
 
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := store.Open(ctx, c.DB)
 	if err != nil {
 		return err
 	}

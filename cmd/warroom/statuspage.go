@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // statuspageCmd is `warroom statuspage export <dir> [--watch]`: the status
@@ -39,7 +39,7 @@ func statuspageCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err != nil {
 		return fmt.Errorf("WARROOM_TIMEZONE: %w", err)
 	}
-	db, err := sqlite.Open(ctx, c.DB)
+	db, err := store.Open(ctx, c.DB)
 	if err != nil {
 		return err
 	}

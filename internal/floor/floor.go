@@ -15,7 +15,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // Server is a running floor.
@@ -28,7 +28,7 @@ type Server struct {
 // Start opens (creating) the SQLite file at path and serves the floor on
 // a free loopback port, checking signatures made with secret.
 func Start(path, secret string) (*Server, error) {
-	db, err := sql.Open("sqlite", sqlite.DSN(path, true))
+	db, err := sql.Open("sqlite", store.DSN(path, true))
 	if err != nil {
 		return nil, err
 	}

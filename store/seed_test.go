@@ -1,4 +1,4 @@
-package sqlite_test
+package store_test
 
 import (
 	"context"
@@ -6,16 +6,16 @@ import (
 	"testing"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // seedDB opens a fresh database and writes n incidents in one transaction,
 // for benchmarks: build makes the i-th, and more (if set) adds what belongs
 // to it (timeline entries, action items).
-func seedDB(b *testing.B, n int, build func(i int) *incident.Incident, more func(tx incident.Tx, inc *incident.Incident) error) *sqlite.DB {
+func seedDB(b *testing.B, n int, build func(i int) *incident.Incident, more func(tx incident.Tx, inc *incident.Incident) error) *store.DB {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "seed.db"))
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "seed.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

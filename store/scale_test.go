@@ -1,4 +1,4 @@
-package sqlite_test
+package store_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
 // BenchmarkScale reads what people read most — the newest incidents (the
@@ -77,7 +77,7 @@ func BenchmarkScale(b *testing.B) {
 // with 3,000 entries: the newest 31, against reading them all (what it did).
 func BenchmarkTimelinePage(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "t.db"))
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "t.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 // The file runs in WAL mode with foreign keys on and a busy timeout. All
 // writes go through one connection, so transactions never fight for the
 // write lock; reads use a separate pool and see committed data.
-package sqlite
+package store
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package sqlite_test
+package store_test
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/sqlite"
+	"github.com/warroom/warroom/store"
 )
 
-func open(t *testing.T) (*sqlite.DB, string) {
+func open(t *testing.T) (*store.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "warroom.db")
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	db2, err := sqlite.Open(ctx, path)
+	db2, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestRemindersSurviveARestart(t *testing.T) {
 	}
 	db.Close()
 
-	db2, err := sqlite.Open(ctx, path)
+	db2, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestFilesAreOwnerOnly(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	path := filepath.Join(t.TempDir(), "w.db")
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
