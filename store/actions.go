@@ -14,16 +14,11 @@ const actionColumns = `id, incident, text, owner, priority, due, status, created
 
 // AddAction implements incident.Tx.
 func (t *storeTx) AddAction(ctx context.Context, a *incident.ActionItem) error {
-	res, err := t.q.ExecContext(ctx, `
+	return t.q.QueryRowContext(ctx, `
 		INSERT INTO action_items (incident, text, owner, priority, due, status, created_at, created_by, closed_at, closed_by, updated_at, ticket, ticket_url)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		a.Incident, a.Text, a.Owner, int(a.Priority), fmtDay(a.Due), string(a.Status), fmtTime(a.Created), a.CreatedBy,
-		nullTime(a.Closed), a.ClosedBy, fmtTime(a.Updated), a.Ticket, a.TicketURL)
-	if err != nil {
-		return err
-	}
-	a.ID, err = res.LastInsertId()
-	return err
+		nullTime(a.Closed), a.ClosedBy, fmtTime(a.Updated), a.Ticket, a.TicketURL).Scan(&a.ID)
 }
 
 // SaveAction implements incident.Tx.

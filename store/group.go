@@ -132,10 +132,19 @@ func (db *DB) commit(batch []*writeReq) []error {
 	for _, r := range batch {
 		relaxed = relaxed && r.relaxed
 	}
-	if err := db.syncMode(ctx, relaxed); err != nil {
-		return fail(err)
+	var tx *sql.Tx
+	var err error
+	if db.pg {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, pgTxTimeout)
+		defer cancel()
+		tx, err = db.beginPostgres(ctx, relaxed)
+	} else {
+		if err := db.syncMode(ctx, relaxed); err != nil {
+			return fail(err)
+		}
+		tx, err = db.writer.BeginTx(ctx, nil)
 	}
-	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fail(err)
 	}

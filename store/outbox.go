@@ -28,15 +28,10 @@ func (t *storeTx) Enqueue(ctx context.Context, e *incident.Effect) error {
 	if e.Incident != 0 {
 		n = e.Incident
 	}
-	res, err := t.q.ExecContext(ctx, `
+	return t.q.QueryRowContext(ctx, `
 		INSERT INTO outbox (incident, kind, lane, payload, entry, created_at, not_after, state, next_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
-		n, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt))
-	if err != nil {
-		return err
-	}
-	e.ID, err = res.LastInsertId()
-	return err
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id`,
+		n, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt)).Scan(&e.ID)
 }
 
 // SetLink implements incident.Tx.
@@ -186,7 +181,7 @@ func (db *DB) EffectsDone(ctx context.Context, ids []int64, at time.Time) error 
 		return err
 	}
 	_, err = db.execRelaxed(ctx, `UPDATE outbox SET state = 'done', attempts = attempts + 1, done_at = ?, last_error = ''
-		WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))`, fmtTime(at), string(list))
+		WHERE state = 'pending' AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))`, fmtTime(at), string(list))
 	return err
 }
 

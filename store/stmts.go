@@ -14,18 +14,26 @@ const maxStmts = 256
 // stmtCache keeps statements prepared, by their SQL. Without it every query
 // is parsed and planned again: under load that was a fifth of warroom's CPU
 // (sqlite3Prepare in a profile of BenchmarkNoteAck).
+//
+// On PostgreSQL it only rebinds: pgx keeps each connection's statements
+// prepared by itself.
 type stmtCache struct {
 	db   *sql.DB
+	b    *binder
+	off  bool // PostgreSQL: prepare nothing here
 	mu   sync.Mutex
 	m    map[string]*sql.Stmt
 	want map[string]bool // seen inside a transaction, to prepare once the writer is free
 }
 
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, want: map[string]bool{}}
+func newStmtCache(db *sql.DB, b *binder) *stmtCache {
+	return &stmtCache{db: db, b: b, off: b.pg, m: map[string]*sql.Stmt{}, want: map[string]bool{}}
 }
 
 func (c *stmtCache) lookup(q string) *sql.Stmt {
+	if c.off {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[q]
@@ -35,6 +43,9 @@ func (c *stmtCache) lookup(q string) *sql.Stmt {
 // it unprepared. It takes a connection of c.db, so it must not be called
 // while the caller holds the only one (inside a write transaction).
 func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
+	if c.off {
+		return nil
+	}
 	c.mu.Lock()
 	s, full := c.m[q], len(c.m) >= maxStmts
 	c.mu.Unlock()
@@ -57,6 +68,9 @@ func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 
 // later notes q, met inside a transaction, to be prepared by prepareWanted.
 func (c *stmtCache) later(q string) {
+	if c.off {
+		return
+	}
 	c.mu.Lock()
 	if len(c.m)+len(c.want) < maxStmts {
 		c.want[q] = true
@@ -95,6 +109,7 @@ func (c *stmtCache) close() {
 type cachedDB struct{ c *stmtCache }
 
 func (d cachedDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	q = d.c.b.bind(q)
 	if s := d.c.get(ctx, q); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -102,6 +117,7 @@ func (d cachedDB) QueryContext(ctx context.Context, q string, args ...any) (*sql
 }
 
 func (d cachedDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	q = d.c.b.bind(q)
 	if s := d.c.get(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
@@ -109,6 +125,7 @@ func (d cachedDB) QueryRowContext(ctx context.Context, q string, args ...any) *s
 }
 
 func (d cachedDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	q = d.c.b.bind(q)
 	if s := d.c.get(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -138,6 +155,7 @@ func (t cachedTx) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (t cachedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	q = t.c.b.bind(q)
 	ctx = context.WithoutCancel(ctx)
 	if s := t.stmt(ctx, q); s != nil {
 		return s.QueryContext(ctx, args...)
@@ -146,6 +164,7 @@ func (t cachedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql
 }
 
 func (t cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	q = t.c.b.bind(q)
 	ctx = context.WithoutCancel(ctx)
 	if s := t.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
@@ -154,6 +173,7 @@ func (t cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *s
 }
 
 func (t cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	q = t.c.b.bind(q)
 	ctx = context.WithoutCancel(ctx)
 	if s := t.stmt(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)

@@ -1,9 +1,13 @@
-// Package sqlite stores warroom's incidents and timeline in a SQLite file
-// through modernc.org/sqlite (pure Go, no cgo). It implements incident.Store.
+// Package store keeps warroom's incidents and timeline, in a SQLite file
+// through modernc.org/sqlite (pure Go, no cgo) or in PostgreSQL through
+// jackc/pgx. It implements incident.Store.
 //
-// The file runs in WAL mode with foreign keys on and a busy timeout. All
+// SQLite runs in WAL mode with foreign keys on and a busy timeout. All
 // writes go through one connection, so transactions never fight for the
 // write lock; reads use a separate pool and see committed data.
+//
+// PostgreSQL runs the same SQL (dialect.go) and the same group commit
+// (group.go); postgres.go says what differs: how several replicas share it.
 package store
 
 import (
@@ -15,6 +19,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -31,7 +36,9 @@ const timeFormat = "2006-01-02T15:04:05.000000Z"
 
 // DB is an open warroom database.
 type DB struct {
-	path   string
+	path   string // the SQLite file, or the PostgreSQL URL without its password
+	pg     bool
+	b      *binder
 	writer *sql.DB // one connection: the only writer
 	reader *sql.DB
 	// wc and rc keep the writer's and the readers' statements prepared;
@@ -42,8 +49,12 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the database at path and applies any
-// migrations not yet applied.
+// migrations not yet applied. A postgres:// or postgresql:// URL opens
+// PostgreSQL; anything else is a SQLite file.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -66,7 +77,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{path: path, writer: w, reader: r, wc: newStmtCache(w), rc: newStmtCache(r)}
+	b := &binder{}
+	db := &DB{path: path, b: b, writer: w, reader: r, wc: newStmtCache(w, b), rc: newStmtCache(r, b)}
 	db.r = cachedDB{db.rc}
 	db.startGroup()
 	if err := db.migrate(ctx); err != nil {
@@ -119,14 +131,22 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 func (db *DB) applyMigrations(ctx context.Context) ([]string, error) {
+	if db.pg {
+		// Replicas starting together: one migrates, the others wait
+		// here and then find nothing left to do.
+		unlock, err := db.lockMigrations(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return nil, err
 	}
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := migrationNames(db.pg)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(names)
 	var applied []string
 	for _, name := range names {
 		done, err := db.applyMigration(ctx, name)
@@ -144,6 +164,9 @@ func (db *DB) applyMigrations(ctx context.Context) ([]string, error) {
 // exist) and returns the migrations it still lacks: what `warroom check`
 // reports, where opening it would apply them.
 func Pending(ctx context.Context, path string) ([]string, error) {
+	if IsPostgres(path) {
+		return pendingPostgres(ctx, path)
+	}
 	ro, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, err
@@ -167,11 +190,10 @@ func Pending(ctx context.Context, path string) ([]string, error) {
 			return nil, err
 		}
 	}
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := migrationNames(false)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(names)
 	var pending []string
 	for _, n := range names {
 		if !done[n] {
@@ -188,23 +210,44 @@ func (db *DB) applyMigration(ctx context.Context, name string) (bool, error) {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, db.b.bind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name).Scan(&n); err != nil {
 		return false, err
 	}
 	if n > 0 {
 		return false, nil
 	}
-	body, err := fs.ReadFile(migrations.FS, name)
+	body, err := fs.ReadFile(migrations.FS, migrationDir(db.pg)+"/"+name)
 	if err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UTC().Format(timeFormat)); err != nil {
+	if _, err := tx.ExecContext(ctx, db.b.bind(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`), name, time.Now().UTC().Format(timeFormat)); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()
+}
+
+func migrationDir(pg bool) string {
+	if pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// migrationNames lists a dialect's migrations, in the order they apply.
+func migrationNames(pg bool) ([]string, error) {
+	paths, err := fs.Glob(migrations.FS, migrationDir(pg)+"/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = path.Base(p)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // Update implements incident.Store.
@@ -229,20 +272,18 @@ func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, er
 }
 
 func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
-	res, err := t.q.ExecContext(ctx, `
+	err := t.q.QueryRowContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
 			resolved_at, closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING number`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
-		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, inc.Private,
-		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes)
+		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, flag(inc.Private),
+		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes).Scan(&inc.Number)
 	if err != nil {
-		return err
-	}
-	if inc.Number, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	return saveRoles(ctx, t.q, inc)
@@ -306,21 +347,16 @@ func (t *storeTx) AddPublicUpdate(ctx context.Context, u *incident.PublicUpdate)
 	if err != nil {
 		return err
 	}
-	res, err := t.q.ExecContext(ctx, `
+	return t.q.QueryRowContext(ctx, `
 		INSERT INTO public_updates (incident, at, author, status, title, body, components, impact, next_update_due)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Incident, fmtTime(u.At), u.Author, string(u.Status), u.Title, u.Body, string(comps), u.Impact, nullTime(u.NextUpdateDue))
-	if err != nil {
-		return err
-	}
-	u.ID, err = res.LastInsertId()
-	return err
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Incident, fmtTime(u.At), u.Author, string(u.Status), u.Title, u.Body, string(comps), u.Impact, nullTime(u.NextUpdateDue)).Scan(&u.ID)
 }
 
 func (t *storeTx) MarkReminder(ctx context.Context, n int64, due time.Time, kind string, at time.Time, sent bool) (bool, error) {
 	res, err := t.q.ExecContext(ctx, `
 		INSERT INTO reminders (incident, due, kind, fired_at, sent) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (incident, due, kind) DO NOTHING`, n, fmtTime(due), kind, fmtTime(at), sent)
+		ON CONFLICT (incident, due, kind) DO NOTHING`, n, fmtTime(due), kind, fmtTime(at), flag(sent))
 	if err != nil {
 		return false, err
 	}
@@ -427,15 +463,10 @@ func (t *storeTx) Append(ctx context.Context, e *incident.Entry) error {
 	if e.Incident != 0 {
 		inc = e.Incident
 	}
-	res, err := t.q.ExecContext(ctx, `
+	return t.q.QueryRowContext(ctx, `
 		INSERT INTO timeline (incident, at, actor, channel, raw, kind, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		inc, fmtTime(e.At), e.Actor, e.Channel, e.Raw, e.Kind, e.Outcome, detail)
-	if err != nil {
-		return err
-	}
-	e.ID, err = res.LastInsertId()
-	return err
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		inc, fmtTime(e.At), e.Actor, e.Channel, e.Raw, e.Kind, e.Outcome, detail).Scan(&e.ID)
 }
 
 // Incident implements incident.Store.
@@ -481,7 +512,7 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 		args = append(args, fmtTime(f.DeclaredSince))
 	}
 	if f.Limit < 0 {
-		limit = -1 // SQLite: no limit
+		limit = 1 << 62 // no limit, said so both stores take it
 	}
 	args = append(args, limit)
 	return listIncidents(ctx, db.r, `WHERE `+strings.Join(where, " AND ")+` ORDER BY number DESC LIMIT ?`, args...)
@@ -551,7 +582,7 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 }
 
 const rolesOf = `
-	WITH wanted (n) AS (SELECT value FROM json_each(?))
+	WITH wanted (n) AS (SELECT CAST(value AS BIGINT) FROM json_each(?))
 	SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN wanted
 	UNION ALL
 	SELECT incident, 'component', name, status FROM incident_components WHERE incident IN wanted
