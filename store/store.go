@@ -397,7 +397,7 @@ const publishedIncidents = `
 	SELECT number FROM (
 		SELECT number FROM incidents
 		WHERE public_status <> '' AND public_status = 'resolved' AND published_at >= ? AND private = 0
-		ORDER BY published_at DESC LIMIT ?)`
+		ORDER BY published_at DESC LIMIT ?) AS recent`
 
 func orEmptyComponents(m map[string]incident.ComponentStatus) map[string]incident.ComponentStatus {
 	if m == nil {
@@ -583,11 +583,11 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 
 const rolesOf = `
 	WITH wanted (n) AS (SELECT CAST(value AS BIGINT) FROM json_each(?))
-	SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN wanted
+	SELECT incident, 'role', role, user_id FROM incident_roles WHERE incident IN (SELECT n FROM wanted)
 	UNION ALL
-	SELECT incident, 'component', name, status FROM incident_components WHERE incident IN wanted
+	SELECT incident, 'component', name, status FROM incident_components WHERE incident IN (SELECT n FROM wanted)
 	UNION ALL
-	SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident IN wanted`
+	SELECT incident, 'member', user_id, '' FROM incident_members WHERE incident IN (SELECT n FROM wanted)`
 
 // roleOf is rolesOf for one incident, the common case (every command reads
 // its incident): a plain index lookup, without the JSON array.
