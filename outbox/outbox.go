@@ -14,13 +14,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/warroom/warroom/incident"
 )
 
-// Queue is the outbox table. The sqlite package provides it.
+// Queue is the outbox table. The store package provides it.
 type Queue interface {
 	DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error)
 	NextDue(ctx context.Context) (time.Time, error)
@@ -28,6 +29,17 @@ type Queue interface {
 	EffectsDone(ctx context.Context, ids []int64, at time.Time) error
 	EffectRetry(ctx context.Context, id int64, attempts int, next time.Time, reason string) error
 	EffectGiveUp(ctx context.Context, id int64, state string, attempts int, reason string, at time.Time) error
+}
+
+// Leaser shares the lanes among replicas: a queue that several copies of
+// warroom deliver from (PostgreSQL) grants each lane to one replica at a
+// time. The store provides it; on SQLite every lane is always granted.
+type Leaser interface {
+	// ClaimLanes takes or renews owner's leases on lanes until until and
+	// returns the lanes owner holds now.
+	ClaimLanes(ctx context.Context, owner string, lanes []string, now, until time.Time) ([]string, error)
+	// ReleaseLanes gives up all of owner's leases.
+	ReleaseLanes(ctx context.Context, owner string) error
 }
 
 // Handler delivers effects of one kind.
@@ -74,12 +86,19 @@ type Worker struct {
 	Backoff, MaxBackoff time.Duration
 	// OnTrouble hears of outages and recoveries, to tell the war room.
 	OnTrouble Trouble
+	// Owner names this replica in lane leases; LeaseTTL is how long a
+	// lease lasts unrenewed (default 10s): how soon a dead replica's lanes
+	// pass to another. Leases are renewed every LeaseTTL/3 while a
+	// delivery is in flight, however long it takes.
+	Owner    string
+	LeaseTTL time.Duration
 
 	wake chan struct{}
 	done chan completion // deliveries to mark done, batched by the flusher
 
 	mu       sync.Mutex
 	busy     map[string]bool // lanes with a delivery in flight
+	leased   map[string]bool // of those, the ones leased to this replica (a shared queue)
 	flushing bool            // Run's flusher is taking completions
 	troubled map[string]bool // lanes told about an outage
 	stats    Stats
@@ -100,7 +119,8 @@ func New(q Queue, log *slog.Logger, now func() time.Time) *Worker {
 	}
 	return &Worker{q: q, log: log, now: now, handlers: map[string]Handler{},
 		Poll: time.Second, Parallel: 8, Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 5 * time.Minute,
-		wake: make(chan struct{}, 1), done: make(chan completion, 1024), busy: map[string]bool{}, troubled: map[string]bool{}}
+		Owner: defaultOwner(), LeaseTTL: 10 * time.Second,
+		wake: make(chan struct{}, 1), done: make(chan completion, 1024), busy: map[string]bool{}, leased: map[string]bool{}, troubled: map[string]bool{}}
 }
 
 // Handle registers the handler for effects of kind.
@@ -181,10 +201,14 @@ func (w *Worker) Run(ctx context.Context) {
 	w.flushing = true
 	w.mu.Unlock()
 	go func() { w.flush(context.WithoutCancel(ctx), stop); close(flushed) }()
+	renewed := make(chan struct{})
+	go func() { w.renew(stop); close(renewed) }()
 	defer func() {
 		wg.Wait()
 		close(stop)
 		<-flushed
+		<-renewed
+		w.releaseLeases(context.WithoutCancel(ctx))
 		w.mu.Lock()
 		w.flushing = false
 		w.mu.Unlock()
@@ -235,6 +259,7 @@ func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 		}
 	}
 	w.mu.Unlock()
+	claimed = w.lease(ctx, claimed)
 	started := 0
 	for i, e := range claimed {
 		lane := e.Lane()
@@ -262,6 +287,7 @@ func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 func (w *Worker) release(lane string) {
 	w.mu.Lock()
 	delete(w.busy, lane)
+	delete(w.leased, lane)
 	w.mu.Unlock()
 }
 
@@ -278,7 +304,7 @@ func (w *Worker) Drain(ctx context.Context) {
 			w.mu.Lock()
 			busy := w.busy[e.Lane()]
 			w.mu.Unlock()
-			if !busy {
+			if !busy && len(w.leaseLanes(ctx, []string{e.Lane()})) == 1 {
 				w.deliver(ctx, e)
 				progressed = true
 				break // re-read: this lane's next effect may be due
@@ -461,3 +487,101 @@ func (r retryAfter) RetryAfter() time.Duration { return r.after }
 
 // RetryAfter marks err as a rate limit to retry after d.
 func RetryAfter(err error, d time.Duration) error { return retryAfter{err, d} }
+
+// lease keeps the effects whose lanes this replica holds a lease on (all
+// of them when the queue is not shared) and frees the others' lanes.
+func (w *Worker) lease(ctx context.Context, claimed []incident.Effect) []incident.Effect {
+	if _, ok := w.q.(Leaser); !ok || len(claimed) == 0 {
+		return claimed
+	}
+	lanes := make([]string, len(claimed))
+	for i, e := range claimed {
+		lanes[i] = e.Lane()
+	}
+	held := map[string]bool{}
+	for _, l := range w.leaseLanes(ctx, lanes) {
+		held[l] = true
+	}
+	kept := claimed[:0]
+	for _, e := range claimed {
+		if held[e.Lane()] {
+			w.mu.Lock()
+			w.leased[e.Lane()] = true
+			w.mu.Unlock()
+			kept = append(kept, e)
+		} else {
+			w.release(e.Lane()) // another replica's, for now
+		}
+	}
+	return kept
+}
+
+// leaseLanes claims lanes for this replica and returns those it holds.
+func (w *Worker) leaseLanes(ctx context.Context, lanes []string) []string {
+	l, ok := w.q.(Leaser)
+	if !ok {
+		return lanes
+	}
+	now := w.now()
+	held, err := l.ClaimLanes(ctx, w.Owner, lanes, now, now.Add(w.leaseTTL()))
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("outbox: claiming lanes", "lanes", len(lanes), "err", err)
+		}
+		return nil
+	}
+	return held
+}
+
+// renew extends the leases of the lanes in flight every LeaseTTL/3 until
+// stop closes: a slow delivery keeps its lane.
+func (w *Worker) renew(stop <-chan struct{}) {
+	if _, ok := w.q.(Leaser); !ok {
+		return
+	}
+	t := time.NewTicker(w.leaseTTL() / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		lanes := make([]string, 0, len(w.leased))
+		for l := range w.leased {
+			lanes = append(lanes, l)
+		}
+		w.mu.Unlock()
+		if len(lanes) == 0 {
+			continue
+		}
+		if held := w.leaseLanes(context.Background(), lanes); len(held) < len(lanes) {
+			w.log.Warn("outbox: lost the lease on lanes in flight; another replica may deliver them again", "lanes", len(lanes)-len(held))
+		}
+	}
+}
+
+// releaseLeases hands this replica's lanes back at shutdown, so another
+// takes them at once.
+func (w *Worker) releaseLeases(ctx context.Context) {
+	if l, ok := w.q.(Leaser); ok {
+		if err := l.ReleaseLanes(ctx, w.Owner); err != nil {
+			w.log.Warn("outbox: releasing lanes", "err", err)
+		}
+	}
+}
+
+func (w *Worker) leaseTTL() time.Duration {
+	if w.LeaseTTL <= 0 {
+		return 10 * time.Second
+	}
+	return w.LeaseTTL
+}
+
+// defaultOwner names this process: host, process id and a random part, so
+// a restarted replica does not inherit a lease it cannot know it had.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%04x", host, os.Getpid(), rand.Uint32()&0xffff)
+}

@@ -266,3 +266,50 @@ func (db *DB) Postmortem(ctx context.Context, n int64, v int) (incident.Postmort
 	pm.Created = parseTime(created)
 	return pm, err
 }
+
+// ClaimLanes takes or renews owner's leases on lanes, to last until until,
+// and returns the lanes owner holds now: those free, those whose lease
+// ended by now, and its own. On SQLite one process owns the file, so every
+// lane is its own and nothing is written.
+func (db *DB) ClaimLanes(ctx context.Context, owner string, lanes []string, now, until time.Time) ([]string, error) {
+	if !db.pg || len(lanes) == 0 {
+		return lanes, nil
+	}
+	list, err := json.Marshal(lanes)
+	if err != nil {
+		return nil, err
+	}
+	var held []string
+	err = db.submit(&writeReq{ctx: ctx, relaxed: true, done: make(chan error, 1), fn: func(q cachedTx) error {
+		held = held[:0]
+		rows, err := q.QueryContext(ctx, `
+			INSERT INTO outbox_leases (lane, owner, until)
+			SELECT value, ?, ? FROM json_each(?) WHERE true
+			ON CONFLICT (lane) DO UPDATE SET owner = excluded.owner, until = excluded.until
+			WHERE outbox_leases.owner = excluded.owner OR outbox_leases.until < ?
+			RETURNING lane`, owner, fmtTime(until), string(list), fmtTime(now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var lane string
+			if err := rows.Scan(&lane); err != nil {
+				return err
+			}
+			held = append(held, lane)
+		}
+		return rows.Err()
+	}})
+	return held, err
+}
+
+// ReleaseLanes gives up owner's leases, so another replica takes its lanes
+// at once rather than when they end: a graceful shutdown.
+func (db *DB) ReleaseLanes(ctx context.Context, owner string) error {
+	if !db.pg {
+		return nil
+	}
+	_, err := db.execRelaxed(ctx, `DELETE FROM outbox_leases WHERE owner = ?`, owner)
+	return err
+}
