@@ -34,6 +34,16 @@ type Options struct {
 	// drafts); "" when they are not served.
 	AdminURL string
 	Log      *slog.Logger
+	// Guard, if set, remembers the requests and events taken in the
+	// database, so a replay to another replica or after a restart is
+	// refused too (the store provides it).
+	Guard RequestGuard
+}
+
+// RequestGuard records a request's key and reports whether it is new
+// within ttl, across every replica and restart.
+type RequestGuard interface {
+	FirstRequest(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
 }
 
 // Bot connects Slack to the dispatcher.
@@ -52,6 +62,7 @@ type Bot struct {
 	names  map[string]string // display names by user ID, for documents
 	people *directory        // everyone by name, for commands typed without an @
 	events *seen             // Events API event IDs already handled
+	guard  RequestGuard      // the shared record of both, or nil
 	self   string            // the bot's user ID, once known
 
 	started time.Time // effects queued before this may have been sent by a process that died
@@ -66,7 +77,7 @@ func New(o Options) *Bot {
 	b := &Bot{
 		api: o.API, disp: o.Dispatcher, svc: o.Dispatcher.Service, announce: strings.TrimPrefix(o.AnnounceChannel, "#"), adminURL: strings.TrimSuffix(o.AdminURL, "/"),
 		log: log, topics: map[int64]string{}, names: map[string]string{}, events: newSeen(10 * time.Minute),
-		started: time.Now(),
+		started: time.Now(), guard: o.Guard,
 	}
 	b.fx = newEffects(log)
 	b.http = defaultPoster()

@@ -35,7 +35,7 @@ func FuzzVerify(f *testing.F) {
 		header := http.Header{}
 		header.Set("X-Slack-Request-Timestamp", ts)
 		header.Set("X-Slack-Signature", sig)
-		err := h.verify(header, body)
+		err := h.verify(context.Background(), header, body)
 		n, perr := strconv.ParseInt(ts, 10, 64)
 		// Hex digits in either case are the same signature.
 		genuine := perr == nil && strings.EqualFold(sig, slacksim.Sign("secret", n, body)) && time.Since(time.Unix(n, 0)).Abs() < 5*time.Minute

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/warroom/warroom/commands"
 	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
@@ -54,7 +56,17 @@ func (h *HTTPHandler) verified(next func(http.ResponseWriter, *http.Request, []b
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		if err := h.verify(r.Header, body); err != nil {
+		if err := h.verify(r.Context(), r.Header, body); errors.Is(err, errUnavailable) {
+			// The request may be genuine, but it cannot be checked or
+			// recorded: nothing is done, and the user is told so.
+			h.bot.log.ErrorContext(r.Context(), "cannot check a slack request against the database", "path", r.URL.Path, "err", err)
+			if r.URL.Path == "/slack/commands" {
+				writeJSON(w, map[string]string{"response_type": "ephemeral", "text": commands.NotRecorded("db")})
+				return
+			}
+			http.Error(w, "warroom cannot reach its database", http.StatusServiceUnavailable)
+			return
+		} else if err != nil {
 			h.bot.log.WarnContext(r.Context(), "refused a slack request", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
 			http.Error(w, "invalid request signature", http.StatusUnauthorized)
 			return
@@ -63,9 +75,16 @@ func (h *HTTPHandler) verified(next func(http.ResponseWriter, *http.Request, []b
 	}
 }
 
-var errReplay = errors.New("replayed request")
+var (
+	errReplay      = errors.New("replayed request")
+	errUnavailable = errors.New("the replay guard's database is unreachable")
+)
 
-func (h *HTTPHandler) verify(header http.Header, body []byte) error {
+// replayTTL is how long a signature is remembered: longer than the five
+// minutes a signature's timestamp is accepted.
+const replayTTL = 6 * time.Minute
+
+func (h *HTTPHandler) verify(ctx context.Context, header http.Header, body []byte) error {
 	sv, err := slack.NewSecretsVerifier(header, h.secret)
 	if err != nil {
 		return err
@@ -77,7 +96,24 @@ func (h *HTTPHandler) verify(header http.Header, body []byte) error {
 	// The same signed request, sent again, has the same signature.
 	// The hex digits may come in either case and still verify, so the key
 	// is folded: otherwise a replay in upper case would pass as new.
-	if !h.replays.first(strings.ToLower(header.Get("X-Slack-Signature"))) {
+	sig := strings.ToLower(header.Get("X-Slack-Signature"))
+	if !h.replays.first(sig) {
+		return errReplay
+	}
+	// The same request sent to another replica, or after a restart.
+	return h.bot.firstShared(ctx, "sig:"+sig, replayTTL)
+}
+
+// firstShared checks key against the shared guard, if there is one.
+func (b *Bot) firstShared(ctx context.Context, key string, ttl time.Duration) error {
+	if b.guard == nil {
+		return nil
+	}
+	first, err := b.guard.FirstRequest(ctx, key, time.Now(), ttl)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	if !first {
 		return errReplay
 	}
 	return nil
@@ -154,7 +190,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 // Event handles an Events API event once per event ID. Today the bot
 // answers mentions with how to use it; the rest is ignored.
 func (b *Bot) Event(ctx context.Context, id string, ev slackevents.EventsAPIEvent) {
-	if id != "" && !b.events.first(id) {
+	if id != "" && (!b.events.first(id) || b.firstShared(ctx, "event:"+id, 10*time.Minute) != nil) {
 		return
 	}
 	if m, ok := ev.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {

@@ -3,11 +3,14 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/warroom/warroom/commands"
 )
 
 // maxAckText is the longest reply sent inside a Socket Mode ack; Slack
@@ -54,6 +57,16 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 		if !ok || evt.Request == nil {
 			return
 		}
+		// Slack sends an envelope it thinks was not acknowledged again,
+		// perhaps to another replica's connection: take it once.
+		if err := b.firstShared(ctx, "envelope:"+evt.Request.EnvelopeID, replayTTL); err != nil {
+			if errors.Is(err, errUnavailable) {
+				b.ack(ctx, client, evt.Request, Reply{Text: commands.NotRecorded("db")}.payload())
+			} else {
+				b.ack(ctx, client, evt.Request, nil)
+			}
+			return
+		}
 		reply := b.Command(ctx, sc)
 		var payload any
 		if len(reply.Text) <= maxAckText {
@@ -67,6 +80,10 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || evt.Request == nil {
+			return
+		}
+		if b.firstShared(ctx, "envelope:"+evt.Request.EnvelopeID, replayTTL) != nil {
+			b.ack(ctx, client, evt.Request, nil)
 			return
 		}
 		b.ack(ctx, client, evt.Request, b.Interaction(ctx, cb))

@@ -366,7 +366,14 @@ func (d *Dispatcher) internal(ctx context.Context, err error) Result {
 	if d.Log != nil {
 		d.Log.ErrorContext(ctx, "command failed", "error_id", id, "err", err)
 	}
-	return Result{Reply: fmt.Sprintf("Something went wrong on our side (error %s). Nothing was lost that was already saved; try again, and if it keeps failing tell your warroom admin the error id.", id), Failed: true}
+	return Result{Reply: NotRecorded(id), Failed: true}
+}
+
+// NotRecorded is the reply to a command warroom could not store (its
+// database is unreachable, or a bug): it was not recorded, so the user
+// must send it again.
+func NotRecorded(id string) string {
+	return fmt.Sprintf(":warning: This was *not* recorded: warroom could not save it (error %s). Send it again in a moment. If it keeps failing, tell your warroom admin the error id.", id)
 }
 
 // record appends a command that changes nothing, and answers with r.

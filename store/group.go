@@ -236,7 +236,8 @@ type group struct {
 	quit, stopped   chan struct{}
 	closing         sync.Once
 	writes, commits atomic.Int64
-	relaxedNow      bool // the writer's synchronous pragma is NORMAL (commit loop only)
+	relaxedNow      bool         // the writer's synchronous pragma is NORMAL (commit loop only)
+	lastPurge       atomic.Int64 // when FirstRequest last deleted expired keys, Unix nanoseconds
 }
 
 func (db *DB) startGroup() {

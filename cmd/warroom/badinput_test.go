@@ -225,6 +225,13 @@ func TestRequestsAreVerified(t *testing.T) {
 	if status != 401 {
 		t.Errorf("a replayed command: status %d, want 401", status)
 	}
+	// The guard is kept in the database: a replay after a restart (or to
+	// another replica) is refused too.
+	w.restart()
+	status, _, _ = w.sim.PostSigned(ctx, base+"/slack/commands", testSecret, now, body)
+	if status != 401 {
+		t.Errorf("a command replayed after a restart: status %d, want 401", status)
+	}
 	resp, err := httpPost(base+"/slack/commands", body, nil)
 	if err != nil || resp != 401 {
 		t.Errorf("an unsigned command: status %d, err %v", resp, err)

@@ -167,8 +167,16 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- serveCmd(sctx, nil, io.Discard, stderr, func(k string) string { return env[k] }) }()
+	serveExited := make(chan struct{})
+	go func() {
+		served <- serveCmd(sctx, nil, io.Discard, stderr, func(k string) string { return env[k] })
+		close(serveExited)
+	}()
 	if err := waitHealthy(ctx, "http://"+botAddr+"/healthz", served); err != nil {
+		// serve may still be starting: it must be gone before the
+		// sandbox returns, or it writes files nobody expects any more.
+		stop()
+		<-serveExited
 		return err
 	}
 	for i := 0; *transport == "socket" && sim.Connected() == 0; i++ {
@@ -177,10 +185,12 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	go keepWorkspace(sctx, sim, workspaceFile, log)
-	vendorsKept := make(chan struct{})
+	// Both keepers are waited for: one still saving after the sandbox
+	// returned left a temporary file behind (a flake of the tests' cleanup).
+	workspaceKept, vendorsKept := make(chan struct{}), make(chan struct{})
+	go func() { keepWorkspace(sctx, sim, workspaceFile, log); close(workspaceKept) }()
 	go func() { vendors.keep(sctx, vendorsFile, log); close(vendorsKept) }()
-	defer func() { stop(); <-vendorsKept }()
+	defer func() { stop(); <-workspaceKept; <-vendorsKept }()
 	defer saveWorkspace(sim, workspaceFile, log)
 	if scenario != nil {
 		go func() {
