@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -246,6 +247,11 @@ func (s *Service) SyncActionStatus(ctx context.Context, id int64, done bool, jir
 	}
 	cmd := Command{Actor: SystemActor, Kind: KindAction, Raw: "action " + verb + " " + strconv.FormatInt(id, 10) + " (Jira " + a.Ticket + ": " + jiraStatus + ")"}
 	_, err = s.changeAction(ctx, 0, cmd, id, func(a *ActionItem, now time.Time) (string, error) {
+		// Read again inside the write: another replica's sync may have
+		// applied the same Jira change since the read above.
+		if (a.Status == ActionDone) == done {
+			return "", errUnchanged
+		}
 		if done {
 			a.Status, a.Closed, a.ClosedBy = ActionDone, now, "jira"
 		} else {
@@ -253,8 +259,14 @@ func (s *Service) SyncActionStatus(ctx context.Context, id int64, done bool, jir
 		}
 		return verb, nil
 	})
+	if errors.Is(err, errUnchanged) {
+		return false, nil
+	}
 	return err == nil, err
 }
+
+// errUnchanged ends a change that finds nothing left to do.
+var errUnchanged = errors.New("nothing to change")
 
 // changeAction loads action item id inside the transaction, checks it
 // belongs to incident n (when n is not 0), applies change, and records the

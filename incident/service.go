@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -603,6 +604,10 @@ func (s *Service) changeFx(ctx context.Context, n int64, cmd Command, rule func(
 		}
 		inc := cur.Clone()
 		detail, extra, err := rule(tx, inc, now)
+		if errors.Is(err, errUnchanged) {
+			ruleErr = err // warroom's own sync found it done already: no entry
+			return nil
+		}
 		if err != nil {
 			ruleErr = err
 			return tx.Append(ctx, entry(n, cmd, now, ErrorMessage(err), nil))

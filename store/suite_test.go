@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -397,4 +399,50 @@ func TestEveryMethod(t *testing.T) {
 func isNotFound(err error) bool {
 	var e *incident.Error
 	return errors.As(err, &e) && e.Code == incident.ENotFound
+}
+
+// TestJiraSyncAppliesOnce: two replicas' syncs read the same Jira change
+// at once; the item is closed once, with one timeline entry.
+func TestJiraSyncAppliesOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB, _ string) {
+		ctx := context.Background()
+		svc := incident.NewService(db, nil)
+		inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := svc.AddAction(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "action"}, incident.NewAction{Text: "Add a canary", Owner: "U1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.TicketAction(ctx, a.ID, "OPS-1", "https://jira/OPS-1"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		changed := make([]bool, 4)
+		for i := range changed {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				changed[i], _ = svc.SyncActionStatus(ctx, a.ID, true, "Done", time.Now().Add(time.Minute))
+			}()
+		}
+		wg.Wait()
+		n := 0
+		for _, c := range changed {
+			if c {
+				n++
+			}
+		}
+		entries, _ := db.Timeline(ctx, inc.Number, incident.Page{})
+		closes := 0
+		for _, e := range entries {
+			if strings.Contains(e.Raw, "action done") {
+				closes++
+			}
+		}
+		if n != 1 || closes != 1 {
+			t.Fatalf("%d syncs changed the item, %d timeline entries; want 1 and 1", n, closes)
+		}
+	})
 }

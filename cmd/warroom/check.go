@@ -112,8 +112,11 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 // checkDatabase says whether the database can be used, without creating
 // or migrating it: a check changes nothing.
 func checkDatabase(ctx context.Context, path string) (string, error) {
-	what := "database " + path
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	what := "database " + store.Redact(path)
+	if store.IsPostgres(path) {
+		// Reached and read, never changed; pgx itself says what is wrong
+		// (host down, password refused, no such database).
+	} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(path)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return what, fmt.Errorf("it does not exist and neither does its directory %s (set WARROOM_DB)", dir)

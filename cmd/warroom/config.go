@@ -98,7 +98,7 @@ func (c *Config) settings() []setting {
 		{"app-token", "SLACK_APP_TOKEN", "", "Slack app-level token (xapp-...); turns on Socket Mode", &c.AppToken, true},
 		{"slack-api-url", "SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL", &c.APIURL, false},
 		{"slack-ca-file", "SLACK_CA_FILE", "", "PEM file of extra CA certificates to trust for Slack (a proxy, or the simulator)", &c.CAFile, false},
-		{"db", "WARROOM_DB", "warroom.db", "SQLite database file", &c.DB, false},
+		{"db", "WARROOM_DB", "warroom.db", "SQLite database file, or a postgres:// URL", &c.DB, false},
 		{"addr", "WARROOM_ADDR", ":8080", "public listen address: /slack/*, /webhooks/pagerduty, /healthz", &c.Addr, false},
 		{"admin-addr", "WARROOM_ADMIN_ADDR", "127.0.0.1:8082", "internal listen address: postmortem drafts and /metrics (\"off\" to not serve them)", &c.AdminAddr, false},
 		{"admin-url", "WARROOM_ADMIN_URL", "", "where the team reaches the internal listener (links to drafts); default: http:// and WARROOM_ADMIN_ADDR", &c.AdminURL, false},

@@ -122,6 +122,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // openExisting opens the database of a subcommand that reads it, refusing
 // to create an empty one where the path is wrong.
 func openExisting(ctx context.Context, path string) (*store.DB, error) {
+	if store.IsPostgres(path) {
+		return store.Open(ctx, path)
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no database at %s (set WARROOM_DB or --db)", path)
 	}
@@ -193,7 +196,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(stdout, "database %s is up to date\n", c.DB)
+	fmt.Fprintf(stdout, "database %s is up to date\n", store.Redact(c.DB))
 	return nil
 }
 

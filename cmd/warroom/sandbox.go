@@ -20,6 +20,7 @@ import (
 
 	"github.com/warroom/warroom/sandbox"
 	"github.com/warroom/warroom/slacksim"
+	"github.com/warroom/warroom/store"
 )
 
 // sandboxCmd runs the whole product on this machine with no Slack
@@ -52,6 +53,9 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if *transport != "http" && *transport != "socket" {
 		return usageError("--transport is http or socket")
+	}
+	if store.IsPostgres(c.DB) {
+		return usageError("the sandbox keeps its own SQLite file and never uses a shared database: --db sandbox.db")
 	}
 	if getenv("WARROOM_LOG_LEVEL") == "" {
 		c.LogLevel = "warn" // keep the terminal for what matters

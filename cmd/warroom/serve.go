@@ -242,12 +242,21 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	if s.jira != nil {
 		// A slow Jira must not stack syncs up: a run still going skips the next.
-		sched.Schedule(cron.Every(s.jiraSync), cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(cron.FuncJob(func() { resp.SyncActions(ctx) })))
+		// With several replicas, one of them syncs each period: the period's
+		// claim is a row, as the weekly report's is (each change it applies
+		// is also checked again inside its write).
+		sched.Schedule(cron.Every(s.jiraSync), cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(cron.FuncJob(func() {
+			now := time.Now()
+			if ok, err := db.ClaimRun(ctx, "jira-sync", now.Truncate(s.jiraSync), now, nil); err != nil || !ok {
+				return
+			}
+			resp.SyncActions(ctx)
+		})))
 	}
 	sched.Start()
 	go b.SweepReminders(ctx) // a due time that passed while warroom was down fires now
 
-	log.Info("warroom serving", "addr", ln.Addr().String(), "mode", mode, "team", auth.Team, "bot_user", auth.UserID, "db", c.DB, "version", version)
+	log.Info("warroom serving", "addr", ln.Addr().String(), "mode", mode, "team", auth.Team, "bot_user", auth.UserID, "db", store.Redact(c.DB), "version", version)
 
 	select {
 	case <-ctx.Done():
