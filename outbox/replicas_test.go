@@ -33,7 +33,7 @@ func TestReplicasShareTheLanes(t *testing.T) {
 		_ = inc
 	}
 	var mu sync.Mutex
-	seen := map[int64]string{}  // effect -> replica
+	seen := map[int64]string{} // effect -> replica
 	last := map[string]int64{} // lane -> last id delivered
 	var problems []string
 	handler := func(replica string) outbox.Handler {
