@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/internal/pgtest"
 	"github.com/warroom/warroom/slacksim"
 )
 
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("WARROOM_TEST_CHILD") == "serve" {
 		os.Exit(runWithSignals([]string{"serve"}))
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // TestKillNineUnderLoad kills warroom with SIGKILL 20 times at random
