@@ -75,6 +75,9 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // execRelaxed is exec for bookkeeping a power cut may lose (see writeReq).
 func (db *DB) execRelaxed(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.pg {
+		return db.rx.ExecContext(ctx, query, args...)
+	}
 	return db.execAs(ctx, true, query, args...)
 }
 
@@ -86,6 +89,21 @@ func (db *DB) execAs(ctx context.Context, relaxed bool, query string, args ...an
 		return err
 	}})
 	return res, err
+}
+
+// relaxedWrite runs fn as bookkeeping a crash may lose (see writeReq). On
+// SQLite it joins the group commit as a relaxed write. On PostgreSQL it
+// runs at once on a pool of its own whose sessions commit with
+// synchronous_commit off, statement by statement and without the writers'
+// lock: each such write is one statement, atomic by itself, on rows no
+// command changes (leases, the replay guard, the outbox's delivery marks).
+// Through the commit loop they cost three of every four transactions a
+// command caused, each several round trips, all one after another.
+func (db *DB) relaxedWrite(ctx context.Context, fn func(q querier) error) error {
+	if db.pg {
+		return fn(db.rx)
+	}
+	return db.submit(&writeReq{ctx: ctx, relaxed: true, done: make(chan error, 1), fn: func(q cachedTx) error { return fn(q) }})
 }
 
 // commitLoop runs until quit is closed.
@@ -148,9 +166,12 @@ func (db *DB) commit(batch []*writeReq) []error {
 	if err != nil {
 		return fail(err)
 	}
-	q := cachedTx{c: db.wc, tx: tx}
+	q := cachedTx{c: db.wc, tx: tx, seen: &txIncidents{}}
 	alone := len(batch) == 1
 	ran := 0
+	// On PostgreSQL each statement is a round trip: the savepoint before a
+	// write and the release of the one before go as one.
+	pending := false // a savepoint to release before the next
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -164,10 +185,15 @@ func (db *DB) commit(batch []*writeReq) []error {
 			ran++
 			continue
 		}
-		if _, err := q.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+		mark := `SAVEPOINT w`
+		if db.pg && pending {
+			mark = `RELEASE w; SAVEPOINT w`
+		}
+		if _, err := q.ExecContext(ctx, mark); err != nil {
 			tx.Rollback()
 			return fail(err)
 		}
+		pending = false
 		if errs[i] = run(r.fn, q); errs[i] != nil {
 			// A failed statement leaves the transaction open, so this
 			// write alone is undone. If SQLite ended the whole transaction
@@ -176,8 +202,13 @@ func (db *DB) commit(batch []*writeReq) []error {
 				tx.Rollback()
 				return fail(fmt.Errorf("%w (and the batch was rolled back: %v)", errs[i], err))
 			}
+			q.seen.clear() // what it read or wrote is undone
 		} else {
 			ran++
+		}
+		if db.pg {
+			pending = true // released with the next savepoint, or by the commit
+			continue
 		}
 		if _, err := q.ExecContext(ctx, `RELEASE w`); err != nil {
 			tx.Rollback()

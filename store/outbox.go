@@ -116,11 +116,16 @@ func (db *DB) Effects(ctx context.Context, f incident.EffectFilter) ([]incident.
 // head waits for a retry waits as a whole, so its effects keep their order.
 //
 // The lanes are walked one index seek at a time (a recursive "loose index
-// scan"), so the cost grows with the number of lanes, not with the backlog:
+// scan"), and each lane's head is fetched by its id, so the cost grows
+// with the number of lanes, not with the backlog:
 // a GROUP BY read every pending row, and under load the worker spent more
 // time finding its next effect than delivering it.
 func (db *DB) DueEffects(ctx context.Context, now time.Time, limit int) ([]incident.Effect, error) {
-	rows, err := db.r.QueryContext(ctx, dueEffects, fmtTime(now), limit)
+	q := dueEffects
+	if db.pg {
+		q = dueEffectsLateral
+	}
+	rows, err := db.r.QueryContext(ctx, q, fmtTime(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +139,25 @@ const dueEffects = `
 		SELECT (SELECT MIN(o.lane) FROM outbox o WHERE o.state = 'pending' AND o.lane > lanes.lane)
 		FROM lanes WHERE lanes.lane IS NOT NULL
 	)
-	SELECT ` + effectColumns + ` FROM lanes JOIN outbox
-		ON outbox.id = (SELECT MIN(h.id) FROM outbox h WHERE h.state = 'pending' AND h.lane = lanes.lane)
-	WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`
+	SELECT ` + effectColumns + ` FROM outbox
+	WHERE id IN (SELECT (SELECT MIN(h.id) FROM outbox h WHERE h.state = 'pending' AND h.lane = lanes.lane) FROM lanes WHERE lane IS NOT NULL)
+		AND next_at <= ? ORDER BY next_at, id LIMIT ?`
+
+// dueEffectsLateral is dueEffects for PostgreSQL: each lane's head is
+// fetched by a LATERAL index seek. Given a join, however written, its
+// planner hashed the whole outbox table (done rows included) on every
+// call, which was most of a replica's CPU under load. SQLite has no
+// LATERAL, and its planner seeks either way.
+const dueEffectsLateral = `
+	WITH RECURSIVE lanes (lane) AS (
+		SELECT MIN(lane) FROM outbox WHERE state = 'pending'
+		UNION ALL
+		SELECT (SELECT MIN(o.lane) FROM outbox o WHERE o.state = 'pending' AND o.lane > lanes.lane)
+		FROM lanes WHERE lanes.lane IS NOT NULL
+	)
+	SELECT ` + effectColumns + ` FROM lanes CROSS JOIN LATERAL (
+		SELECT * FROM outbox h WHERE h.state = 'pending' AND h.lane = lanes.lane ORDER BY h.id LIMIT 1) AS head
+	WHERE lanes.lane IS NOT NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?`
 
 // NextDue is when the earliest pending effect falls due, or zero if none is pending.
 func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
@@ -280,7 +301,7 @@ func (db *DB) ClaimLanes(ctx context.Context, owner string, lanes []string, now,
 		return nil, err
 	}
 	var held []string
-	err = db.submit(&writeReq{ctx: ctx, relaxed: true, done: make(chan error, 1), fn: func(q cachedTx) error {
+	err = db.relaxedWrite(ctx, func(q querier) error {
 		held = held[:0]
 		rows, err := q.QueryContext(ctx, `
 			INSERT INTO outbox_leases (lane, owner, until)
@@ -300,7 +321,7 @@ func (db *DB) ClaimLanes(ctx context.Context, owner string, lanes []string, now,
 			held = append(held, lane)
 		}
 		return rows.Err()
-	}})
+	})
 	return held, err
 }
 

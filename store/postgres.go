@@ -64,9 +64,21 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(30 * time.Minute)
+	// Relaxed writes' sessions commit without waiting for the WAL flush
+	// (pgx passes unknown URL parameters to the server as settings).
+	rx, err := sql.Open("pgx", dsn+"&synchronous_commit=off")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	rx.SetMaxOpenConns(4)
+	rx.SetMaxIdleConns(4)
+	rx.SetConnMaxLifetime(30 * time.Minute)
 	b := &binder{pg: true}
-	db := &DB{path: Redact(dsn), pg: true, b: b, writer: w, reader: r, wc: newStmtCache(w, b), rc: newStmtCache(r, b)}
+	db := &DB{path: Redact(dsn), pg: true, b: b, writer: w, reader: r, wc: newStmtCache(w, b), rc: newStmtCache(r, b), relaxedPool: rx}
 	db.r = cachedDB{db.rc}
+	db.rx = cachedDB{newStmtCache(rx, b)}
 	db.startGroup()
 	if err := db.migrate(ctx); err != nil {
 		db.Close()

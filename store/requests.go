@@ -21,7 +21,7 @@ func (db *DB) FirstRequest(ctx context.Context, key string, now time.Time, ttl t
 	if last := db.lastPurge.Load(); now.UnixNano()-last > int64(time.Minute) && db.lastPurge.CompareAndSwap(last, now.UnixNano()) {
 		purge = true
 	}
-	err := db.submit(&writeReq{ctx: ctx, relaxed: true, done: make(chan error, 1), fn: func(q cachedTx) error {
+	err := db.relaxedWrite(ctx, func(q querier) error {
 		if purge {
 			if _, err := q.ExecContext(ctx, `DELETE FROM slack_requests WHERE seen_at < ?`, fmtTime(now.Add(-ttl))); err != nil {
 				return err
@@ -37,6 +37,6 @@ func (db *DB) FirstRequest(ctx context.Context, key string, now time.Time, ttl t
 		n, err := res.RowsAffected()
 		first = n == 1
 		return err
-	}})
+	})
 	return first, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/warroom/warroom/incident"
 )
 
 // maxStmts bounds the statement cache. Queries with a varying number of
@@ -141,6 +143,36 @@ func (d cachedDB) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 type cachedTx struct {
 	c  *stmtCache
 	tx *sql.Tx
+	// seen holds the incidents this transaction has read or written, as
+	// they now stand in it, for the next write of the batch that reads
+	// one (group.go): on PostgreSQL each read is two round trips, and a
+	// batch of notes to one war room read the same incident again for
+	// every note. A write rolled back to its savepoint clears it.
+	seen *txIncidents
+}
+
+type txIncidents struct{ m map[int64]*incident.Incident }
+
+func (s *txIncidents) get(n int64) *incident.Incident {
+	if s == nil || s.m[n] == nil {
+		return nil
+	}
+	return s.m[n].Clone()
+}
+
+func (s *txIncidents) put(inc *incident.Incident) {
+	if s != nil {
+		if s.m == nil {
+			s.m = map[int64]*incident.Incident{}
+		}
+		s.m[inc.Number] = inc.Clone()
+	}
+}
+
+func (s *txIncidents) clear() {
+	if s != nil {
+		s.m = nil
+	}
 }
 
 func (t cachedTx) stmt(ctx context.Context, q string) *sql.Stmt {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -45,6 +46,9 @@ type DB struct {
 	// w and r run queries through them.
 	wc, rc *stmtCache
 	r      cachedDB
+	// rx is PostgreSQL's pool for relaxed writes (group.go), nil on SQLite.
+	rx          cachedDB
+	relaxedPool *sql.DB
 	group
 }
 
@@ -113,7 +117,11 @@ func (db *DB) Close() error {
 	db.stopGroup()
 	db.rc.close()
 	db.wc.close()
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	var rp error
+	if db.relaxedPool != nil {
+		rp = db.relaxedPool.Close()
+	}
+	return errors.Join(db.reader.Close(), db.writer.Close(), rp)
 }
 
 // Ping reports whether the database answers a query.
@@ -265,10 +273,32 @@ type querier interface {
 type storeTx struct {
 	tx *sql.Tx
 	q  cachedTx
+	// read holds the roles, members and components of each incident as
+	// this transaction read them, so SaveIncident rewrites only those
+	// that changed: most commands (a note, a status) change none.
+	read map[int64]children
+}
+
+type children struct {
+	roles   map[string]string
+	members map[string]bool
+	comps   map[string]incident.ComponentStatus
 }
 
 func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
-	return getIncident(ctx, t.q, `WHERE number = ?`, n)
+	inc := t.q.seen.get(n)
+	var err error
+	if inc == nil {
+		inc, err = getIncident(ctx, t.q, `WHERE number = ?`, n)
+	}
+	if err == nil {
+		t.q.seen.put(inc)
+		if t.read == nil {
+			t.read = map[int64]children{}
+		}
+		t.read[n] = children{maps.Clone(inc.Roles), maps.Clone(inc.Members), maps.Clone(inc.Components)}
+	}
+	return inc, err
 }
 
 func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
@@ -286,6 +316,7 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	if err != nil {
 		return err
 	}
+	t.q.seen.put(inc)
 	return saveRoles(ctx, t.q, inc)
 }
 
@@ -306,6 +337,11 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 	if n, _ := res.RowsAffected(); n != 1 {
 		return incident.Errorf(incident.ENotFound, "%s does not exist.", inc.Ref())
 	}
+	t.q.seen.put(inc)
+	if was, ok := t.read[inc.Number]; ok && maps.Equal(was.roles, inc.Roles) && maps.Equal(was.members, inc.Members) && maps.Equal(was.comps, inc.Components) {
+		return nil // as read: nothing to rewrite
+	}
+	delete(t.read, inc.Number)
 	return saveRoles(ctx, t.q, inc)
 }
 

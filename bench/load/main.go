@@ -42,6 +42,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/floor"
+	"github.com/warroom/warroom/internal/pgtest"
 	"github.com/warroom/warroom/slacksim"
 	"github.com/warroom/warroom/store"
 )
@@ -58,6 +59,8 @@ func main() {
 	find := flag.Bool("find", false, "after -rates, find each target's highest sustained rate (p99 <= 100 ms)")
 	from := flag.Int("from", 1000, "with -find: the first rate tried")
 	step := flag.Int("step", 250, "with -find: how much each step adds")
+	pg := flag.Bool("postgres", false, "also run warroom on PostgreSQL, one replica and two (a throwaway server from the PostgreSQL binaries, fsync on)")
+	only := flag.String("only", "", "measure only the targets whose names contain this (e.g. postgres)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "warroom-load")
 	if err != nil {
@@ -78,43 +81,71 @@ func main() {
 	}
 	defer sim.Close()
 	user := sim.AddUser("alice")
-	addr := freeAddr()
-	sim.SetBotURL("http://" + addr)
-	srv := exec.Command(*bin, "serve")
-	srv.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+slacksim.BotToken, "SLACK_API_URL="+sim.APIURL(), "SLACK_SIGNING_SECRET="+secret,
-		"WARROOM_DB="+filepath.Join(dir, "warroom.db"), "WARROOM_ADDR="+addr, "WARROOM_STATUS_ADDR=off", "WARROOM_ADMIN_ADDR=off", "WARROOM_LOG_LEVEL=error")
-	srv.Stderr = os.Stderr
+	base := []string{"SLACK_BOT_TOKEN=" + slacksim.BotToken, "SLACK_API_URL=" + sim.APIURL(), "SLACK_SIGNING_SECRET=" + secret,
+		"WARROOM_STATUS_ADDR=off", "WARROOM_ADMIN_ADDR=off", "WARROOM_LOG_LEVEL=error"}
+	sqlitePath := filepath.Join(dir, "warroom.db")
 	if *seed > 0 {
-		seedIncidents(filepath.Join(dir, "warroom.db"), *seed)
+		seedIncidents(sqlitePath, *seed)
 	}
-	began := time.Now()
-	if err := srv.Start(); err != nil {
-		log.Fatal(err)
-	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	waitHealthy("http://" + addr + "/healthz")
-	fmt.Printf("start to /healthz 200 with %d incidents: %v; RSS at idle: %s\n\n", *seed, time.Since(began).Round(time.Millisecond), rss(srv.Process.Pid))
-	general, _ := sim.ChannelByNameID("general")
-	if _, err := sim.SlashCommand(context.Background(), user, general, "declare sev2 Load test"); err != nil {
-		log.Fatal(err)
-	}
-	var room string
-	for deadline := time.Now().Add(10 * time.Second); room == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		room, _ = sim.ChannelByNameID(fmt.Sprintf("inc-%d-load-test", *seed+1))
-	}
-	if room == "" {
-		log.Fatal("no war room")
+	var instances []*instance
+	lite := launch(*bin, "warroom", sqlitePath, 1, base, sim, user, *seed)
+	defer lite.stop()
+	instances = append(instances, lite)
+	if *pg {
+		settings := []string{"shared_buffers=128MB"}
+		if os.Getenv("LOAD_PGSTATS") != "" {
+			settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+		}
+		server, err := pgtest.StartServer(pgtest.Options{Durable: true, Settings: settings})
+		if err != nil {
+			log.Fatalf("PostgreSQL: %v", err)
+		}
+		defer server.Stop()
+		if os.Getenv("LOAD_PGSTATS") != "" {
+			defer pgStats(server)
+		}
+		for _, n := range []int{1, 2} {
+			dsn, err := server.NewDatabase(fmt.Sprintf("load%d", n))
+			if err != nil {
+				log.Fatal(err)
+			}
+			name := "warroom on PostgreSQL"
+			if n > 1 {
+				name = fmt.Sprintf("warroom on PostgreSQL, %d replicas", n)
+			}
+			in := launch(*bin, name, dsn, n, base, sim, user, 0)
+			defer in.stop()
+			instances = append(instances, in)
+		}
 	}
 	fl, err := floor.Start(filepath.Join(dir, "floor.db"), secret)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer fl.Close()
-	targets := []struct{ name, url string }{{"warroom", "http://" + addr + "/slack/commands"}, {"floor", "http://" + fl.Addr + "/slack/commands"}}
+	type target struct {
+		name string
+		urls []string
+		in   *instance // nil for the floor and the peer
+	}
+	var targets []target
+	for _, in := range instances {
+		targets = append(targets, target{in.name, in.urls, in})
+	}
+	targets = append(targets, target{"floor", []string{"http://" + fl.Addr + "/slack/commands"}, nil})
 	if *peer {
 		url, stop := startPeer(filepath.Join(dir, "peer.log"))
 		defer stop()
-		targets = append(targets, struct{ name, url string }{"Bolt-JS peer", url})
+		targets = append(targets, target{"Bolt-JS peer", []string{url}, nil})
+	}
+	if *only != "" {
+		kept := targets[:0]
+		for _, t := range targets {
+			if strings.Contains(t.name, *only) {
+				kept = append(kept, t)
+			}
+		}
+		targets = kept
 	}
 
 	text := func(i int) string {
@@ -123,30 +154,40 @@ func main() {
 		}
 		return fmt.Sprintf("note load %d", i)
 	}
-	var warroomAcked int
-	send := func(target string, rate int, d time.Duration, text func(int) string) result {
-		res := openLoop(target, rate, d, func(i int) []byte {
+	acked := map[*instance]int{}
+	send := func(t target, rate int, d time.Duration, text func(int) string) result {
+		room := ""
+		if t.in != nil {
+			room = t.in.room
+		} else {
+			room = lite.room
+		}
+		res := openLoop(t.urls, rate, d, func(i int) []byte {
 			return []byte(url.Values{"user_id": {user}, "channel_id": {room}, "command": {"/incident"},
 				"text": {text(i)}, "response_url": {sim.URL() + "/noop"}, "trigger_id": {"t"}}.Encode())
 		})
-		if target == targets[0].url {
-			warroomAcked += res.acked
+		if t.in != nil {
+			acked[t.in] += res.acked
 		}
 		return res
 	}
 	// Warm up each target for a second (discarded): connections, caches,
 	// and whatever warroom does just after it starts.
 	for _, target := range targets {
-		send(target.url, 100, time.Second, func(i int) string { return text(-1 - i) })
+		send(target, 100, time.Second, func(i int) string { return text(-1 - i) })
 	}
 	time.Sleep(time.Second)
 	fmt.Printf("| rate/s | target | sent | acked | p50 ms | p99 ms | max ms | achieved/s |\n|---|---|---|---|---|---|---|---|\n")
-	row := func(rate int, name string, res result) {
+	row := func(rate int, t target, res result) {
 		mem := ""
-		if name == "warroom" {
-			mem = " (RSS " + rss(srv.Process.Pid) + ")"
+		if t.in != nil {
+			var rs []string
+			for _, p := range t.in.procs {
+				rs = append(rs, rss(p.Process.Pid))
+			}
+			mem = " (RSS " + strings.Join(rs, ", ") + ")"
 		}
-		fmt.Printf("| %d | %s%s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, name, mem, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
+		fmt.Printf("| %d | %s%s | %d | %d | %.2f | %.2f | %.1f | %.0f |\n", rate, t.name, mem, res.sent, res.acked, ms(res.pct(0.5)), ms(res.pct(0.99)), ms(res.pct(1)), res.achieved)
 	}
 	for _, r := range strings.Split(*rates, ",") {
 		if strings.TrimSpace(r) == "" {
@@ -157,7 +198,7 @@ func main() {
 			log.Fatalf("bad rate %q", r)
 		}
 		for _, target := range targets {
-			row(rate, target.name, send(target.url, rate, *duration, text))
+			row(rate, target, send(target, rate, *duration, text))
 			time.Sleep(time.Second) // let the outbox catch up between runs
 		}
 	}
@@ -165,8 +206,8 @@ func main() {
 		held := map[string]int{}
 		for _, target := range targets {
 			for rate, failed := *from, 0; failed < 2; rate += *step {
-				res := send(target.url, rate, *duration, text)
-				row(rate, target.name, res)
+				res := send(target, rate, *duration, text)
+				row(rate, target, res)
 				time.Sleep(2 * time.Second)
 				if res.acked == res.sent && res.pct(0.99) <= 100*time.Millisecond && res.achieved >= 0.97*float64(rate) {
 					held[target.name], failed = rate, 0
@@ -184,22 +225,96 @@ func main() {
 	}
 	// Durable means in the timeline: count it (warroom has stopped writing
 	// commands; its outbox may still be posting, which adds no entries).
-	n := countTimeline(filepath.Join(dir, "warroom.db"), *command)
-	fmt.Printf("\nwarroom acknowledged %d commands; its timeline holds %d of them\n", warroomAcked, n)
-	if n < warroomAcked {
-		log.Fatalf("%d acknowledged commands are missing from the timeline", warroomAcked-n)
+	for _, in := range instances {
+		n := countTimeline(in.db, *command)
+		fmt.Printf("\n%s acknowledged %d commands; its timeline holds %d of them", in.name, acked[in], n)
+		if n < acked[in] {
+			log.Fatalf("\n%s: %d acknowledged commands are missing from the timeline", in.name, acked[in]-n)
+		}
+	}
+	fmt.Println()
+}
+
+// instance is warroom under load: one or more replicas on one database,
+// each with its own war room for the load (declared through the first).
+type instance struct {
+	name, db, room string
+	urls           []string
+	procs          []*exec.Cmd
+}
+
+func (in *instance) stop() {
+	for _, p := range in.procs {
+		p.Process.Signal(os.Interrupt)
+		p.Wait()
 	}
 }
 
+// launch starts n replicas of warroom serve on db and declares the load's
+// incident through the first.
+func launch(bin, name, db string, n int, env []string, sim *slacksim.Server, user string, seed int) *instance {
+	in := &instance{name: name, db: db}
+	for range n {
+		addr := freeAddr()
+		srv := exec.Command(bin, "serve")
+		srv.Env = append(append(os.Environ(), env...), "WARROOM_DB="+db, "WARROOM_ADDR="+addr)
+		srv.Stderr = os.Stderr
+		began := time.Now()
+		if err := srv.Start(); err != nil {
+			log.Fatal(err)
+		}
+		in.procs = append(in.procs, srv)
+		waitHealthy("http://" + addr + "/healthz")
+		fmt.Printf("%s: start to /healthz 200 with %d incidents: %v; RSS at idle: %s\n", name, seed, time.Since(began).Round(time.Millisecond), rss(srv.Process.Pid))
+		in.urls = append(in.urls, "http://"+addr+"/slack/commands")
+	}
+	sim.SetBotURL(strings.TrimSuffix(in.urls[0], "/slack/commands"))
+	general, _ := sim.ChannelByNameID("general")
+	// Each instance's room gets a name of its own: they share one bot
+	// user, and a room named like one warroom itself made is adopted.
+	title := fmt.Sprintf("Load test %d", len(claimedRooms)+1)
+	r, err := sim.SlashCommand(context.Background(), user, general, "declare sev2 "+title)
+	if err != nil {
+		log.Fatal(err)
+	}
+	num := strings.TrimPrefix(strings.Fields(strings.SplitN(r.Text, "INC-", 2)[1])[0], "")
+	num = strings.TrimRight(num, "*_:.,")
+	for deadline := time.Now().Add(10 * time.Second); in.room == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, ch := range sim.Channels() {
+			if ch.Name == "inc-"+num+"-"+strings.ReplaceAll(strings.ToLower(title), " ", "-") && !claimedRooms[ch.ID] {
+				in.room = ch.ID
+				claimedRooms[ch.ID] = true
+			}
+		}
+	}
+	if in.room == "" {
+		log.Fatalf("%s: no war room (%q)", name, r.Text)
+	}
+	return in
+}
+
+// claimedRooms are the war rooms already given to an instance: every
+// instance numbers its incidents from 1, so the simulator holds several
+// "inc-1-load-test" rooms.
+var claimedRooms = map[string]bool{}
+
 // countTimeline counts the load's entries (kind note or status, by the load's user) in warroom's timeline.
-func countTimeline(path, kind string) int {
-	db, err := sql.Open("sqlite", store.DSN(path, false))
+func countTimeline(dsn, kind string) int {
+	var db *sql.DB
+	var err error
+	q := `SELECT COUNT(*) FROM timeline WHERE kind = ? AND raw LIKE '% load %'`
+	if store.IsPostgres(dsn) {
+		db, err = sql.Open("pgx", dsn)
+		q = strings.Replace(q, "?", "$1", 1)
+	} else {
+		db, err = sql.Open("sqlite", store.DSN(dsn, false))
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM timeline WHERE kind = ? AND raw LIKE '% load %'`, kind).Scan(&n); err != nil {
+	if err := db.QueryRow(q, kind).Scan(&n); err != nil {
 		log.Fatal(err)
 	}
 	return n
@@ -222,7 +337,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // openLoop sends rate requests per second for d, each at its due time on
 // its own goroutine, and measures each from its due time to its answer.
-func openLoop(target string, rate int, d time.Duration, body func(int) []byte) result {
+// Request i goes to targets[i % len(targets)]: replicas share the load as
+// a round-robin balancer would share it.
+func openLoop(targets []string, rate int, d time.Duration, body func(int) []byte) result {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 1024}}
 	n := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
@@ -241,7 +358,7 @@ func openLoop(target string, rate int, d time.Duration, body func(int) []byte) r
 			defer wg.Done()
 			data := body(i)
 			ts := time.Now().Unix()
-			req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(data))
+			req, _ := http.NewRequest(http.MethodPost, targets[i%len(targets)], bytes.NewReader(data))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			slacksim.SignRequest(req, secret, ts, data)
 			resp, err := client.Do(req)
@@ -360,4 +477,28 @@ func waitHealthy(u string) {
 		}
 	}
 	log.Fatal("warroom did not start")
+}
+
+// pgStats prints the statements PostgreSQL spent most time on (with
+// LOAD_PGSTATS set): where a replica's time goes.
+func pgStats(s *pgtest.Server) {
+	db, err := sql.Open("pgx", s.URL("load1"))
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	db.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25`)
+	if err != nil {
+		fmt.Println("pg_stat_statements:", err)
+		return
+	}
+	defer rows.Close()
+	fmt.Println("\n| calls | total ms | mean ms | statement |\n|---|---|---|---|")
+	for rows.Next() {
+		var calls int
+		var total, mean, q string
+		rows.Scan(&calls, &total, &mean, &q)
+		fmt.Printf("| %d | %s | %s | %s |\n", calls, total, mean, q)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/internal/mrkdwn"
+	"github.com/warroom/warroom/internal/pgtest"
 	"github.com/warroom/warroom/slacksim"
 )
 
@@ -81,6 +82,12 @@ func start(t *testing.T, mode string, settings ...string) *world {
 		"WARROOM_STATUS_ADDR":      freeAddr(t),
 		"WARROOM_ADMIN_ADDR":       w.admin,
 		"WARROOM_ADMIN_URL":        "http://" + w.admin,
+	}
+	// WARROOM_TEST_STORE=postgres runs the end-to-end tests on a fresh
+	// PostgreSQL database each (see docs/testing.md); the default suite
+	// runs them on SQLite and a chosen few on PostgreSQL (postgres_test.go).
+	if onPostgres(t) {
+		w.env["WARROOM_DB"] = pgtest.Shared(t).NewDB(t)
 	}
 	for _, kv := range settings {
 		k, v, _ := strings.Cut(kv, "=")

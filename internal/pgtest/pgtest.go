@@ -101,6 +101,24 @@ func Start(t testing.TB, o Options) *Server {
 	return s
 }
 
+// StartServer runs initdb and starts a server outside a test (bench/load);
+// the caller stops it.
+func StartServer(o Options) (*Server, error) {
+	bin, err := Bin()
+	if err != nil {
+		return nil, err
+	}
+	return start(bin, o)
+}
+
+// NewDatabase creates an empty database and returns its URL.
+func (s *Server) NewDatabase(name string) (string, error) {
+	if err := s.Exec("postgres", `CREATE DATABASE `+name); err != nil {
+		return "", err
+	}
+	return s.URL(name), nil
+}
+
 var (
 	sharedOnce sync.Once
 	shared     *Server

@@ -17,3 +17,10 @@ CREATE TABLE slack_requests (
     seen_at   TEXT NOT NULL
 );
 CREATE INDEX slack_requests_seen ON slack_requests (seen_at);
+
+-- The outbox's rows change state once each (pending to done), leaving a
+-- dead entry in the pending index until a vacuum; under load the default
+-- (a vacuum after a fifth of the table changed) let them pile up and every
+-- look for the next effect walked through thousands. Vacuum it early.
+ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 2000,
+                        autovacuum_vacuum_insert_scale_factor = 0.0, autovacuum_vacuum_insert_threshold = 2000);
