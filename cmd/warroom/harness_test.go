@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/warroom/warroom/internal/mrkdwn"
 	"github.com/warroom/warroom/internal/pgtest"
 	"github.com/warroom/warroom/slacksim"
+	"github.com/warroom/warroom/store"
 )
 
 const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -389,4 +391,23 @@ func draftedTitle(view string) string {
 		}
 	}
 	return ""
+}
+
+// readDB opens the world's database to read, SQLite or PostgreSQL, and
+// returns the SQL that reads a text field of a JSON column in it.
+func (w *world) readDB() (*sql.DB, func(col, key string) string) {
+	w.t.Helper()
+	dsn := w.env["WARROOM_DB"]
+	driver, name := "sqlite", "file:"+dsn+"?mode=ro"
+	jsonText := func(col, key string) string { return "json_extract(" + col + ", '$." + key + "')" }
+	if store.IsPostgres(dsn) {
+		driver, name = "pgx", dsn
+		jsonText = func(col, key string) string { return "CAST(" + col + " AS json)->>'" + key + "'" }
+	}
+	db, err := sql.Open(driver, name)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { db.Close() })
+	return db, jsonText
 }
