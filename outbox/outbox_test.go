@@ -219,11 +219,17 @@ func TestPermanentFailuresExpiryAndCoalescing(t *testing.T) {
 	if n != 1 || got[0] != "oncall.lookup: dial tcp: connection refused" || got[1] != "slack.post: channel_not_found" {
 		t.Fatalf("refreshes %d, gave up %v", n, got)
 	}
+	// The refreshes' delivery is marked by the flusher, which may still be
+	// at it when the give-ups are heard.
 	states := map[string]string{}
-	fx, _ := svc.Effects(ctx, incident.EffectFilter{Incident: inc.Number})
-	for _, e := range fx {
-		states[e.Kind] += e.State + " "
-	}
+	waitFor(t, "the refreshes marked done", func() bool {
+		clear(states)
+		fx, _ := svc.Effects(ctx, incident.EffectFilter{Incident: inc.Number})
+		for _, e := range fx {
+			states[e.Kind] += e.State + " "
+		}
+		return states["slack.refresh"] == "done done done "
+	})
 	if states["slack.refresh"] != "done done done " || states["slack.post"] != "failed " || states["oncall.lookup"] != "expired " {
 		t.Fatalf("states %v", states)
 	}
