@@ -19,6 +19,7 @@ import (
 	"github.com/warroom/warroom/postmortem"
 	"github.com/warroom/warroom/report"
 	"github.com/warroom/warroom/statuspage"
+	"github.com/warroom/warroom/store"
 	"github.com/warroom/warroom/templates"
 )
 
@@ -163,14 +164,14 @@ func newFlagSet(name string, c *Config, getenv func(string) string, stderr io.Wr
 			continue
 		}
 		def := envOr(getenv, s.env, s.def)
-		shown := def
+		// Usage text (--help, a mistyped flag) shows defaults: never a
+		// secret, and never a password inside a URL (WARROOM_DB, JIRA_URL).
+		shown := redactAny(def)
 		if s.secret && def != "" {
 			shown = "(set)"
 		}
 		fs.StringVar(s.dst, s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
-		if s.secret {
-			fs.Lookup(s.flag).DefValue = shown
-		}
+		fs.Lookup(s.flag).DefValue = shown
 	}
 	return fs
 }
@@ -468,6 +469,15 @@ func (c *Config) check() (checked, []error) {
 
 // redactURL is a URL as it may be shown or logged: credentials written into
 // it (https://user:token@host) become REDACTED.
+// redactAny hides a URL's password: a PostgreSQL URL's (multi-host ones
+// too) or any other's.
+func redactAny(s string) string {
+	if store.IsPostgres(s) {
+		return store.Redact(s)
+	}
+	return redactURL(s)
+}
+
 func redactURL(s string) string {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || u.User == nil {

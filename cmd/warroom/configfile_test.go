@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +71,26 @@ func TestEverySettingIsDocumented(t *testing.T) {
 		}
 		if !strings.Contains(string(doc), row) {
 			t.Errorf("docs/settings.md has no row starting %q", row)
+		}
+	}
+}
+
+// TestUsageHidesPasswords: --help and a mistyped flag print the defaults,
+// which come from the environment; a password in WARROOM_DB or JIRA_URL
+// must not be among them (a pod's log shows a mistyped argument's usage).
+func TestUsageHidesPasswords(t *testing.T) {
+	env := map[string]string{"WARROOM_DB": "postgres://warroom:hunter2pw@db-a:5432,db-b:5432/warroom?sslmode=require",
+		"JIRA_URL": "https://bot:jirapass9@example.atlassian.net"}
+	getenv := func(k string) string { return env[k] }
+	for _, args := range [][]string{{"migrate", "--help"}, {"serve", "--help"}, {"serve", "--bogus"}, {"check", "--nope"}} {
+		var out, errb bytes.Buffer
+		run(context.Background(), args, nil, &out, &errb, getenv)
+		all := out.String() + errb.String()
+		if strings.Contains(all, "hunter2pw") || strings.Contains(all, "jirapass9") {
+			t.Errorf("warroom %s printed a password:\n%s", strings.Join(args, " "), all)
+		}
+		if !strings.Contains(all, "xxxxx") && args[0] == "migrate" {
+			t.Errorf("warroom %s: the database URL is not shown redacted:\n%s", strings.Join(args, " "), all)
 		}
 	}
 }
