@@ -13,8 +13,9 @@ RUN mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/warroom /usr/local/bin/warroom
-COPY --from=build --chown=nonroot:nonroot /out/data /data
-USER nonroot:nonroot
+COPY --from=build --chown=65532:65532 /out/data /data
+# distroless nonroot, by number: Kubernetes runAsNonRoot can verify a uid, not a name.
+USER 65532:65532
 ENV WARROOM_DB=/data/warroom.db WARROOM_ADDR=:8080
 VOLUME /data
 EXPOSE 8080 8081

@@ -74,13 +74,18 @@ func TestDeployFilesParse(t *testing.T) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	for {
 		var doc struct {
-			Kind       string            `yaml:"kind"`
+			Kind string `yaml:"kind"`
+
 			StringData map[string]string `yaml:"stringData"`
 			Spec       struct {
 				Replicas     int `yaml:"replicas"`
 				MinAvailable int `yaml:"minAvailable"`
 				Template     struct {
 					Spec struct {
+						SecurityContext struct {
+							RunAsNonRoot bool `yaml:"runAsNonRoot"`
+							RunAsUser    int  `yaml:"runAsUser"`
+						} `yaml:"securityContext"`
 						Containers []struct {
 							Name string `yaml:"name"`
 							Env  []struct {
@@ -119,6 +124,11 @@ func TestDeployFilesParse(t *testing.T) {
 		case "Deployment":
 			if doc.Spec.Replicas < 2 {
 				t.Errorf("the Deployment runs %d replicas", doc.Spec.Replicas)
+			}
+			// The image's user is a name (distroless "nonroot"): with
+			// runAsNonRoot the kubelet starts it only given a uid.
+			if sc := doc.Spec.Template.Spec.SecurityContext; sc.RunAsNonRoot && sc.RunAsUser == 0 {
+				t.Error("runAsNonRoot without a numeric runAsUser: the kubelet refuses the image's named user")
 			}
 			for _, c := range doc.Spec.Template.Spec.Containers {
 				for _, e := range c.Env {
