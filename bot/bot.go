@@ -63,6 +63,9 @@ type Bot struct {
 	people *directory        // everyone by name, for commands typed without an @
 	events *seen             // Events API event IDs already handled
 	guard  RequestGuard      // the shared record of both, or nil
+	// unrecorded are keys the guard could not record (its database was
+	// down), to record with the next that can.
+	unrecorded []unrecordedKey
 	self   string            // the bot's user ID, once known
 
 	started time.Time // effects queued before this may have been sent by a process that died

@@ -59,11 +59,11 @@ func (h *HTTPHandler) verified(next func(http.ResponseWriter, *http.Request, []b
 		if err := h.verify(r.Context(), r.Header, body); errors.Is(err, errUnavailable) {
 			// The request may be genuine, but it cannot be checked or
 			// recorded: nothing is done, and the user is told so.
-			h.bot.log.ErrorContext(r.Context(), "cannot check a slack request against the database", "path", r.URL.Path, "err", err)
 			if r.URL.Path == "/slack/commands" {
-				writeJSON(w, map[string]string{"response_type": "ephemeral", "text": commands.NotRecorded("db")})
+				writeJSON(w, map[string]string{"response_type": "ephemeral", "text": commands.NotRecorded(h.bot.errorID(r.Context(), err))})
 				return
 			}
+			h.bot.log.ErrorContext(r.Context(), "cannot check a slack request against the database", "path", r.URL.Path, "err", err)
 			http.Error(w, "warroom cannot reach its database", http.StatusServiceUnavailable)
 			return
 		} else if err != nil {
@@ -104,19 +104,47 @@ func (h *HTTPHandler) verify(ctx context.Context, header http.Header, body []byt
 	return h.bot.firstShared(ctx, "sig:"+sig, replayTTL)
 }
 
-// firstShared checks key against the shared guard, if there is one.
+// firstShared checks key against the shared guard, if there is one. A key
+// that could not be recorded (the database was down) is kept and recorded
+// with the next one that can: otherwise the request, refused as not
+// recorded, could be replayed to another replica once the database is
+// back, and run.
 func (b *Bot) firstShared(ctx context.Context, key string, ttl time.Duration) error {
 	if b.guard == nil {
 		return nil
 	}
-	first, err := b.guard.FirstRequest(ctx, key, time.Now(), ttl)
+	now := time.Now()
+	first, err := b.guard.FirstRequest(ctx, key, now, ttl)
 	if err != nil {
+		b.mu.Lock()
+		if len(b.unrecorded) < maxUnrecorded {
+			b.unrecorded = append(b.unrecorded, unrecordedKey{key, now, ttl})
+		}
+		b.mu.Unlock()
 		return fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	b.mu.Lock()
+	late := b.unrecorded
+	b.unrecorded = nil
+	b.mu.Unlock()
+	for _, k := range late {
+		if time.Since(k.at) < k.ttl {
+			b.guard.FirstRequest(ctx, k.key, k.at, k.ttl) // the result does not matter: it is on record now
+		}
 	}
 	if !first {
 		return errReplay
 	}
 	return nil
+}
+
+// maxUnrecorded bounds the keys kept while the database is down.
+const maxUnrecorded = 10000
+
+type unrecordedKey struct {
+	key string
+	at  time.Time
+	ttl time.Duration
 }
 
 func (h *HTTPHandler) commands(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -202,4 +230,12 @@ func (b *Bot) Event(ctx context.Context, id string, ev slackevents.EventsAPIEven
 			}
 		})
 	}
+}
+
+// errorID logs err under a new id and returns the id, for a reply that
+// tells the user to give it to their admin.
+func (b *Bot) errorID(ctx context.Context, err error) string {
+	id := fmt.Sprintf("E%d", time.Now().UnixNano()%1_000_000_000)
+	b.log.ErrorContext(ctx, "request not recorded", "error_id", id, "err", err)
+	return id
 }

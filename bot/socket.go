@@ -61,7 +61,7 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 		// perhaps to another replica's connection: take it once.
 		if err := b.firstShared(ctx, "envelope:"+evt.Request.EnvelopeID, replayTTL); err != nil {
 			if errors.Is(err, errUnavailable) {
-				b.ack(ctx, client, evt.Request, Reply{Text: commands.NotRecorded("db")}.payload())
+				b.ack(ctx, client, evt.Request, Reply{Text: commands.NotRecorded(b.errorID(ctx, err))}.payload())
 			} else {
 				b.ack(ctx, client, evt.Request, nil)
 			}

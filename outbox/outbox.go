@@ -96,12 +96,14 @@ type Worker struct {
 	wake chan struct{}
 	done chan completion // deliveries to mark done, batched by the flusher
 
-	mu       sync.Mutex
-	busy     map[string]bool // lanes with a delivery in flight
-	leased   map[string]bool // of those, the ones leased to this replica (a shared queue)
-	flushing bool            // Run's flusher is taking completions
-	troubled map[string]bool // lanes told about an outage
-	stats    Stats
+	mu     sync.Mutex
+	busy   map[string]bool // lanes with a delivery in flight
+	leased map[string]bool // of those, the ones leased to this replica (a shared queue)
+	// readFailedAt is when a failed read of the queue was last logged.
+	readFailedAt time.Time
+	flushing     bool            // Run's flusher is taking completions
+	troubled     map[string]bool // lanes told about an outage
+	stats        Stats
 }
 
 // Stats counts what the worker did since it started.
@@ -245,11 +247,21 @@ func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 	w.mu.Lock()
 	due, err := w.q.DueEffects(ctx, w.now(), 4*cap(sem))
 	if err != nil {
+		// The database is down: say so when it starts and every 30 s,
+		// not at every poll.
+		quiet := time.Since(w.readFailedAt) < 30*time.Second
+		if !quiet {
+			w.readFailedAt = time.Now()
+		}
 		w.mu.Unlock()
-		if ctx.Err() == nil {
-			w.log.Error("outbox: reading due effects", "err", err)
+		if ctx.Err() == nil && !quiet {
+			w.log.Error("outbox: reading due effects (said again every 30 s while it lasts)", "err", err)
 		}
 		return 0
+	}
+	if !w.readFailedAt.IsZero() {
+		w.readFailedAt = time.Time{}
+		w.log.Info("outbox: reading due effects again")
 	}
 	var claimed []incident.Effect
 	for _, e := range due {

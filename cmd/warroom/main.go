@@ -191,11 +191,17 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// What it lacks before, to say what was applied (another replica
+	// starting at the same moment may apply some of them instead).
+	pending, _ := store.Pending(ctx, c.DB)
 	db, err := store.Open(ctx, c.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if len(pending) > 0 {
+		fmt.Fprintf(stdout, "applied %d migration(s) to %s: %s\n", len(pending), store.Redact(c.DB), strings.Join(pending, ", "))
+	}
 	fmt.Fprintf(stdout, "database %s is up to date\n", store.Redact(c.DB))
 	return nil
 }
