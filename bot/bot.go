@@ -66,7 +66,7 @@ type Bot struct {
 	// unrecorded are keys the guard could not record (its database was
 	// down), to record with the next that can.
 	unrecorded []unrecordedKey
-	self   string            // the bot's user ID, once known
+	self       string // the bot's user ID, once known
 
 	started time.Time // effects queued before this may have been sent by a process that died
 }
