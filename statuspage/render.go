@@ -140,6 +140,18 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		body, err = p.render(s, path)
 	}
+	p.mu.Lock()
+	if err == nil {
+		if p.last == nil {
+			p.last = map[string][]byte{}
+		}
+		p.last[path] = body
+	} else if last, ok := p.last[path]; ok {
+		// The database is unreachable: the page as last rendered (it
+		// holds only what was published), rather than an error page.
+		body, err = last, nil
+	}
+	p.mu.Unlock()
 	if err != nil {
 		http.Error(w, "status temporarily unavailable", http.StatusServiceUnavailable)
 		return

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warroom/warroom/incident"
@@ -54,6 +55,10 @@ const maxHistory = 200
 type Page struct {
 	src Source
 	cfg Config
+	// last is what each path last rendered, served while the database
+	// cannot be read: the public page must outlive the outage it reports.
+	mu   sync.Mutex
+	last map[string][]byte
 }
 
 // New returns a page over src.

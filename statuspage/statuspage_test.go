@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -394,4 +395,51 @@ func BenchmarkRender200(b *testing.B) {
 		page.ServeHTTP(httptest.NewRecorder(), req)
 	}
 	b.ReportMetric(float64(size)/1024, "page-KB")
+}
+
+// downSource is a store that can stop answering.
+type downSource struct {
+	statuspage.Source
+	down bool
+}
+
+func (d *downSource) PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error) {
+	if d.down {
+		return nil, errors.New("connection refused")
+	}
+	return d.Source.PublishedIncidents(ctx, since, limit)
+}
+
+// TestPageOutlivesTheDatabase: while the database cannot be read, the page
+// serves what it last rendered instead of an error; a path never rendered
+// gets 503.
+func TestPageOutlivesTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	svc := newService(t, func() time.Time { return now })
+	inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "Payments down", Severity: incident.SEV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Publish(ctx, inc.Number, incident.Command{Actor: "U1", Kind: "update"}, incident.Publication{Status: incident.StatusInvestigating, Title: "Card payments failing", Body: "We are investigating."}); err != nil {
+		t.Fatal(err)
+	}
+	src := &downSource{Source: svc}
+	page := statuspage.New(src, statuspage.Config{Title: "Acme", Now: func() time.Time { return now }})
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	code, before := get("/")
+	if code != 200 || !strings.Contains(before, "Card payments failing") {
+		t.Fatalf("up: %d %q", code, before)
+	}
+	src.down = true
+	if code, during := get("/"); code != 200 || during != before {
+		t.Errorf("database down: %d; want the page as last rendered", code)
+	}
+	if code, _ := get("/api/v2/summary.json"); code != http.StatusServiceUnavailable {
+		t.Errorf("a path never rendered, database down: %d; want 503", code)
+	}
 }
