@@ -64,3 +64,6 @@ func (db *DB) SyncMode(ctx context.Context) (int, error) {
 	err := db.writer.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode)
 	return mode, err
 }
+
+// WaitKeys waits for replay keys recorded in the background (SQLite).
+func (db *DB) WaitKeys() { db.keys.wait() }

@@ -269,6 +269,7 @@ type group struct {
 	writes, commits atomic.Int64
 	relaxedNow      bool         // the writer's synchronous pragma is NORMAL (commit loop only)
 	lastPurge       atomic.Int64 // when FirstRequest last deleted expired keys, Unix nanoseconds
+	keys            keyWriter    // SQLite: replay keys waiting to be written
 }
 
 func (db *DB) startGroup() {

@@ -114,6 +114,7 @@ func dsn(path string, writer bool) string {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.keys.wait()
 	db.stopGroup()
 	db.rc.close()
 	db.wc.close()

@@ -390,6 +390,18 @@ func TestEveryMethod(t *testing.T) {
 		if _, err := db.Stats(ctx, at(200)); err != nil {
 			t.Fatalf("stats: %v", err)
 		}
+		// The replay guard: a key is new once within its time to live.
+		for i, want := range []bool{true, false} {
+			first, err := db.FirstRequest(ctx, "sig:v0=abc", time.Now(), time.Minute)
+			must(err)
+			if first != want {
+				t.Fatalf("FirstRequest call %d: %v", i, first)
+			}
+			db.WaitKeys()
+		}
+		if first, _ := db.FirstRequest(ctx, "sig:v0=abc", time.Now().Add(2*time.Minute), time.Minute); !first {
+			t.Fatal("a key past its time to live is not new again")
+		}
 		if pending, err := store.Pending(ctx, dsn); err != nil || len(pending) != 0 {
 			t.Fatalf("pending migrations: %v %v", pending, err)
 		}
