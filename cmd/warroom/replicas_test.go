@@ -110,7 +110,8 @@ func TestReplicasSurviveKillNine(t *testing.T) {
 	lbAddr := freeAddr(t)
 	sim.SetBotURL("http://" + lbAddr)
 	reports := sim.AddChannel("incident-reports", false)
-	env := []string{"WARROOM_LOG_LEVEL=warn", "WARROOM_RETRY_FIRST=50ms", "WARROOM_RETRY_MAX=500ms", "WARROOM_DECLARE_LIMIT=0",
+	pd, jr, cfg := vendors(t) // PagerDuty and Jira, as the respond tests have them
+	env := []string{"WARROOM_CONFIG=" + cfg, "WARROOM_LOG_LEVEL=warn", "WARROOM_RETRY_FIRST=50ms", "WARROOM_RETRY_MAX=500ms", "WARROOM_DECLARE_LIMIT=0",
 		"WARROOM_UPDATE_CADENCE=sev2=1m", "WARROOM_SWEEP_EVERY=200ms", "WARROOM_REPORT_SCHEDULE=* * * * *", "WARROOM_REPORT_CHANNEL=" + reports}
 	a, b := newReplica(t, sim, dsn, env...), newReplica(t, sim, dsn, env...)
 	newBalancer(t, lbAddr, a.addr, b.addr)
@@ -137,8 +138,17 @@ func TestReplicasSurviveKillNine(t *testing.T) {
 	if room == "" {
 		t.Fatal("no war room")
 	}
-	// A public update, so reminders fall due during the run.
+	// A public update, so reminders fall due during the run (by alice as
+	// communicator: the commander is whoever PagerDuty has on call).
 	n := len(sim.Views())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if r, err := sim.SlashCommand(t.Context(), users[0], room, "communicator me"); err == nil && strings.Contains(r.Text, "communicator") && !strings.Contains(r.Text, "not an incident") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("alice could not become communicator")
+		}
+	}
 	for deadline := time.Now().Add(10 * time.Second); len(sim.Views()) == n; time.Sleep(50 * time.Millisecond) {
 		r, err := sim.SlashCommand(t.Context(), users[0], room, "update investigating")
 		if time.Now().After(deadline) {
@@ -193,6 +203,47 @@ func TestReplicasSurviveKillNine(t *testing.T) {
 					refused++
 				}
 			}()
+		}
+	}()
+	// Meanwhile incidents for a PagerDuty service, each filing a Jira
+	// issue, and a page from each: effects for the other vendors, through
+	// the same kills.
+	type declared struct{ title, room string }
+	var extra []declared
+	var paged int
+	load.Add(1)
+	go func() {
+		defer load.Done()
+		for k := 1; ctx.Err() == nil && k <= 6; k++ {
+			title := fmt.Sprintf("replica drill %d", k)
+			r, err := sim.SlashCommand(context.Background(), users[1], general, "declare sev1 payments: "+title)
+			if err != nil || !strings.Contains(r.Text, "Declared") {
+				time.Sleep(time.Second) // its replica died under it: declare another
+				continue
+			}
+			var room string
+			for deadline := time.Now().Add(10 * time.Second); room == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				for _, ch := range sim.Channels() {
+					if strings.HasSuffix(ch.Name, "-"+strings.ReplaceAll(title, " ", "-")) {
+						room = ch.ID
+					}
+				}
+			}
+			mu.Lock()
+			extra = append(extra, declared{title, room})
+			mu.Unlock()
+			if room != "" {
+				for attempt := 0; attempt < 5; attempt++ {
+					if r, err := sim.SlashCommand(context.Background(), users[1], room, "page dave"); err == nil && strings.Contains(r.Text, "Paging") {
+						mu.Lock()
+						paged++
+						mu.Unlock()
+						break
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+			time.Sleep(3 * time.Second)
 		}
 	}()
 	began := time.Now()
@@ -302,5 +353,40 @@ func TestReplicasSurviveKillNine(t *testing.T) {
 	}
 	if slots == 0 || reportPosts != slots {
 		t.Errorf("%d report slots claimed, %d report posts: want one post per slot", slots, reportPosts)
+	}
+
+	// Jira: one issue per declared incident; PagerDuty: one incident per
+	// page (warroom's key for it is unique per incident and person).
+	var declaredN int
+	db.QueryRow(`SELECT COUNT(*) FROM incidents WHERE service = 'payments'`).Scan(&declaredN)
+	waitFor(t, 60*time.Second, "Jira and PagerDuty catch up", func() bool {
+		return len(jr.Issues()) >= declaredN+1 && len(pd.Incidents()) >= paged
+	})
+	time.Sleep(2 * time.Second) // a duplicate would have arrived by now
+	summaries, keys := map[string]int{}, map[string]int{}
+	for _, is := range jr.Issues() {
+		summaries[is.Summary]++
+	}
+	for _, in := range pd.Incidents() {
+		keys[in.Key]++
+	}
+	dupIssues, dupPages := 0, 0
+	for _, n := range summaries {
+		if n > 1 {
+			dupIssues++
+		}
+	}
+	for _, n := range keys {
+		if n > 1 {
+			dupPages++
+		}
+	}
+	t.Logf("vendors through the kills: %d incidents for payments declared (%d acknowledged), %d Jira issues (%d twice); %d pages acknowledged, %d PagerDuty incidents (%d twice)",
+		declaredN, len(extra), len(jr.Issues()), dupIssues, paged, len(pd.Incidents()), dupPages)
+	if len(jr.Issues()) != declaredN+1 || dupIssues != 0 {
+		t.Errorf("Jira has %d issues for %d incidents (%d filed twice); want one each", len(jr.Issues()), declaredN+1, dupIssues)
+	}
+	if len(pd.Incidents()) != paged || dupPages != 0 {
+		t.Errorf("PagerDuty has %d incidents for %d pages (%d twice); want one each", len(pd.Incidents()), paged, dupPages)
 	}
 }
