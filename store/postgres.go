@@ -177,35 +177,8 @@ func pendingPostgres(ctx context.Context, dsn string) ([]string, error) {
 		return nil, err
 	}
 	defer ro.Close()
-	done := map[string]bool{}
-	rows, err := ro.QueryContext(ctx, `SELECT name FROM schema_migrations`)
-	var pgErr *pgconn.PgError
-	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "42P01": // undefined_table: nothing applied yet
-	case err != nil:
-		return nil, err
-	default:
-		defer rows.Close()
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				return nil, err
-			}
-			done[name] = true
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	names, err := migrationNames(true)
-	if err != nil {
-		return nil, err
-	}
-	var pending []string
-	for _, n := range names {
-		if !done[n] {
-			pending = append(pending, n)
-		}
-	}
-	return pending, nil
+	return pendingIn(ctx, ro, true, func(err error) bool {
+		var pgErr *pgconn.PgError
+		return errors.As(err, &pgErr) && pgErr.Code == "42P01" // undefined_table
+	})
 }

@@ -181,12 +181,20 @@ func Pending(ctx context.Context, path string) ([]string, error) {
 		return nil, err
 	}
 	defer ro.Close()
+	return pendingIn(ctx, ro, false, func(err error) bool { return strings.Contains(err.Error(), "no such table") })
+}
+
+// pendingIn lists the migrations of a dialect that ro's schema_migrations
+// does not hold; noTable says an error means the table is not there yet
+// (nothing applied).
+func pendingIn(ctx context.Context, ro *sql.DB, pg bool, noTable func(error) bool) ([]string, error) {
 	done := map[string]bool{}
 	rows, err := ro.QueryContext(ctx, `SELECT name FROM schema_migrations`)
-	if err != nil && !strings.Contains(err.Error(), "no such table") {
+	switch {
+	case err != nil && noTable(err):
+	case err != nil:
 		return nil, err
-	}
-	if err == nil {
+	default:
 		defer rows.Close()
 		for rows.Next() {
 			var name string
@@ -199,7 +207,7 @@ func Pending(ctx context.Context, path string) ([]string, error) {
 			return nil, err
 		}
 	}
-	names, err := migrationNames(false)
+	names, err := migrationNames(pg)
 	if err != nil {
 		return nil, err
 	}

@@ -17,21 +17,7 @@ func BenchmarkNote(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			dsn := b.TempDir() + "/w.db"
-			if kind == "postgres" {
-				s := pgtest.Start(b, pgtest.Options{Durable: true})
-				dsn = s.NewDB(b)
-			}
-			db, err := store.Open(ctx, dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			svc := incident.NewService(db, nil)
-			inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV2})
-			if err != nil {
-				b.Fatal(err)
-			}
+			svc, inc := noteBench(b, kind)
 			b.ResetTimer()
 			start := time.Now()
 			for range b.N {
@@ -50,21 +36,7 @@ func BenchmarkNoteParallel(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			dsn := b.TempDir() + "/w.db"
-			if kind == "postgres" {
-				s := pgtest.Start(b, pgtest.Options{Durable: true})
-				dsn = s.NewDB(b)
-			}
-			db, err := store.Open(ctx, dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			svc := incident.NewService(db, nil)
-			inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV2})
-			if err != nil {
-				b.Fatal(err)
-			}
+			svc, inc := noteBench(b, kind)
 			b.SetParallelism(32)
 			b.ResetTimer()
 			start := time.Now()
@@ -79,4 +51,26 @@ func BenchmarkNoteParallel(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "notes/s")
 		})
 	}
+}
+
+// noteBench opens a store of kind (PostgreSQL on a durable server of its
+// own) with one incident declared.
+func noteBench(b *testing.B, kind string) (*incident.Service, *incident.Incident) {
+	b.Helper()
+	ctx := context.Background()
+	dsn := b.TempDir() + "/w.db"
+	if kind == "postgres" {
+		dsn = pgtest.Start(b, pgtest.Options{Durable: true}).NewDB(b)
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	svc := incident.NewService(db, nil)
+	inc, err := svc.Declare(ctx, incident.Command{Actor: "U1", Kind: "declare"}, incident.Declaration{Title: "x", Severity: incident.SEV2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc, inc
 }

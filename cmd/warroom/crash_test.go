@@ -97,17 +97,7 @@ func TestKillNineUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT json_extract(detail, '$.text') FROM timeline WHERE incident = 1 AND kind = 'note' AND outcome = 'ok'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inTimeline := map[string]int{}
-	for rows.Next() {
-		var text string
-		rows.Scan(&text)
-		inTimeline[text]++
-	}
-	rows.Close()
+	inTimeline := timelineNotes(t, db, "json_extract(detail, '$.text')")
 	lost, twice := 0, 0
 	for tok := range acked {
 		if inTimeline[tok] != 1 {
@@ -167,6 +157,24 @@ func TestKillNineUnderLoad(t *testing.T) {
 	if notes != len(inTimeline) {
 		t.Errorf("%d notes in the timeline, %d posted: a post was sent twice", len(inTimeline), notes)
 	}
+}
+
+// timelineNotes counts INC-1's recorded notes by their text; textOf is the
+// SQL that reads an entry's text out of its JSON detail.
+func timelineNotes(t *testing.T, db *sql.DB, textOf string) map[string]int {
+	t.Helper()
+	rows, err := db.Query(`SELECT ` + textOf + ` FROM timeline WHERE incident = 1 AND kind = 'note' AND outcome = 'ok'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	notes := map[string]int{}
+	for rows.Next() {
+		var text string
+		rows.Scan(&text)
+		notes[text]++
+	}
+	return notes
 }
 
 // child is warroom serve in a child process (this test binary, see

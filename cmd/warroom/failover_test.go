@@ -152,17 +152,7 @@ func TestDatabaseFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT CAST(detail AS json)->>'text' FROM timeline WHERE incident = 1 AND kind = 'note' AND outcome = 'ok'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	there := map[string]int{}
-	for rows.Next() {
-		var text string
-		rows.Scan(&text)
-		there[text]++
-	}
-	rows.Close()
+	there := timelineNotes(t, db, "CAST(detail AS json)->>'text'")
 	lost := 0
 	for _, tok := range acked {
 		if there[tok] != 1 {

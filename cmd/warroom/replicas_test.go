@@ -261,17 +261,7 @@ func TestReplicasSurviveKillNine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT CAST(detail AS json)->>'text' FROM timeline WHERE incident = 1 AND kind = 'note' AND outcome = 'ok'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inTimeline := map[string]int{}
-	for rows.Next() {
-		var text string
-		rows.Scan(&text)
-		inTimeline[text]++
-	}
-	rows.Close()
+	inTimeline := timelineNotes(t, db, "CAST(detail AS json)->>'text'")
 	lost, twice := 0, 0
 	for tok := range acked {
 		if inTimeline[tok] != 1 {
