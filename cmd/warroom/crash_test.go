@@ -98,20 +98,7 @@ func TestKillNineUnderLoad(t *testing.T) {
 	}
 	defer db.Close()
 	inTimeline := timelineNotes(t, db, "json_extract(detail, '$.text')")
-	lost, twice := 0, 0
-	for tok := range acked {
-		if inTimeline[tok] != 1 {
-			lost++
-		}
-	}
-	for tok, n := range inTimeline {
-		if n > 1 || !sent[tok] {
-			twice++
-		}
-	}
-	if lost != 0 || twice != 0 {
-		t.Errorf("%d acknowledged notes not in the timeline exactly once; %d notes there more than once", lost, twice)
-	}
+	checkOnce(t, acked, sent, inTimeline)
 	if len(acked) < 100 {
 		t.Errorf("only %d notes were acknowledged across the run; the load was too light to prove anything", len(acked))
 	}
@@ -175,6 +162,26 @@ func timelineNotes(t *testing.T, db *sql.DB, textOf string) map[string]int {
 		notes[text]++
 	}
 	return notes
+}
+
+// checkOnce fails t unless every acknowledged note is in the timeline
+// exactly once, and none is there twice or was never sent.
+func checkOnce(t *testing.T, acked, sent map[string]bool, inTimeline map[string]int) {
+	t.Helper()
+	lost, twice := 0, 0
+	for tok := range acked {
+		if inTimeline[tok] != 1 {
+			lost++
+		}
+	}
+	for tok, n := range inTimeline {
+		if n > 1 || !sent[tok] {
+			twice++
+		}
+	}
+	if lost != 0 || twice != 0 {
+		t.Errorf("%d acknowledged notes not in the timeline exactly once; %d notes there more than once", lost, twice)
+	}
 }
 
 // child is warroom serve in a child process (this test binary, see

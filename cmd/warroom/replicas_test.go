@@ -262,20 +262,7 @@ func TestReplicasSurviveKillNine(t *testing.T) {
 	}
 	defer db.Close()
 	inTimeline := timelineNotes(t, db, "CAST(detail AS json)->>'text'")
-	lost, twice := 0, 0
-	for tok := range acked {
-		if inTimeline[tok] != 1 {
-			lost++
-		}
-	}
-	for tok, k := range inTimeline {
-		if k > 1 || !sent[tok] {
-			twice++
-		}
-	}
-	if lost != 0 || twice != 0 {
-		t.Errorf("%d acknowledged notes not in the timeline exactly once; %d there more than once", lost, twice)
-	}
+	checkOnce(t, acked, sent, inTimeline)
 	if len(acked) < int(elapsed*50) {
 		t.Errorf("only %d notes acknowledged in %.0fs: too little load to prove anything", len(acked), elapsed)
 	}
