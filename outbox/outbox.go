@@ -92,13 +92,25 @@ type Worker struct {
 	// delivery is in flight, however long it takes.
 	Owner    string
 	LeaseTTL time.Duration
+	// Pace is the least time between two deliveries in one lane (default
+	// 50ms). A lane that is quiet delivers at once; a busy one (a war room
+	// taking many notes a second) waits Pace after each delivery, so the
+	// effects queued meanwhile go out together (posts in one message,
+	// refreshes coalesced) instead of one delivery, with its reads and
+	// writes, per command: the outbox then costs a few deliveries a second
+	// however fast commands come, and stays off the CPU the commands need.
+	Pace time.Duration
 
 	wake chan struct{}
 	done chan completion // deliveries to mark done, batched by the flusher
 
-	mu     sync.Mutex
-	busy   map[string]bool // lanes with a delivery in flight
-	leased map[string]bool // of those, the ones leased to this replica (a shared queue)
+	mu   sync.Mutex
+	busy map[string]bool // lanes with a delivery in flight
+	// paced holds, for each lane delivered to in the last Pace, when it
+	// may deliver again.
+	paced  map[string]time.Time
+	leased map[string]bool      // of those, the ones leased to this replica (a shared queue)
+	ours   map[string]time.Time // lanes leased to this replica, and until when
 	// readFailedAt is when a failed read of the queue was last logged.
 	readFailedAt time.Time
 	flushing     bool            // Run's flusher is taking completions
@@ -121,8 +133,8 @@ func New(q Queue, log *slog.Logger, now func() time.Time) *Worker {
 	}
 	return &Worker{q: q, log: log, now: now, handlers: map[string]Handler{},
 		Poll: time.Second, Parallel: 8, Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 5 * time.Minute,
-		Owner: defaultOwner(), LeaseTTL: 10 * time.Second,
-		wake: make(chan struct{}, 1), done: make(chan completion, 1024), busy: map[string]bool{}, leased: map[string]bool{}, troubled: map[string]bool{}}
+		Owner: defaultOwner(), LeaseTTL: 10 * time.Second, Pace: 50 * time.Millisecond,
+		wake: make(chan struct{}, 1), done: make(chan completion, 1024), busy: map[string]bool{}, paced: map[string]time.Time{}, ours: map[string]time.Time{}, leased: map[string]bool{}, troubled: map[string]bool{}}
 }
 
 // Handle registers the handler for effects of kind.
@@ -217,30 +229,46 @@ func (w *Worker) Run(ctx context.Context) {
 	}()
 	sem := make(chan struct{}, max(1, w.Parallel))
 	for {
-		started := w.dispatch(ctx, &wg, sem)
+		started, held := w.dispatch(ctx, &wg, sem)
 		if ctx.Err() != nil {
 			return
 		}
 		wait := w.Poll
-		if started == 0 {
+		if !held.IsZero() {
+			wait = min(wait, max(held.Sub(w.now()), time.Millisecond))
+		}
+		if started == 0 && held.IsZero() {
 			if next, err := w.q.NextDue(ctx); err == nil && !next.IsZero() {
 				wait = min(wait, max(next.Sub(w.now()), 10*time.Millisecond))
 			}
+		}
+		// While a lane is held back, a wake (a command queued more) waits
+		// for it: reading the queue at every command would cost what the
+		// pace saves. Effects for a quiet lane wait at most Pace.
+		wake := w.wake
+		if !held.IsZero() {
+			wake = nil
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-w.wake:
+		case <-wake:
 		case <-t.C:
+			select {
+			case <-w.wake: // the read about to happen covers it
+			default:
+			}
 		}
 		t.Stop()
 	}
 }
 
-// dispatch starts a delivery for each due lane head not already in flight.
-func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) int {
+// dispatch starts a delivery for each due lane head not already in flight
+// and not held back by its lane's pace. It returns how many it started and
+// the earliest time a lane held back may deliver (zero if none was).
+func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) (started int, held time.Time) {
 	// The read and the claiming happen under the lock: a delivery marks its
 	// row done before it releases its lane, so a row read here as pending
 	// is either still pending or in a lane that is busy.
@@ -257,22 +285,35 @@ func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 		if ctx.Err() == nil && !quiet {
 			w.log.Error("outbox: reading due effects (said again every 30 s while it lasts)", "err", err)
 		}
-		return 0
+		return 0, time.Time{}
 	}
 	if !w.readFailedAt.IsZero() {
 		w.readFailedAt = time.Time{}
 		w.log.Info("outbox: reading due effects again")
 	}
+	now := w.now()
+	for lane, at := range w.paced {
+		if !now.Before(at) {
+			delete(w.paced, lane)
+		}
+	}
 	var claimed []incident.Effect
 	for _, e := range due {
-		if !w.busy[e.Lane()] {
-			w.busy[e.Lane()] = true
-			claimed = append(claimed, e)
+		lane := e.Lane()
+		if w.busy[lane] {
+			continue
 		}
+		if at, ok := w.paced[lane]; ok {
+			if held.IsZero() || at.Before(held) {
+				held = at
+			}
+			continue
+		}
+		w.busy[lane] = true
+		claimed = append(claimed, e)
 	}
 	w.mu.Unlock()
 	claimed = w.lease(ctx, claimed)
-	started := 0
 	for i, e := range claimed {
 		lane := e.Lane()
 		select {
@@ -281,7 +322,7 @@ func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 			for _, e := range claimed[i:] {
 				w.release(e.Lane())
 			}
-			return started
+			return started, held
 		}
 		started++
 		wg.Add(1)
@@ -290,16 +331,27 @@ func (w *Worker) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 			defer func() { <-sem }()
 			defer w.release(lane)
 			w.deliver(context.WithoutCancel(ctx), e)
+			w.pace(lane)
 			w.Wake() // the lane's next effect may be due now
 		}()
 	}
-	return started
+	return started, held
 }
 
 func (w *Worker) release(lane string) {
 	w.mu.Lock()
 	delete(w.busy, lane)
 	delete(w.leased, lane)
+	w.mu.Unlock()
+}
+
+// pace holds lane back for Pace after a delivery.
+func (w *Worker) pace(lane string) {
+	if w.Pace <= 0 {
+		return
+	}
+	w.mu.Lock()
+	w.paced[lane] = w.now().Add(w.Pace)
 	w.mu.Unlock()
 }
 
@@ -506,24 +558,41 @@ func (w *Worker) lease(ctx context.Context, claimed []incident.Effect) []inciden
 	if _, ok := w.q.(Leaser); !ok || len(claimed) == 0 {
 		return claimed
 	}
-	lanes := make([]string, len(claimed))
-	for i, e := range claimed {
-		lanes[i] = e.Lane()
-	}
+	// A lease with most of its time left is used as it is: a busy lane
+	// would otherwise renew it at every delivery.
+	now := w.now()
 	held := map[string]bool{}
-	for _, l := range w.leaseLanes(ctx, lanes) {
-		held[l] = true
+	var lanes []string
+	w.mu.Lock()
+	for _, e := range claimed {
+		if until, ok := w.ours[e.Lane()]; ok && until.Sub(now) > 2*w.leaseTTL()/3 {
+			held[e.Lane()] = true
+		} else {
+			lanes = append(lanes, e.Lane())
+		}
+	}
+	w.mu.Unlock()
+	if len(lanes) > 0 {
+		for _, l := range w.leaseLanes(ctx, lanes) {
+			held[l] = true
+		}
 	}
 	kept := claimed[:0]
 	for _, e := range claimed {
-		if held[e.Lane()] {
+		lane := e.Lane()
+		if held[lane] {
 			w.mu.Lock()
-			w.leased[e.Lane()] = true
+			w.leased[lane] = true
 			w.mu.Unlock()
 			kept = append(kept, e)
-		} else {
-			w.release(e.Lane()) // another replica's, for now
+			continue
 		}
+		// Another replica's, for now: ask again in a while, not at every
+		// command (it is taken over when its lease ends, LeaseTTL).
+		w.release(lane)
+		w.mu.Lock()
+		w.paced[lane] = now.Add(min(w.leaseTTL()/10, time.Second))
+		w.mu.Unlock()
 	}
 	return kept
 }
@@ -535,13 +604,27 @@ func (w *Worker) leaseLanes(ctx context.Context, lanes []string) []string {
 		return lanes
 	}
 	now := w.now()
-	held, err := l.ClaimLanes(ctx, w.Owner, lanes, now, now.Add(w.leaseTTL()))
+	until := now.Add(w.leaseTTL())
+	held, err := l.ClaimLanes(ctx, w.Owner, lanes, now, until)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Error("outbox: claiming lanes", "lanes", len(lanes), "err", err)
 		}
 		return nil
 	}
+	w.mu.Lock()
+	for _, lane := range lanes {
+		delete(w.ours, lane)
+	}
+	for _, lane := range held {
+		w.ours[lane] = until
+	}
+	for lane, u := range w.ours {
+		if !now.Before(u) {
+			delete(w.ours, lane)
+		}
+	}
+	w.mu.Unlock()
 	return held
 }
 
@@ -578,6 +661,9 @@ func (w *Worker) renew(stop <-chan struct{}) {
 // takes them at once.
 func (w *Worker) releaseLeases(ctx context.Context) {
 	if l, ok := w.q.(Leaser); ok {
+		w.mu.Lock()
+		clear(w.ours)
+		w.mu.Unlock()
 		if err := l.ReleaseLanes(ctx, w.Owner); err != nil {
 			w.log.Warn("outbox: releasing lanes", "err", err)
 		}
