@@ -220,11 +220,14 @@ func (d *Dispatcher) run(ctx context.Context, inv Invocation) Result {
 		return s.run(d, ctx, r)
 	}
 	r.n = c.Ref
+	var room *incident.Incident // the war room's incident, read once
 	if r.n == 0 {
-		r.n = d.warRoom(ctx, inv.Channel)
+		if inc, err := d.Service.ByChannel(ctx, inv.Channel); err == nil {
+			room, r.n = inc, inc.Number
+		}
 	}
 	if r.n != 0 {
-		if res, refused := d.unknownOrPrivate(ctx, r.n, cmd); refused {
+		if res, refused := d.unknownOrPrivate(ctx, r.n, room, cmd); refused {
 			return res
 		}
 	}
@@ -278,15 +281,23 @@ func (d *Dispatcher) findUser(ctx context.Context, c *Command) error {
 // unknownOrPrivate refuses a command about an incident that does not
 // exist (audit log) or that is private and the person is outside (its
 // timeline), with the same answer for both.
-func (d *Dispatcher) unknownOrPrivate(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
-	if _, err := d.Service.Get(ctx, n); incident.ErrorCode(err) == incident.ENotFound {
+// inc is incident n when the caller has read it already, else nil.
+func (d *Dispatcher) unknownOrPrivate(ctx context.Context, n int64, inc *incident.Incident, cmd incident.Command) (Result, bool) {
+	var err error
+	if inc == nil {
+		inc, err = d.Service.Get(ctx, n)
+	}
+	if incident.ErrorCode(err) == incident.ENotFound {
 		msg := incident.ErrorMessage(incident.NoIncident(n))
 		if err := d.Service.Record(ctx, 0, cmd, msg); err != nil {
 			return d.internal(ctx, err), true
 		}
 		return Result{Reply: msg, Failed: true}, true
 	}
-	return d.private(ctx, n, cmd)
+	if err != nil {
+		return Result{}, false // the command itself meets the error, and says so
+	}
+	return d.refuseOutsider(ctx, inc, cmd)
 }
 
 // private refuses a command about a private incident from someone outside
@@ -296,13 +307,21 @@ func (d *Dispatcher) unknownOrPrivate(ctx context.Context, n int64, cmd incident
 // private one is there.
 func (d *Dispatcher) private(ctx context.Context, n int64, cmd incident.Command) (Result, bool) {
 	inc, err := d.Service.Get(ctx, n)
-	if err != nil || inc.Visible(cmd.Actor, cmd.Channel) {
+	if err != nil {
 		return Result{}, false
 	}
-	if err := d.Service.Record(ctx, n, cmd, "refused: private, and "+Mention(cmd.Actor)+" is outside it"); err != nil {
+	return d.refuseOutsider(ctx, inc, cmd)
+}
+
+// refuseOutsider is private for an incident already read.
+func (d *Dispatcher) refuseOutsider(ctx context.Context, inc *incident.Incident, cmd incident.Command) (Result, bool) {
+	if inc.Visible(cmd.Actor, cmd.Channel) {
+		return Result{}, false
+	}
+	if err := d.Service.Record(ctx, inc.Number, cmd, "refused: private, and "+Mention(cmd.Actor)+" is outside it"); err != nil {
 		return d.internal(ctx, err), true
 	}
-	return Result{Reply: incident.ErrorMessage(incident.NoIncident(n)), Failed: true}, true
+	return Result{Reply: incident.ErrorMessage(incident.NoIncident(inc.Number)), Failed: true}, true
 }
 
 // origin is where a command came from, for follow-ups sent later.
