@@ -75,7 +75,9 @@ type Tx interface {
 	StoredAlert(ctx context.Context, source, externalID string) (Alert, int64, error)
 	// MoveAlert attaches an alert to another incident.
 	MoveAlert(ctx context.Context, source, externalID string, n int64) error
-	// Enqueue adds an effect to the outbox, pending, and sets its ID.
+	// Enqueue adds an effect to the outbox, pending, and sets its ID (by
+	// the time the transaction commits: a store may send the INSERT with
+	// the COMMIT).
 	Enqueue(ctx context.Context, e *Effect) error
 	// SetLink records what incident n is called in another system.
 	SetLink(ctx context.Context, n int64, l Link) error

@@ -169,9 +169,6 @@ func (db *DB) commit(batch []*writeReq) []error {
 	q := cachedTx{c: db.wc, tx: tx, seen: &txIncidents{}}
 	alone := len(batch) == 1
 	ran := 0
-	// On PostgreSQL each statement is a round trip: the savepoint before a
-	// write and the release of the one before go as one.
-	pending := false // a savepoint to release before the next
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -185,41 +182,48 @@ func (db *DB) commit(batch []*writeReq) []error {
 			ran++
 			continue
 		}
-		mark := `SAVEPOINT w`
-		if db.pg && pending {
-			mark = `RELEASE w; SAVEPOINT w`
-		}
-		if _, err := q.ExecContext(ctx, mark); err != nil {
+		// On PostgreSQL the savepoint is held back (pgpipe.go) and goes
+		// with the write's first statement; the release carries the
+		// write's held statements, so a failure among them is this
+		// write's, undone alone.
+		if _, err := q.execLater(ctx, `SAVEPOINT w`); err != nil {
 			tx.Rollback()
 			return fail(err)
 		}
-		pending = false
-		if errs[i] = run(r.fn, q); errs[i] != nil {
-			// A failed statement leaves the transaction open, so this
-			// write alone is undone. If SQLite ended the whole transaction
-			// instead (a full disk, an I/O error), every write in it is lost.
-			if _, err := q.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
+		errs[i] = run(r.fn, q)
+		if errs[i] == nil {
+			_, err := q.ExecContext(ctx, `RELEASE w`)
+			switch {
+			case err == nil:
+				ran++
+				continue
+			case !isHeld(err):
 				tx.Rollback()
-				return fail(fmt.Errorf("%w (and the batch was rolled back: %v)", errs[i], err))
+				return fail(err)
 			}
-			q.seen.clear() // what it read or wrote is undone
-		} else {
-			ran++
+			errs[i] = errors.Unwrap(err) // the write's own statement's error
 		}
-		if db.pg {
-			pending = true // released with the next savepoint, or by the commit
-			continue
+		// A failed statement leaves the transaction open, so this write
+		// alone is undone. If SQLite ended the whole transaction instead
+		// (a full disk, an I/O error), every write in it is lost.
+		_, err := q.ExecContext(ctx, `ROLLBACK TO w`)
+		if isHeld(err) { // the write's held statements failed as they went
+			_, err = q.ExecContext(ctx, `ROLLBACK TO w`)
 		}
-		if _, err := q.ExecContext(ctx, `RELEASE w`); err != nil {
+		if err != nil {
 			tx.Rollback()
-			return fail(err)
+			return fail(fmt.Errorf("%w (and the batch was rolled back: %v)", errs[i], err))
 		}
+		q.seen.clear() // what it read or wrote is undone
 	}
 	if ran == 0 {
 		tx.Rollback()
 		return errs
 	}
 	if err := tx.Commit(); err != nil {
+		if isHeld(err) {
+			err = errors.Unwrap(err) // a statement of the batch's last write
+		}
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err

@@ -128,3 +128,100 @@ func TestOnlyBookkeepingSkipsTheSync(t *testing.T) {
 		t.Errorf("after a command's write: synchronous=%d, want FULL (2)", m)
 	}
 }
+
+// On PostgreSQL a write's UPDATEs and outbox INSERTs are held back and
+// sent with its next statement or the COMMIT (pgpipe.go). One of them
+// failing must fail its own write and no other, alone or in a shared
+// commit, exactly as on SQLite, where each runs at once; and an effect's
+// ID is known once its write has returned.
+func TestHeldStatementsFailTheirOwnWrite(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB, _ string) {
+		ctx := context.Background()
+		inc := &incident.Incident{Title: "held", Severity: incident.SEV2, Stage: incident.StageAssess,
+			Status: incident.StatusInvestigating, DeclaredBy: "U1", DeclaredAt: time.Now(), UpdatedAt: time.Now()}
+		if err := db.Update(ctx, func(tx incident.Tx) error { return tx.CreateIncident(ctx, inc) }); err != nil {
+			t.Fatal(err)
+		}
+		// write i notes "h<i>", saves the incident, queues an effect; a
+		// bad severity (a CHECK) fails the held UPDATE, an unknown
+		// incident (a foreign key) fails the held INSERT.
+		write := func(i int, badSeverity, badIncident bool) (*incident.Effect, error) {
+			e := &incident.Effect{Incident: inc.Number, Kind: "slack.post", Created: time.Now(), NextAt: time.Now()}
+			if badIncident {
+				e.Incident = 424242
+			}
+			return e, db.Update(ctx, func(tx incident.Tx) error {
+				cur, err := tx.Incident(ctx, inc.Number)
+				if err != nil {
+					return err
+				}
+				if badSeverity {
+					cur.Severity = 9
+				}
+				cur.UpdatedAt = time.Now()
+				if err := tx.SaveIncident(ctx, cur); err != nil {
+					return err
+				}
+				if err := tx.Append(ctx, &incident.Entry{Incident: inc.Number, At: time.Now(), Actor: "U1", Raw: fmt.Sprintf("h%d", i), Kind: "note", Outcome: incident.OutcomeOK}); err != nil {
+					return err
+				}
+				return tx.Enqueue(ctx, e)
+			})
+		}
+		// Alone first: the failure comes with the COMMIT.
+		if _, err := write(-1, true, false); err == nil {
+			t.Error("a write whose UPDATE breaks a CHECK succeeded")
+		}
+		if _, err := write(-2, false, true); err == nil {
+			t.Error("a write whose outbox INSERT breaks a foreign key succeeded")
+		}
+		if e, err := write(-3, false, false); err != nil || e.ID == 0 {
+			t.Fatalf("a good write after two failed ones: %v (effect id %d)", err, e.ID)
+		}
+
+		const writers = 120
+		start := make(chan struct{})
+		errs := make([]error, writers)
+		fx := make([]*incident.Effect, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				fx[i], errs[i] = write(i, i%5 == 2, i%5 == 4)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		rows, err := db.Timeline(ctx, inc.Number, incident.Page{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, e := range rows {
+			have[e.Raw] = true
+		}
+		ids := map[int64]bool{}
+		for i := range writers {
+			failed := i%5 == 2 || i%5 == 4
+			if failed != (errs[i] != nil) {
+				t.Errorf("write %d: err %v", i, errs[i])
+			}
+			if have[fmt.Sprintf("h%d", i)] == failed {
+				t.Errorf("write %d (failed=%v): its note present=%v", i, failed, !failed)
+			}
+			if !failed {
+				if fx[i].ID == 0 || ids[fx[i].ID] {
+					t.Errorf("write %d: effect id %d (zero or repeated)", i, fx[i].ID)
+				}
+				ids[fx[i].ID] = true
+			}
+		}
+		if got, err := db.Incident(ctx, inc.Number); err != nil || got.Severity != incident.SEV2 {
+			t.Errorf("incident after the batch: %v, %v", got, err)
+		}
+		st := db.WriteStats()
+		t.Logf("%d writes in %d commits", st.Writes, st.Commits)
+	})
+}

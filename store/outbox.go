@@ -28,10 +28,12 @@ func (t *storeTx) Enqueue(ctx context.Context, e *incident.Effect) error {
 	if e.Incident != 0 {
 		n = e.Incident
 	}
-	return t.q.QueryRowContext(ctx, `
+	// Nothing in the transaction reads the effect back, so on PostgreSQL
+	// the INSERT goes with the COMMIT (pgpipe.go), and e.ID is set then.
+	return t.q.insertLater(ctx, &e.ID, `
 		INSERT INTO outbox (incident, kind, lane, payload, entry, created_at, not_after, state, next_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id`,
-		n, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt)).Scan(&e.ID)
+		n, e.Kind, e.Lane(), string(payload), entry, fmtTime(e.Created), nullTime(e.NotAfter), fmtTime(e.NextAt))
 }
 
 // SetLink implements incident.Tx.

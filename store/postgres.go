@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 )
 
 // PostgreSQL: what differs from SQLite.
@@ -47,10 +48,11 @@ const pgTxTimeout = 15 * time.Second
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	dsn = withDefaults(dsn)
-	w, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err) // pgx leaves the password out
 	}
+	w := sql.OpenDB(pipeConnector{stdlib.GetConnector(*cfg)})
 	// The commit loop uses one connection at a time; a second lets a new
 	// one be dialled while a dead one is being dropped.
 	w.SetMaxOpenConns(2)
@@ -152,6 +154,8 @@ func (db *DB) lockMigrations(ctx context.Context) (unlock func(), err error) {
 // beginPostgres starts a write transaction: the writers' lock first, and
 // for a batch of relaxed writes, no wait for the WAL flush.
 func (db *DB) beginPostgres(ctx context.Context, relaxed bool) (*sql.Tx, error) {
+	// Held back (pgpipe.go): they go with the transaction's first read.
+	ctx = later(ctx)
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -212,3 +212,22 @@ func (t cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 	}
 	return t.tx.ExecContext(ctx, q, args...)
 }
+
+// execLater runs a statement whose result the caller does not need. On
+// PostgreSQL it is held back and sent with the transaction's next
+// statement that needs an answer (pgpipe.go); an error in it is returned
+// there, as a heldError.
+func (t cachedTx) execLater(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(later(ctx), q, args...)
+}
+
+// insertLater runs an INSERT … RETURNING one number into dest. On
+// PostgreSQL it is held back like execLater, and dest is set when it has
+// been sent, by the time the transaction commits.
+func (t cachedTx) insertLater(ctx context.Context, dest *int64, q string, args ...any) error {
+	if !t.c.b.pg {
+		return t.QueryRowContext(ctx, q, args...).Scan(dest)
+	}
+	_, err := t.ExecContext(laterInto(ctx, dest), q, args...)
+	return err
+}

@@ -330,7 +330,16 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 }
 
 func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) error {
-	res, err := t.q.ExecContext(ctx, `
+	// An incident this transaction has read exists (writes hold the
+	// writers' lock, and incidents are never deleted), so the UPDATE's
+	// count is not needed and on PostgreSQL it is held back, to go with
+	// the next statement (pgpipe.go).
+	_, known := t.read[inc.Number]
+	exec := t.q.ExecContext
+	if known {
+		exec = t.q.execLater
+	}
+	res, err := exec(ctx, `
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
 			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
@@ -343,7 +352,7 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n, err := res.RowsAffected(); !known && (err != nil || n != 1) {
 		return incident.Errorf(incident.ENotFound, "%s does not exist.", inc.Ref())
 	}
 	t.q.seen.put(inc)
@@ -568,7 +577,13 @@ const incidentColumns = `number, title, description, severity, stage, status, de
 	closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
-	list, err := listIncidents(ctx, q, where, args...)
+	var list []*incident.Incident
+	var err error
+	if onPostgres(q) {
+		list, err = joinIncident(ctx, q, where, args...)
+	} else {
+		list, err = listIncidents(ctx, q, where, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -592,27 +607,12 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	var list []*incident.Incident
 	byNumber := map[int64]*incident.Incident{}
 	for rows.Next() {
-		var inc incident.Incident
-		var sev int
-		var stage, status, declared, updated string
-		var ack, mit, res, closed, next, published sql.NullString
-		var public string
-		if err := rows.Scan(&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
-			&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
-			&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private,
-			&public, &inc.PublicTitle, &published, &inc.Snoozes); err != nil {
+		inc, err := scanIncident(rows)
+		if err != nil {
 			return nil, err
 		}
-		inc.NextUpdateDue = parseTime(next.String)
-		inc.PublicStatus, inc.PublishedAt = incident.Status(public), parseTime(published.String)
-		inc.Components = map[string]incident.ComponentStatus{}
-		inc.Severity, inc.Stage, inc.Status = incident.Severity(sev), incident.Stage(stage), incident.Status(status)
-		inc.DeclaredAt, inc.UpdatedAt = parseTime(declared), parseTime(updated)
-		inc.AcknowledgedAt, inc.MitigatedAt = parseTime(ack.String), parseTime(mit.String)
-		inc.ResolvedAt, inc.ClosedAt = parseTime(res.String), parseTime(closed.String)
-		inc.Roles = map[string]string{}
-		list = append(list, &inc)
-		byNumber[inc.Number] = &inc
+		list = append(list, inc)
+		byNumber[inc.Number] = inc
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -624,6 +624,86 @@ func listIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		return nil, err
 	}
 	return list, nil
+}
+
+// scanIncident reads an incident's row (incidentColumns), and then into
+// more, whatever the query selected after them.
+func scanIncident(rows *sql.Rows, more ...any) (*incident.Incident, error) {
+	var inc incident.Incident
+	var sev int
+	var stage, status, declared, updated string
+	var ack, mit, res, closed, next, published sql.NullString
+	var public string
+	if err := rows.Scan(append([]any{&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
+		&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
+		&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private,
+		&public, &inc.PublicTitle, &published, &inc.Snoozes}, more...)...); err != nil {
+		return nil, err
+	}
+	inc.NextUpdateDue = parseTime(next.String)
+	inc.PublicStatus, inc.PublishedAt = incident.Status(public), parseTime(published.String)
+	inc.Components = map[string]incident.ComponentStatus{}
+	inc.Severity, inc.Stage, inc.Status = incident.Severity(sev), incident.Stage(stage), incident.Status(status)
+	inc.DeclaredAt, inc.UpdatedAt = parseTime(declared), parseTime(updated)
+	inc.AcknowledgedAt, inc.MitigatedAt = parseTime(ack.String), parseTime(mit.String)
+	inc.ResolvedAt, inc.ClosedAt = parseTime(res.String), parseTime(closed.String)
+	inc.Roles = map[string]string{}
+	return &inc, nil
+}
+
+// joinIncident is listIncidents in one query, the incident's row joined
+// with its roles, components and members: on PostgreSQL, where each query
+// is a round trip and every command reads its incident, half the reads.
+// (SQLite, which has no round trips, would materialise the union.) where
+// must select by number or channel, with no LIMIT: an incident comes as
+// one row per child.
+func joinIncident(ctx context.Context, q querier, where string, args ...any) ([]*incident.Incident, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+incidentColumns+`, c.what, c.k, c.v FROM incidents LEFT JOIN (
+			SELECT incident, 'role' AS what, role AS k, user_id AS v FROM incident_roles
+			UNION ALL SELECT incident, 'component', name, status FROM incident_components
+			UNION ALL SELECT incident, 'member', user_id, '' FROM incident_members
+		) c ON c.incident = incidents.number `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*incident.Incident
+	for rows.Next() {
+		var what, key, value sql.NullString
+		inc, err := scanIncident(rows, &what, &key, &value)
+		if err != nil {
+			return nil, err
+		}
+		if len(list) == 0 || list[len(list)-1].Number != inc.Number {
+			list = append(list, inc)
+		}
+		addChild(list[len(list)-1], what.String, key.String, value.String)
+	}
+	return list, rows.Err()
+}
+
+// addChild adds one of an incident's roles, components or members, as
+// rolesOf names them.
+func addChild(inc *incident.Incident, what, key, value string) {
+	switch what {
+	case "role":
+		inc.Roles[key] = value
+	case "member":
+		inc.AddMember(key)
+	case "component":
+		inc.Components[key] = incident.ComponentStatus(value)
+	}
+}
+
+// onPostgres reports whether q runs on PostgreSQL.
+func onPostgres(q querier) bool {
+	switch c := q.(type) {
+	case cachedDB:
+		return c.c.b.pg
+	case cachedTx:
+		return c.c.b.pg
+	}
+	return false
 }
 
 const rolesOf = `
@@ -671,14 +751,7 @@ func loadRoles(ctx context.Context, q querier, byNumber map[int64]*incident.Inci
 		if err := rr.Scan(&n, &what, &key, &value); err != nil {
 			return err
 		}
-		switch what {
-		case "role":
-			byNumber[n].Roles[key] = value
-		case "member":
-			byNumber[n].AddMember(key)
-		default:
-			byNumber[n].Components[key] = incident.ComponentStatus(value)
-		}
+		addChild(byNumber[n], what, key, value)
 	}
 	return rr.Err()
 }
