@@ -96,6 +96,9 @@ func main() {
 		if os.Getenv("LOAD_PGSTATS") != "" {
 			settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
 		}
+		if extra := os.Getenv("LOAD_PGSETTINGS"); extra != "" {
+			settings = append(settings, strings.Split(extra, ",")...) // e.g. log_min_duration_statement=10,log_min_messages=log
+		}
 		server, err := pgtest.StartServer(pgtest.Options{Durable: true, Settings: settings})
 		if err != nil {
 			log.Fatalf("PostgreSQL: %v", err)
@@ -108,6 +111,9 @@ func main() {
 			dsn, err := server.NewDatabase(fmt.Sprintf("load%d", n))
 			if err != nil {
 				log.Fatal(err)
+			}
+			if os.Getenv("LOAD_PGUNIX") != "" { // the server's Unix socket instead of TCP
+				dsn = fmt.Sprintf("postgres://postgres@/load%d?host=%s&port=%d&sslmode=disable", n, server.Dir, server.Port)
 			}
 			name := "warroom on PostgreSQL"
 			if n > 1 {
@@ -258,6 +264,11 @@ func launch(bin, name, db string, n int, env []string, sim *slacksim.Server, use
 		addr := freeAddr()
 		srv := exec.Command(bin, "serve")
 		srv.Env = append(append(os.Environ(), env...), "WARROOM_DB="+db, "WARROOM_ADDR="+addr)
+		if os.Getenv("LOAD_PPROF") != "" {
+			admin := freeAddr()
+			srv.Env = append(srv.Env, "WARROOM_ADMIN_ADDR="+admin)
+			fmt.Printf("%s: profiler at http://%s/debug/pprof/\n", name, admin)
+		}
 		srv.Stderr = os.Stderr
 		began := time.Now()
 		if err := srv.Start(); err != nil {

@@ -105,6 +105,8 @@ func TestInternalListenerBeyondLoopbackNeedsAToken(t *testing.T) {
 	}{
 		{"/metrics", "s3cret-scrape", 200}, {"/metrics", "", 401}, {"/metrics", "s3cret-admin", 401},
 		{"/incidents/INC-1/postmortem.md", "s3cret-scrape", 401}, {"/incidents/INC-1/postmortem.md", "s3cret-admin", 200},
+		// Go's profiler is the team's too: the admin token, not the scraper's.
+		{"/debug/pprof/", "", 401}, {"/debug/pprof/", "s3cret-scrape", 401}, {"/debug/pprof/", "s3cret-admin", 200},
 	} {
 		if resp, _ := get(t, "http://"+w.admin+tc.path, "", tc.token); resp.StatusCode != tc.want {
 			t.Errorf("%s with %q: %d, want %d", tc.path, tc.token, resp.StatusCode, tc.want)
