@@ -1,0 +1,92 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestChecklistsMergeInOrderWithoutDuplicates(t *testing.T) {
+	c := Checklists{
+		Default: []ChecklistItem{
+			{Stage: StageAssess, Text: "Confirm the impact from a second source"},
+			{Stage: StageCommunicate, Text: "Publish the first public update", DoneWhen: TriggerFirstPublicUpdate},
+		},
+		Severity: map[Severity][]ChecklistItem{SEV1: {
+			{Stage: StageRespond, Text: "Page the owning team", DoneWhen: TriggerPageSent},
+			{Stage: StageCommunicate, Text: "publish  the first PUBLIC update"}, // the default's, again
+		}},
+		Service: map[string][]ChecklistItem{"Payments": {
+			{Stage: StageRespond, Text: "Check the card processor's status page"},
+			{Stage: StageRespond, Text: "Page the owning team"},
+		}},
+	}
+	texts := func(items []ChecklistItem) string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.Text)
+		}
+		return strings.Join(out, " | ")
+	}
+	for _, tc := range []struct {
+		sev     Severity
+		service string
+		want    string
+	}{
+		{SEV3, "", "Confirm the impact from a second source | Publish the first public update"},
+		{SEV1, "", "Confirm the impact from a second source | Publish the first public update | Page the owning team"},
+		{SEV1, "payments", "Confirm the impact from a second source | Publish the first public update | Page the owning team | Check the card processor's status page"},
+		{SEV2, "PAYMENTS", "Confirm the impact from a second source | Publish the first public update | Check the card processor's status page | Page the owning team"},
+		{SEV2, "search", "Confirm the impact from a second source | Publish the first public update"},
+	} {
+		if got := texts(c.For(tc.sev, tc.service)); got != tc.want {
+			t.Errorf("For(%v, %q):\n got %s\nwant %s", tc.sev, tc.service, got, tc.want)
+		}
+	}
+	// The first occurrence wins, with its own fields.
+	if got := c.For(SEV1, ""); got[1].DoneWhen != TriggerFirstPublicUpdate {
+		t.Errorf("the merged step lost the default's done_when: %+v", got[1])
+	}
+	if (Checklists{}).Empty() != true || c.Empty() {
+		t.Error("Empty")
+	}
+	var many []ChecklistItem
+	for i := range 80 {
+		many = append(many, ChecklistItem{Stage: StageRespond, Text: fmt.Sprintf("step %d", i)})
+	}
+	if n := len((Checklists{Default: many}).For(SEV1, "")); n != maxChecklistItems {
+		t.Errorf("%d steps, want at most %d", n, maxChecklistItems)
+	}
+}
+
+func TestChecklistItemValidate(t *testing.T) {
+	ok := ChecklistItem{Stage: StageRespond, Text: "Page the owning team", DoneWhen: TriggerPageSent, Link: "https://wiki.example.com/sev1", Owner: "commander"}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("a good step: %v", err)
+	}
+	for _, tc := range []struct {
+		change func(*ChecklistItem)
+		want   string
+	}{
+		{func(it *ChecklistItem) { it.Stage = "" }, "stage is missing"},
+		{func(it *ChecklistItem) { it.Stage = "closed" }, `stage "closed" is not a stage`},
+		{func(it *ChecklistItem) { it.Text = "  " }, "text is missing"},
+		{func(it *ChecklistItem) { it.Text = strings.Repeat("é", 301) }, "301 characters"},
+		{func(it *ChecklistItem) { it.Text = "one\ntwo" }, "more than one line"},
+		{func(it *ChecklistItem) { it.Text = "bad \xff byte" }, "not valid UTF-8"},
+		{func(it *ChecklistItem) { it.Link = "javascript:alert(1)" }, "not an http(s) URL"},
+		{func(it *ChecklistItem) { it.Link = "https://" }, "not an http(s) URL"},
+		{func(it *ChecklistItem) { it.DoneWhen = "paged" }, `done_when "paged" is not an event warroom knows: use one of commander_named,`},
+	} {
+		it := ok
+		tc.change(&it)
+		if err := it.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", it, err, tc.want)
+		}
+	}
+	for _, tr := range Triggers {
+		if !tr.Valid() {
+			t.Errorf("%s not valid", tr)
+		}
+	}
+}
