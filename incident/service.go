@@ -669,7 +669,11 @@ func notClosed(inc *Incident) error {
 }
 
 func entry(n int64, cmd Command, now time.Time, outcome string, detail map[string]string) *Entry {
-	raw := cmd.Raw
+	// What was typed is kept even when it is refused for its characters,
+	// but as text every store takes: PostgreSQL refuses NUL and invalid
+	// UTF-8 in text, and refusing the record would lose the command (and
+	// tell its sender to send again what can never be stored).
+	raw := strings.ReplaceAll(strings.ToValidUTF8(cmd.Raw, "\uFFFD"), "\x00", "\u2400")
 	if outcome != OutcomeOK && len(raw) > MaxRejectedRaw {
 		// The timeline cannot be edited or deleted: a huge rejected command
 		// would be kept in full for ever. Its start and its size say enough.

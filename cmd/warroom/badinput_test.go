@@ -39,6 +39,10 @@ func TestBadInput(t *testing.T) {
 		{"room", "note", []string{"The note is empty"}},
 		{"room", "note " + strings.Repeat("x", 3001), []string{"3001 characters; the limit is 3000"}},
 		{"room", "note evil\u202Egnp.exe", []string{"text-direction override"}},
+		// PostgreSQL stores neither NUL nor invalid UTF-8 in text: refused
+		// as on SQLite, and the attempt still kept in the timeline.
+		{"room", "note a\x00b", []string{"control character (U+0000)", "Retype it"}},
+		{"room", "note bad \xff byte", []string{"not valid text (bad UTF-8)", "Retype it"}},
 		{"room", "reopen", []string{"not resolved, so there is nothing to reopen"}},
 		{"room", "close", []string{"still open", "/incident resolve"}},
 		{"room", "severity sev2", []string{"already SEV2. Nothing changed."}},
@@ -71,14 +75,14 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	inc := w.show("INC-1")
-	// Of the 21 commands typed in the room, "declare" (a new incident) and
+	// Of the 23 commands typed in the room, "declare" (a new incident) and
 	// "INC-99 ..." (no such incident) belong to the audit log; the one typed
 	// in #general that names INC-1 belongs to INC-1.
-	if got := len(inc.Timeline) - before; got != 20 {
+	if got := len(inc.Timeline) - before; got != 22 {
 		for _, e := range inc.Timeline[before:] {
 			t.Logf("%s %q %s", e.Kind, e.Raw, e.Outcome)
 		}
-		t.Errorf("INC-1's timeline gained %d entries; want 20", got)
+		t.Errorf("INC-1's timeline gained %d entries; want 22", got)
 	}
 	for _, e := range inc.Timeline[before:] {
 		if e.Kind == "declare" {
