@@ -192,6 +192,9 @@ type updateMeta struct {
 	Incident   int64                               `json:"incident"`
 	Components map[string]incident.ComponentStatus `json:"components,omitempty"`
 	Checked    string                              `json:"checked,omitempty"`
+	// Seen is the incident's last publication when the preview opened
+	// (RFC 3339): an update published since refuses this one.
+	Seen string `json:"seen,omitempty"`
 }
 
 // componentWords are component statuses as people say them.
@@ -249,7 +252,11 @@ func updateView(p commands.UpdatePreview) slack.ModalViewRequest {
 		}
 		blocks = append(blocks, slack.NewSectionBlock(markdown(":warning: *Check before publishing* (warnings, not blocks; press Publish again to send it as it is):\n"+clipRunes(strings.Join(lines, "\n"), 2800)), nil, nil))
 	}
-	meta, _ := json.Marshal(updateMeta{Incident: p.Incident.Number, Components: p.Components, Checked: p.Checked})
+	seen := p.Incident.PublishedAt
+	if p.Seen != nil {
+		seen = *p.Seen
+	}
+	meta, _ := json.Marshal(updateMeta{Incident: p.Incident.Number, Components: p.Components, Checked: p.Checked, Seen: seen.Format(time.RFC3339Nano)})
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: updateCallback, Title: plain("Public update"),
 		Submit: plain("Publish"), Close: plain("Cancel"), PrivateMetadata: string(meta),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -97,8 +98,12 @@ func (b *Bot) submitUpdate(ctx context.Context, cb slack.InteractionCallback) an
 		meta.Components = map[string]incident.ComponentStatus{}
 	}
 	cmd := incident.Command{Actor: cb.User.ID, Raw: "[update preview] " + string(st)}
-	res := b.disp.SubmitUpdate(ctx, cmd, meta.Incident, commands.Submission{Status: st, Title: vals[blockUpdTitle][blockUpdTitle].Value,
-		Body: vals[blockUpdBody][blockUpdBody].Value, Components: meta.Components, Checked: meta.Checked})
+	sub := commands.Submission{Status: st, Title: vals[blockUpdTitle][blockUpdTitle].Value,
+		Body: vals[blockUpdBody][blockUpdBody].Value, Components: meta.Components, Checked: meta.Checked}
+	if seen, err := time.Parse(time.RFC3339Nano, meta.Seen); err == nil {
+		sub.Seen = &seen
+	}
+	res := b.disp.SubmitUpdate(ctx, cmd, meta.Incident, sub)
 	switch {
 	case res.Preview != nil:
 		return &ViewUpdate{ResponseAction: "update", View: updateView(*res.Preview)}

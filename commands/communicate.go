@@ -35,6 +35,9 @@ type UpdatePreview struct {
 	// Checked fingerprints the status, title and text whose warnings were
 	// shown: a submission of the same text publishes despite them.
 	Checked string
+	// Seen is the incident's last publication when the preview first
+	// opened (nil: take the incident's, for a new preview).
+	Seen *time.Time
 }
 
 // Submission is a preview as the communicator submitted it.
@@ -44,6 +47,9 @@ type Submission struct {
 	Body       string
 	Components map[string]incident.ComponentStatus // as the preview showed them
 	Checked    string                              // the preview's fingerprint
+	// Seen is the incident's last publication when the preview opened
+	// (nil: unknown, a preview from before warroom kept it).
+	Seen *time.Time
 }
 
 func statusSpec() *spec {
@@ -319,9 +325,9 @@ func (d *Dispatcher) SubmitUpdate(ctx context.Context, cmd incident.Command, n i
 			return d.internal(ctx, err)
 		}
 		return Result{Incident: inc, Reply: held, Preview: &UpdatePreview{Incident: inc, Status: sub.Status, Title: sub.Title, Body: sub.Body,
-			Components: sub.Components, Impact: incident.ImpactOf(inc.Severity), Warnings: warnings, Checked: print}}
+			Components: sub.Components, Impact: incident.ImpactOf(inc.Severity), Warnings: warnings, Checked: print, Seen: sub.Seen}}
 	}
-	return d.PublishUpdate(ctx, cmd, n, incident.Publication{Status: sub.Status, Title: sub.Title, Body: sub.Body, Components: sub.Components, NextUpdateDue: promised})
+	return d.PublishUpdate(ctx, cmd, n, incident.Publication{Status: sub.Status, Title: sub.Title, Body: sub.Body, Components: sub.Components, NextUpdateDue: promised, Since: sub.Seen})
 }
 
 // clipQuote shortens a quoted update for the announcements channel, which

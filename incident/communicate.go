@@ -74,6 +74,10 @@ type Publication struct {
 	// NextUpdateDue is the time the text promises the next update for
 	// (PromisedNext); zero: the severity's cadence decides.
 	NextUpdateDue time.Time
+	// Since, if set, is the incident's PublishedAt when the preview was
+	// opened: if another update has gone out since, this one is refused,
+	// so a preview left open does not replace it with older words.
+	Since *time.Time
 }
 
 // ImpactOf is the Statuspage impact level of a severity.
@@ -237,6 +241,9 @@ func (s *Service) Publish(ctx context.Context, n int64, cmd Command, p Publicati
 	inc, err := s.changeTx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, error) {
 		if err := mayPublish(inc, cmd.Actor); err != nil {
 			return nil, err
+		}
+		if p.Since != nil && inc.PublishedAt.After(*p.Since) {
+			return nil, Errorf(EConflict, "Another public update went out at %s, after this preview opened, so this one was not published. Open a new preview to start from it: `/incident update`.", inc.PublishedAt.UTC().Format("15:04 UTC"))
 		}
 		st, err := ParseStatus(string(p.Status))
 		if err != nil {

@@ -144,3 +144,42 @@ func TestEveryoneInWhenNobodyPicksUp(t *testing.T) {
 		t.Errorf("called in %d times", n)
 	}
 }
+
+// TestAPreviewLeftOpenDoesNotReplaceANewerUpdate: two previews open, the
+// communicator publishes hers; pressing Publish on the other, untouched
+// template afterwards is refused (the fresh-clone review's finding: it went
+// out a second later with older words and an earlier next-update time),
+// and a new preview publishes.
+func TestAPreviewLeftOpenDoesNotReplaceANewerUpdate(t *testing.T) {
+	w := start(t, "http")
+	w.cmd("alice", w.general, "declare sev2 Search is slow")
+	room := w.room("INC-1").ID
+	w.cmd("alice", room, "communicator "+w.at("carol"))
+	n := len(w.sim.Views())
+	w.cmd("carol", room, "update investigating")
+	w.cmd("alice", room, "update investigating")
+	views := w.sim.Views()
+	if len(views) != n+2 {
+		t.Fatalf("%d previews opened, want 2", len(views)-n)
+	}
+	carols, alices := views[n].ID, views[n+1].ID
+	carolsText := "We are investigating slow searches.\n" + nextBy(60*time.Minute) + "."
+	if r := w.submitUpdate(carols, "investigating", "", carolsText); r != "" {
+		t.Fatalf("carol's publish: %s", r)
+	}
+	r := w.submitUpdate(alices, "investigating", "", "We are investigating a problem.\n"+nextBy(10*time.Minute)+".")
+	if !strings.Contains(r, "Another public update went out at") || !strings.Contains(r, "not published") || !strings.Contains(r, "/incident update") {
+		t.Fatalf("the stale preview's Publish: %s", r)
+	}
+	inc := w.show("INC-1")
+	if len(inc.PublicUpdates) != 1 || inc.PublicUpdates[0].Body != carolsText {
+		t.Fatalf("public updates: %+v", inc.PublicUpdates)
+	}
+	// A preview opened now starts from carol's update and publishes.
+	if r := w.publish("alice", room, "identified", "We found the cause of the slow searches.\n"+nextBy(60*time.Minute)+"."); r != "" {
+		t.Fatalf("a new preview: %s", r)
+	}
+	if inc := w.show("INC-1"); len(inc.PublicUpdates) != 2 {
+		t.Fatalf("after a new preview: %d public updates", len(inc.PublicUpdates))
+	}
+}
