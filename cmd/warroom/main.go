@@ -200,9 +200,10 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	defer db.Close()
 	if len(pending) > 0 {
-		fmt.Fprintf(stdout, "applied %d migration(s) to %s: %s\n", len(pending), store.Redact(c.DB), strings.Join(pending, ", "))
+		fmt.Fprintf(stdout, "applied %d migration(s) to %s: %s; it is up to date now\n", len(pending), store.Redact(c.DB), strings.Join(pending, ", "))
+		return nil
 	}
-	fmt.Fprintf(stdout, "database %s is up to date\n", store.Redact(c.DB))
+	fmt.Fprintf(stdout, "database %s was already up to date: nothing to apply\n", store.Redact(c.DB))
 	return nil
 }
 
