@@ -318,6 +318,14 @@ func (d *Dispatcher) refuseOutsider(ctx context.Context, inc *incident.Incident,
 	if inc.Visible(cmd.Actor, cmd.Channel) {
 		return Result{}, false
 	}
+	// The members see that someone outside tried, when, and which
+	// command, but not the text: anyone who guesses a number could
+	// otherwise put words on a private incident's timeline.
+	kind := cmd.Kind
+	if kind == "" {
+		kind = "command"
+	}
+	cmd.Raw = kind + " [text withheld: sent from outside this private incident]"
 	if err := d.Service.Record(ctx, inc.Number, cmd, "refused: private, and "+Mention(cmd.Actor)+" is outside it"); err != nil {
 		return d.internal(ctx, err), true
 	}

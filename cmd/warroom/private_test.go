@@ -92,6 +92,9 @@ func TestPrivateIncident(t *testing.T) {
 	for _, e := range w.show("INC-1").Timeline {
 		if strings.HasPrefix(e.Outcome, refused) {
 			refusals++
+			if strings.Contains(e.Raw, "peeking") || !strings.Contains(e.Raw, "[text withheld") {
+				t.Errorf("an outsider's text on the private timeline: %q", e.Raw)
+			}
 		}
 	}
 	if refusals != 9 { // five commands and four action items, one of them by its number alone
