@@ -165,3 +165,33 @@ func (c Checklists) Empty() bool {
 	}
 	return true
 }
+
+// Fired reports whether trigger t has happened once a change is made:
+// after is the incident as the change left it, e the entry it appended.
+// The incident's state answers for the roles, the first public update and
+// the status; the entry for the things that are events (a page sent, the
+// Jira issue filed, the postmortem draft written, an action item added).
+func (t Trigger) Fired(after *Incident, e Entry) bool {
+	ok := e.Outcome == OutcomeOK
+	switch t {
+	case TriggerCommanderNamed:
+		return after.Commander != ""
+	case TriggerCommunicatorNamed:
+		return after.Communicator != ""
+	case TriggerFirstPublicUpdate:
+		return !after.PublishedAt.IsZero()
+	case TriggerIdentified:
+		return after.Status == StatusIdentified || after.Status == StatusMonitoring || after.Status == StatusResolved
+	case TriggerMonitoring:
+		return after.Status == StatusMonitoring || after.Status == StatusResolved
+	case TriggerPageSent:
+		return ok && e.Kind == "page"
+	case TriggerTicketFiled:
+		return ok && e.Kind == "link" && e.Detail["system"] == "jira"
+	case TriggerPostmortemWritten:
+		return ok && e.Kind == KindPostmortem
+	case TriggerActionItemAdded:
+		return ok && e.Kind == KindAction && e.Detail["action"] == "add"
+	}
+	return false
+}

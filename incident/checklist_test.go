@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestChecklistsMergeInOrderWithoutDuplicates(t *testing.T) {
@@ -88,5 +89,45 @@ func TestChecklistItemValidate(t *testing.T) {
 		if !tr.Valid() {
 			t.Errorf("%s not valid", tr)
 		}
+	}
+}
+
+func TestTriggersFireFromTheLifecycle(t *testing.T) {
+	inc := &Incident{Status: StatusInvestigating}
+	note := Entry{Kind: "note", Outcome: OutcomeOK}
+	for _, tr := range Triggers {
+		if tr.Fired(inc, note) {
+			t.Errorf("%s fired on a new incident's note", tr)
+		}
+	}
+	named := &Incident{Status: StatusMonitoring, Commander: "U1", Communicator: "U2", PublishedAt: time.Now()}
+	for _, tr := range []Trigger{TriggerCommanderNamed, TriggerCommunicatorNamed, TriggerFirstPublicUpdate, TriggerIdentified, TriggerMonitoring} {
+		if !tr.Fired(named, note) {
+			t.Errorf("%s did not fire on %+v", tr, named)
+		}
+	}
+	if TriggerMonitoring.Fired(&Incident{Status: StatusIdentified}, note) || !TriggerIdentified.Fired(&Incident{Status: StatusIdentified}, note) {
+		t.Error("identified is not monitoring")
+	}
+	for tr, e := range map[Trigger]Entry{
+		TriggerPageSent:          {Kind: "page", Outcome: OutcomeOK},
+		TriggerTicketFiled:       {Kind: "link", Outcome: OutcomeOK, Detail: map[string]string{"system": "jira", "ref": "OPS-1"}},
+		TriggerPostmortemWritten: {Kind: KindPostmortem, Outcome: OutcomeOK},
+		TriggerActionItemAdded:   {Kind: KindAction, Outcome: OutcomeOK, Detail: map[string]string{"action": "add"}},
+	} {
+		if !tr.Fired(inc, e) {
+			t.Errorf("%s did not fire on %+v", tr, e)
+		}
+		refused := e
+		refused.Outcome = "rejected: no"
+		if tr.Fired(inc, refused) {
+			t.Errorf("%s fired on a refused %s", tr, e.Kind)
+		}
+	}
+	if TriggerActionItemAdded.Fired(inc, Entry{Kind: KindAction, Outcome: OutcomeOK, Detail: map[string]string{"action": "done"}}) {
+		t.Error("an action item closed counted as added")
+	}
+	if TriggerTicketFiled.Fired(inc, Entry{Kind: "link", Outcome: OutcomeOK, Detail: map[string]string{"system": "statuspage"}}) {
+		t.Error("a Statuspage link counted as the Jira issue")
 	}
 }
