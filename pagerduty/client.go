@@ -29,6 +29,16 @@ type Service struct {
 	Policy string `json:"escalation_policy,omitempty" yaml:"escalation_policy"`
 	// RoutingKey is the Events API v2 integration key that pages it.
 	RoutingKey string `json:"routing_key,omitempty" yaml:"routing_key"`
+	// Runbook and Dashboards go with every page to the service, so the
+	// person woken up has them in the page itself.
+	Runbook    string      `json:"runbook,omitempty" yaml:"runbook"`
+	Dashboards []Dashboard `json:"dashboards,omitempty" yaml:"dashboards"`
+}
+
+// Dashboard is a named link: a Grafana board, a saved query.
+type Dashboard struct {
+	Name string `json:"name" yaml:"name"`
+	URL  string `json:"url" yaml:"url"`
 }
 
 // Config configures the REST and Events API clients.
@@ -140,15 +150,37 @@ type Page struct {
 	Details  string
 	Link     string // the war room
 	Severity string // critical, error, warning, info
+	// Runbook and Dashboards are the paged service's; Context is the
+	// incident's state (severity, status, commander...), shown in the
+	// alert's custom details.
+	Runbook    string
+	Dashboards []Dashboard
+	Context    map[string]string
 }
 
 // Trigger pages a service through the Events API v2 with its routing key.
 func (c *Client) Trigger(ctx context.Context, routingKey string, p Page) error {
+	details := map[string]string{"details": p.Details}
+	for k, v := range p.Context {
+		details[k] = v
+	}
 	ev := &pd.V2Event{RoutingKey: routingKey, Action: "trigger", DedupKey: p.DedupKey, Client: "warroom",
-		Payload: &pd.V2Payload{Summary: clip(p.Summary, 1024), Source: "warroom", Severity: firstOf(p.Severity, "critical"), Details: map[string]string{"details": p.Details}}}
+		Payload: &pd.V2Payload{Summary: clip(p.Summary, 1024), Source: "warroom", Severity: firstOf(p.Severity, "critical"), Details: details}}
+	var links []interface{}
 	if p.Link != "" {
 		ev.ClientURL = p.Link
-		ev.Links = []interface{}{map[string]string{"href": p.Link, "text": "War room"}}
+		details["war_room"] = p.Link
+		links = append(links, map[string]string{"href": p.Link, "text": "War room"})
+	}
+	if p.Runbook != "" {
+		details["runbook"] = p.Runbook
+		links = append(links, map[string]string{"href": p.Runbook, "text": "Runbook"})
+	}
+	for _, d := range p.Dashboards {
+		links = append(links, map[string]string{"href": d.URL, "text": clip(firstOf(d.Name, "Dashboard"), 100)})
+	}
+	if len(links) > 0 {
+		ev.Links = links
 	}
 	ctx, ra := withRetryAfter(ctx)
 	_, err := c.pd.ManageEventWithContext(ctx, ev)
@@ -181,6 +213,9 @@ func (c *Client) PagePerson(ctx context.Context, service, userID string, p Page)
 	title := p.Summary
 	if p.Link != "" {
 		title += " — war room: " + p.Link
+	}
+	if p.Runbook != "" {
+		title += " — runbook: " + p.Runbook
 	}
 	inc := map[string]any{"type": "incident", "title": clip(title, 1024), "urgency": "high", "incident_key": p.DedupKey,
 		"service": map[string]any{"id": service, "type": "service_reference"}}

@@ -38,7 +38,9 @@ func TestContractAgainstPagerDutysSpecs(t *testing.T) {
 	})})
 	ctx := context.Background()
 	page := pagerduty.Page{DedupKey: "warroom-INC-7-payments", Summary: "INC-7 [SEV1] Checkout returns 500s", Details: "db connections exhausted",
-		Link: "https://acme.slack.com/archives/C123", Severity: "critical"}
+		Link: "https://acme.slack.com/archives/C123", Severity: "critical", Runbook: "https://wiki.example.com/runbooks/payments",
+		Dashboards: []pagerduty.Dashboard{{Name: "Payments overview", URL: "https://grafana.example.com/d/payments"}},
+		Context:    map[string]string{"incident": "INC-7", "severity": "SEV1", "status": "investigating", "commander": "carol@example.com"}}
 
 	// Adapter-level answers do not matter here (the mock answers with the
 	// spec's examples); what the vendor would accept does.

@@ -133,6 +133,27 @@ func (r *Responder) page(ctx context.Context, e incident.Effect) error {
 	if inc.ChannelID != "" && r.RoomURL != nil {
 		p.Link = r.RoomURL(inc.ChannelID)
 	}
+	p.Context = map[string]string{"incident": inc.Ref(), "title": inc.Title, "severity": inc.Severity.String(), "status": string(inc.Status)}
+	if inc.Commander != "" && r.People != nil {
+		// Their email: the person paged knows whom to call, by a name
+		// PagerDuty knows too.
+		if email, err := r.People.Email(ctx, inc.Commander); err == nil && email != "" {
+			p.Context["commander"] = email
+		}
+	}
+	// The paged service's runbook and dashboards (a person is paged with
+	// the incident's own service's).
+	own := target
+	if strings.HasPrefix(target, "@") {
+		own = inc.Service
+	}
+	if svc, ok := r.service(own); ok {
+		p.Runbook, p.Dashboards = svc.Runbook, svc.Dashboards
+		p.Context["service"] = svc.Name
+		if svc.Name == "" {
+			p.Context["service"] = svc.ID
+		}
+	}
 	if strings.HasPrefix(target, "@") {
 		email, err := r.People.Email(ctx, strings.TrimPrefix(target, "@"))
 		if err != nil {

@@ -25,6 +25,7 @@ type PDIncident struct {
 type PDEvent struct {
 	RoutingKey, Action, DedupKey, Summary, Severity string
 	Links                                           []map[string]string
+	Details                                         map[string]any // payload.custom_details
 }
 
 // PagerDuty is a fake PagerDuty.
@@ -233,9 +234,10 @@ func (p *PagerDuty) enqueue(w http.ResponseWriter, r *http.Request) {
 		Action     string `json:"event_action"`
 		DedupKey   string `json:"dedup_key"`
 		Payload    *struct {
-			Summary  string `json:"summary"`
-			Source   string `json:"source"`
-			Severity string `json:"severity"`
+			Summary  string         `json:"summary"`
+			Source   string         `json:"source"`
+			Severity string         `json:"severity"`
+			Details  map[string]any `json:"custom_details"`
 		} `json:"payload"`
 		Links []map[string]string `json:"links"`
 	}
@@ -248,7 +250,7 @@ func (p *PagerDuty) enqueue(w http.ResponseWriter, r *http.Request) {
 	p.requests++
 	e := PDEvent{RoutingKey: ev.RoutingKey, Action: ev.Action, DedupKey: ev.DedupKey, Links: ev.Links}
 	if ev.Payload != nil {
-		e.Summary, e.Severity = ev.Payload.Summary, ev.Payload.Severity
+		e.Summary, e.Severity, e.Details = ev.Payload.Summary, ev.Payload.Severity, ev.Payload.Details
 	}
 	p.events = append(p.events, e)
 	writeJSON(w, 202, map[string]any{"status": "success", "message": "Event processed", "dedup_key": ev.DedupKey})

@@ -292,6 +292,14 @@ func (c *Config) services() ([]pagerduty.Service, error) {
 		if _, err := incident.ParseSeverity(s.Severity); err != nil {
 			return nil, fmt.Errorf("pagerduty.services[%d] (%s): severity %q is not sev1..sev4", i, firstNonEmpty(s.Name, s.ID), s.Severity)
 		}
+		if s.Runbook != "" && !webURL(s.Runbook) {
+			return nil, fmt.Errorf("pagerduty.services[%d] (%s): runbook %q is not an http(s) URL", i, firstNonEmpty(s.Name, s.ID), s.Runbook)
+		}
+		for j, d := range s.Dashboards {
+			if d.Name == "" || !webURL(d.URL) {
+				return nil, fmt.Errorf("pagerduty.services[%d] (%s): dashboards[%d] needs a name and an http(s) url, e.g. {name: Payments overview, url: https://grafana.example.com/d/payments}", i, firstNonEmpty(s.Name, s.ID), j)
+			}
+		}
 		if s.Name != "" {
 			key := strings.ToLower(s.Name)
 			if names[key] {
@@ -515,4 +523,11 @@ func listenURL(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// webURL reports whether s is an absolute http(s) URL: what a link in a
+// page or a message may be.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

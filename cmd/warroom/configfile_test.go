@@ -54,6 +54,24 @@ func TestConfigFileUnderTheEnvironment(t *testing.T) {
 	if _, err := c.services(); err == nil || !strings.Contains(err.Error(), "must be one word") {
 		t.Errorf("a service name with a space: %v", err)
 	}
+	// A service's runbook and dashboards are links in every page to it.
+	for body, want := range map[string]string{
+		"    - {name: pay, id: P, severity: sev1, runbook: 'javascript:alert(1)'}\n":                                           `runbook "javascript:alert(1)" is not an http(s) URL`,
+		"    - {name: pay, id: P, severity: sev1, dashboards: [{name: x, url: ftp://a}]}\n":                                    "dashboards[0] needs a name and an http(s) url",
+		"    - {name: pay, id: P, severity: sev1, dashboards: [{url: 'https://g/d'}]}\n":                                       "dashboards[0] needs a name",
+		"    - {name: pay, id: P, severity: sev1, runbook: 'https://wiki/pay', dashboards: [{name: x, url: 'https://g/d'}]}\n": "",
+	} {
+		os.WriteFile(path, []byte("pagerduty:\n  services:\n"+body), 0o600)
+		getenv, _ = withConfigFile(func(k string) string { return env[k] })
+		newFlagSet("serve", &c, getenv, os.Stderr)
+		svcs, err := c.services()
+		switch {
+		case want == "" && (err != nil || svcs[0].Runbook != "https://wiki/pay" || svcs[0].Dashboards[0].URL != "https://g/d"):
+			t.Errorf("%s: %v %+v", body, err, svcs)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
 }
 
 // TestEverySettingIsDocumented: docs/settings.md has a row for each

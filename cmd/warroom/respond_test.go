@@ -53,6 +53,9 @@ pagerduty:
       severity: sev1
       group: checkout
       routing_key: %s
+      runbook: https://wiki.example.com/runbooks/payments
+      dashboards:
+        - {name: Payments overview, url: "https://grafana.example.com/d/payments"}
     - name: search
       id: PSEARCH
       severity: sev3
@@ -144,8 +147,28 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	w.eventually("both pages reach PagerDuty", func() bool { return len(pd.Events()) >= 1 && len(pd.Incidents()) == 1 })
 	ev := pd.Events()[0]
 	if ev.DedupKey != "warroom-INC-1-payments" || ev.RoutingKey != routingKey || !strings.Contains(ev.Summary, "INC-1 [SEV2] card auth failing: db connections exhausted") ||
-		len(ev.Links) != 1 || !strings.Contains(ev.Links[0]["href"], "/archives/"+room.ID) {
+		len(ev.Links) != 3 || !strings.Contains(ev.Links[0]["href"], "/archives/"+room.ID) {
 		t.Errorf("event: %+v", ev)
+	}
+	// The page carries what the person woken up needs: the runbook and the
+	// dashboards as links, the incident's state in the details.
+	if len(ev.Links) == 3 && (ev.Links[1]["href"] != "https://wiki.example.com/runbooks/payments" || ev.Links[1]["text"] != "Runbook" ||
+		ev.Links[2]["href"] != "https://grafana.example.com/d/payments" || ev.Links[2]["text"] != "Payments overview") {
+		t.Errorf("the page's links: %v", ev.Links)
+	}
+	// (The status is the incident's when the page went out: the faults
+	// above may hold it back past the status change.)
+	if commander, _ := ev.Details["commander"].(string); ev.Details["status"] == "" || !strings.HasSuffix(commander, "@example.com") {
+		t.Errorf("the page's custom_details lack the status or the commander's email: %v", ev.Details)
+	}
+	for k, want := range map[string]string{"incident": "INC-1", "severity": "SEV2", "service": "payments",
+		"runbook": "https://wiki.example.com/runbooks/payments", "details": "db connections exhausted"} {
+		if got, _ := ev.Details[k].(string); got != want {
+			t.Errorf("the page's custom_details[%s] = %q, want %q (all: %v)", k, got, want, ev.Details)
+		}
+	}
+	if got, _ := ev.Details["war_room"].(string); !strings.Contains(got, "/archives/"+room.ID) {
+		t.Errorf("the page's custom_details lack the war room: %v", ev.Details)
 	}
 	if inc := pd.Incidents()[0]; inc.Assignee != "PDAVE" || inc.Service != "PPAY" || inc.Key != "warroom-INC-1-"+strings.ToLower(w.users["dave"]) || inc.Urgency != "high" {
 		t.Errorf("page to dave: %+v", inc)
