@@ -356,7 +356,9 @@ func lintSummary(ws []incident.LintWarning) string {
 // configured, all through the outbox.
 func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n int64, p incident.Publication) Result {
 	cmd.Kind = "publish"
+	resolved := false // this update resolved the incident (the commander's)
 	cmd.Effects = func(before, inc *incident.Incident, e incident.Entry) []incident.Effect {
+		resolved = before != nil && before.Open() && !inc.Open()
 		st := incident.Status(e.Detail["to"])
 		quoted := "> *" + user(e.Detail["title"]) + "*\n> " + strings.ReplaceAll(user(e.Detail["text"]), "\n", "\n> ")
 		t := texts{
@@ -375,6 +377,9 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 	reply := "Published. " + nextDueText(inc) + nextHint(inc)
 	if inc.Open() && inc.PublicStatus == incident.StatusResolved {
 		reply = fmt.Sprintf("Published: the status page says resolved. %s stays open until the commander (%s) resolves it.", inc.Ref(), Mention(inc.Commander))
+	}
+	if resolved {
+		reply += d.overnight(ctx, inc)
 	}
 	return Result{Incident: inc, Reply: reply}
 }

@@ -6,6 +6,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/postmortem"
@@ -50,14 +51,40 @@ func resolvedTexts(inc *incident.Incident, actor, summary string) texts {
 
 // afterResolve tells the resolver that the postmortem draft is on its way
 // (written through the outbox, however the incident was resolved).
-func (d *Dispatcher) afterResolve(_ context.Context, res Result) Result {
+func (d *Dispatcher) afterResolve(ctx context.Context, res Result) Result {
 	if res.Failed || res.Incident == nil {
 		return res
 	}
 	if d.Service.Enabled(incident.KindPostmortemDraft) {
 		res.Reply += "\nA postmortem draft is being uploaded to the war room."
 	}
+	res.Reply += d.overnight(ctx, res.Incident)
 	return res
+}
+
+// overnight names the people who acted in the night in an incident just
+// resolved, in the war room (a notice on the timeline) and for the
+// resolver: they get a day to recover. It returns the resolver's line, or
+// "" when nobody did.
+func (d *Dispatcher) overnight(ctx context.Context, inc *incident.Incident) string {
+	entries, err := d.Service.Timeline(ctx, inc.Number, incident.Page{})
+	if err != nil {
+		return "" // the resolve stands; the reminder is a courtesy
+	}
+	people := incident.OvernightResponders(entries, d.location())
+	if len(people) == 0 {
+		return ""
+	}
+	names := make([]string, len(people))
+	for i, p := range people {
+		names[i] = Mention(p)
+	}
+	text := fmt.Sprintf(":crescent_moon: %s worked on %s between %02d:00 and %02d:00 (%s). Take a day to recover, and say here who covers for you.",
+		strings.Join(names, ", "), inc.Ref(), incident.OvernightFrom, incident.OvernightTo, d.location())
+	if err := d.Service.Notice(ctx, inc.Number, text, map[string]string{"overnight": strings.Join(people, ",")}); err != nil {
+		return ""
+	}
+	return "\n" + text
 }
 
 // DeliverDraft writes the postmortem draft of an incident that was just

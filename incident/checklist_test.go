@@ -131,3 +131,24 @@ func TestTriggersFireFromTheLifecycle(t *testing.T) {
 		t.Error("a Statuspage link counted as the Jira issue")
 	}
 }
+
+func TestOvernightResponders(t *testing.T) {
+	loc := time.FixedZone("UTC+2", 2*3600)
+	at := func(h, m int) time.Time { return time.Date(2026, 12, 2, h, m, 0, 0, loc) }
+	entries := []Entry{
+		{Actor: "U1", At: at(23, 50)},            // evening: not the night
+		{Actor: SystemActor, At: at(0, 10)},      // warroom itself
+		{Actor: "U2", At: at(0, 0)},              // the night starts at 00:00
+		{Actor: "U3", At: at(5, 59)},             // and ends at 06:00
+		{Actor: "U2", At: at(2, 0)},              // once each
+		{Actor: "U4", At: at(6, 0)},              // morning
+		{Actor: "U5", At: at(4, 0).In(time.UTC)}, // 02:00 UTC is 04:00 here
+	}
+	if got := OvernightResponders(entries, loc); strings.Join(got, ",") != "U2,U3,U5" {
+		t.Errorf("overnight at UTC+2: %v", got)
+	}
+	// The same entries in UTC: U3 03:59, U2 00:00 (its second), U4 04:00, U5 02:00.
+	if got := OvernightResponders(entries, time.UTC); strings.Join(got, ",") != "U3,U2,U4,U5" {
+		t.Errorf("overnight in UTC: %v", got)
+	}
+}

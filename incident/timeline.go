@@ -50,3 +50,28 @@ type Command struct {
 	// stored with the timeline entry or not at all.
 	Effects Planner
 }
+
+// Overnight is when a responder's night is broken: they get a day to
+// recover after acting in it (the practice warroom follows).
+const (
+	OvernightFrom = 0 // hour, local time
+	OvernightTo   = 6
+)
+
+// OvernightResponders are the people (not warroom itself) with an entry
+// in the timeline between OvernightFrom and OvernightTo o'clock in loc,
+// each once, in the order they first acted.
+func OvernightResponders(entries []Entry, loc *time.Location) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.Actor == "" || e.Actor == SystemActor || seen[e.Actor] {
+			continue
+		}
+		if h := e.At.In(loc).Hour(); h >= OvernightFrom && h < OvernightTo {
+			seen[e.Actor] = true
+			out = append(out, e.Actor)
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -186,4 +187,51 @@ func (w *world) getWithToken(url, token string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// zoneAt is a fixed-offset IANA zone (Etc/GMT±n) where the local hour is
+// now about hour.
+func zoneAt(hour int) string {
+	off := (hour - time.Now().UTC().Hour() + 48) % 24 // hours east of UTC
+	if off > 14 {
+		off -= 24
+	}
+	switch {
+	case off == 0:
+		return "Etc/GMT"
+	case off > 0:
+		return fmt.Sprintf("Etc/GMT-%d", off) // POSIX sign: GMT-3 is UTC+3
+	}
+	return fmt.Sprintf("Etc/GMT+%d", -off)
+}
+
+// TestOvernightRespondersAreToldToRecover: resolving an incident people
+// worked on between 00:00 and 06:00 (in WARROOM_TIMEZONE) names them in the
+// war room and to the resolver, and says to take a day; by day it says
+// nothing. Both ways of resolving: the command and the commander's
+// resolved update.
+func TestOvernightRespondersAreToldToRecover(t *testing.T) {
+	w := start(t, "http", "WARROOM_TIMEZONE="+zoneAt(3))
+	w.cmd("alice", w.general, "declare sev2 Night pager")
+	room := w.room("INC-1").ID
+	w.cmd("bob", room, "note checked the dashboards")
+	r := w.cmd("alice", room, "resolve rolled back")
+	if !strings.Contains(r, "<@"+w.users["alice"]+">, <@"+w.users["bob"]+"> worked on INC-1 between 00:00 and 06:00") || !strings.Contains(r, "Take a day to recover") {
+		t.Fatalf("the resolve reply at 03:00: %q", r)
+	}
+	w.eventually("the war room hears it", func() bool { return w.posted(room, "worked on INC-1 between 00:00 and 06:00", "Take a day to recover") })
+
+	// The commander resolving with the resolved public update.
+	w.cmd("alice", w.general, "declare sev2 Night pager again")
+	room2 := w.room("INC-2").ID
+	if r := w.publish("alice", room2, "resolved", "We're sorry: searches were slow for a while. They are back to normal."); r != "" {
+		t.Fatalf("publishing resolved: %s", r)
+	}
+	w.eventually("the second room hears it too", func() bool { return w.posted(room2, "worked on INC-2 between 00:00 and 06:00") })
+
+	day := start(t, "http", "WARROOM_TIMEZONE="+zoneAt(14))
+	day.cmd("alice", day.general, "declare sev2 Day pager")
+	if r := day.cmd("alice", day.room("INC-1").ID, "resolve fixed"); strings.Contains(r, "recover") {
+		t.Errorf("by day: %q", r)
+	}
 }
