@@ -86,6 +86,10 @@ func Markdown(r Report, who Who, loc *time.Location) string {
 	if r.Private.Incidents > 0 {
 		fmt.Fprintf(&b, "%s.\n\n", privateIncidents(r.Private))
 	}
+	table("## Overnight responders: a day to recover", len(r.Overnight), "Nobody worked on an incident between 00:00 and 06:00 this week.", "| person | incidents worked on in the night |", func(i int) string {
+		o := r.Overnight[i]
+		return fmt.Sprintf("%s | %s", owner(who, o.Person), strings.Join(o.Incidents, ", "))
+	})
 	b.WriteString("## Recurring: most affected services and components, last 90 days\n\n")
 	table("", len(r.TopServices), "No incident named a service or component.", "| name | kind | incidents | SEV1 or SEV2 |", func(i int) string {
 		s := r.TopServices[i]
@@ -155,6 +159,10 @@ func Slack(r Report, loc *time.Location) string {
 	if r.Private.Incidents > 0 {
 		fmt.Fprintf(&b, "_%s._\n", privateIncidents(r.Private))
 	}
+	section(":crescent_moon: Overnight responders: a day to recover", len(r.Overnight), func(i int) string {
+		o := r.Overnight[i]
+		return fmt.Sprintf("• %s: %s", who(o.Person), strings.Join(o.Incidents, ", "))
+	}, "Nobody worked on an incident between 00:00 and 06:00 this week.")
 	section("Recurring (90 days)", len(r.TopServices), func(i int) string {
 		s := r.TopServices[i]
 		return fmt.Sprintf("• %s %s: %s, %d SEV1/SEV2", s.Kind, text(s.Name), templates.Count(s.Incidents, "incident"), s.Severe)

@@ -38,6 +38,9 @@ type Input struct {
 	// Private holds the numbers of private incidents: the report, read in
 	// a shared channel, counts them and their items but lists neither.
 	Private map[int64]bool
+	// Overnight holds, for each incident worked on this week, the people
+	// who acted on it between 00:00 and 06:00 this week (Location).
+	Overnight map[int64][]string
 }
 
 // Report is the weekly report. Its JSON form is the --format json output.
@@ -65,6 +68,16 @@ type Report struct {
 	// this week and their items. Nothing else of them is shown, not even
 	// their references: the report is read by people outside them.
 	Private PrivateCounts `json:"private"`
+
+	// Overnight is the week's overnight responders, by person: each is
+	// owed a day to recover. Private incidents are left out.
+	Overnight []Overnight `json:"overnight_responders"`
+}
+
+// Overnight is one person who worked in the night this week, and on what.
+type Overnight struct {
+	Person    string   `json:"person"` // Slack user ID
+	Incidents []string `json:"incidents"`
 }
 
 // PrivateCounts is how much of the report is private, and so not listed.
@@ -135,6 +148,7 @@ type ServiceCount struct {
 type Source interface {
 	ActionItems(ctx context.Context, f incident.ActionFilter) ([]incident.ActionItem, error)
 	List(ctx context.Context, f incident.Filter) ([]*incident.Incident, error)
+	Timeline(ctx context.Context, n int64, p incident.Page) ([]incident.Entry, error)
 }
 
 // Gather reads what a report over the week from since (zero: 7 days
@@ -157,11 +171,35 @@ func Gather(ctx context.Context, src Source, now, since time.Time, loc *time.Loc
 		return in, err
 	}
 	private, err := src.List(ctx, incident.Filter{PrivateOnly: true, Limit: -1})
+	if err != nil {
+		return in, err
+	}
 	in.Private = make(map[int64]bool, len(private))
 	for _, inc := range private {
 		in.Private[inc.Number] = true
 	}
-	return in, err
+	// The week's overnight responders: the timelines of the incidents
+	// worked on this week (open, or resolved since the week began).
+	in.Overnight = map[int64][]string{}
+	for _, inc := range in.Incidents {
+		if inc.Private || in.Private[inc.Number] || (!inc.Open() && inc.ResolvedAt.Before(in.Since)) {
+			continue
+		}
+		entries, err := src.Timeline(ctx, inc.Number, incident.Page{})
+		if err != nil {
+			return in, err
+		}
+		week := entries[:0]
+		for _, e := range entries {
+			if !e.At.Before(in.Since) && e.At.Before(now) {
+				week = append(week, e)
+			}
+		}
+		if people := incident.OvernightResponders(week, in.Location); len(people) > 0 {
+			in.Overnight[inc.Number] = people
+		}
+	}
+	return in, nil
 }
 
 func (in *Input) normalise() {
@@ -326,6 +364,28 @@ func Build(in Input) Report {
 	if len(r.TopServices) > TopServicesShown {
 		r.TopServices = r.TopServices[:TopServicesShown]
 	}
+	// The week's overnight responders, each with the incidents they
+	// worked on in the night, in incident order.
+	nights := map[string][]int64{}
+	for n, people := range in.Overnight {
+		if in.Private[n] {
+			continue
+		}
+		for _, p := range people {
+			nights[p] = append(nights[p], n)
+		}
+	}
+	for p, ns := range nights {
+		slices.Sort(ns)
+		o := Overnight{Person: p}
+		for _, n := range ns {
+			o.Incidents = append(o.Incidents, incident.Ref(n))
+		}
+		r.Overnight = append(r.Overnight, o)
+	}
+	slices.SortFunc(r.Overnight, func(a, b Overnight) int {
+		return cmp.Or(cmp.Compare(len(b.Incidents), len(a.Incidents)), cmp.Compare(a.Person, b.Person))
+	})
 	return r
 }
 

@@ -229,6 +229,33 @@ func TestOvernightRespondersAreToldToRecover(t *testing.T) {
 	}
 	w.eventually("the second room hears it too", func() bool { return w.posted(room2, "worked on INC-2 between 00:00 and 06:00") })
 
+	// The weekly report lists the week's overnight responders, leaving out
+	// a private incident (the report is read in a shared channel).
+	w.cmd("carol", w.general, "declare private sev2 Payroll night")
+	w.cmd("carol", w.room("INC-3").ID, "note only carol worked on this one")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"report", "weekly", "--format", "json"}, nil, &out, &errb, w.getenv); code != 0 {
+		t.Fatalf("report: %d %s", code, errb.String())
+	}
+	var rep struct {
+		Overnight []struct {
+			Person    string   `json:"person"`
+			Incidents []string `json:"incidents"`
+		} `json:"overnight_responders"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(rep.Overnight)
+	if want := fmt.Sprintf("[{%s [INC-1 INC-2]} {%s [INC-1]}]", w.users["alice"], w.users["bob"]); got != want {
+		t.Errorf("the report's overnight responders: %s, want %s", got, want)
+	}
+	out.Reset()
+	run(context.Background(), []string{"report", "weekly"}, nil, &out, &errb, w.getenv)
+	if !strings.Contains(out.String(), "## Overnight responders: a day to recover") || strings.Contains(out.String(), "INC-3") {
+		t.Errorf("the report's Markdown:\n%s", out.String())
+	}
+
 	day := start(t, "http", "WARROOM_TIMEZONE="+zoneAt(14))
 	day.cmd("alice", day.general, "declare sev2 Day pager")
 	if r := day.cmd("alice", day.room("INC-1").ID, "resolve fixed"); strings.Contains(r, "recover") {
