@@ -97,6 +97,8 @@ type Dispatcher struct {
 	// Services are the service names people may declare for and page
 	// (/incident declare sev1 payments: ..., /incident page payments).
 	Services []string
+	// Catalogue is what the team keeps about each service: its card.
+	Catalogue []incident.ServiceCard
 	// Postmortems writes postmortem drafts; nil means the built-in template.
 	Postmortems *postmortem.Writer
 	// Names maps Slack user IDs to display names for documents; nil: IDs.
@@ -160,7 +162,7 @@ func commandTable() ([]*spec, map[string]*spec) {
 		table.specs = []*spec{
 			declareSpec(), severitySpec(), commanderSpec(), communicatorSpec(), roleSpec(),
 			statusSpec(), updateSpec(), impactSpec(), componentsSpec(),
-			pageSpec(), noteSpec(), timelineSpec(),
+			pageSpec(), serviceSpec(), noteSpec(), timelineSpec(),
 			resolveSpec(), reopenSpec(), postmortemSpec(), actionSpec(), closeSpec(),
 			listSpec(), helpSpec(),
 		}

@@ -33,6 +33,17 @@ type Service struct {
 	// person woken up has them in the page itself.
 	Runbook    string      `json:"runbook,omitempty" yaml:"runbook"`
 	Dashboards []Dashboard `json:"dashboards,omitempty" yaml:"dashboards"`
+	// Owners and Contacts are on the service's card (/incident service):
+	// Slack mentions or groups, and people to reach outside Slack.
+	Owners   []string  `json:"owners,omitempty" yaml:"owners"`
+	Contacts []Contact `json:"contacts,omitempty" yaml:"contacts"`
+}
+
+// Contact is someone to reach outside Slack.
+type Contact struct {
+	Name  string `json:"name" yaml:"name"`
+	Phone string `json:"phone,omitempty" yaml:"phone"`
+	URL   string `json:"url,omitempty" yaml:"url"`
 }
 
 // Dashboard is a named link: a Grafana board, a saved query.

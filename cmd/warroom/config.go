@@ -295,6 +295,11 @@ func (c *Config) services() ([]pagerduty.Service, error) {
 		if s.Runbook != "" && !webURL(s.Runbook) {
 			return nil, fmt.Errorf("pagerduty.services[%d] (%s): runbook %q is not an http(s) URL", i, firstNonEmpty(s.Name, s.ID), s.Runbook)
 		}
+		for j, ct := range s.Contacts {
+			if ct.Name == "" || (ct.URL != "" && !webURL(ct.URL)) {
+				return nil, fmt.Errorf("pagerduty.services[%d] (%s): contacts[%d] needs a name, and its url must be http(s), e.g. {name: Card processor support, phone: \"+44 20 7946 0000\", url: https://status.processor.example}", i, firstNonEmpty(s.Name, s.ID), j)
+			}
+		}
 		for j, d := range s.Dashboards {
 			if d.Name == "" || !webURL(d.URL) {
 				return nil, fmt.Errorf("pagerduty.services[%d] (%s): dashboards[%d] needs a name and an http(s) url, e.g. {name: Payments overview, url: https://grafana.example.com/d/payments}", i, firstNonEmpty(s.Name, s.ID), j)

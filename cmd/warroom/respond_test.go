@@ -56,6 +56,9 @@ pagerduty:
       runbook: https://wiki.example.com/runbooks/payments
       dashboards:
         - {name: Payments overview, url: "https://grafana.example.com/d/payments"}
+      owners: ["@payments-oncall"]
+      contacts:
+        - {name: Card processor support, phone: "+44 20 7946 0000", url: "https://status.processor.example"}
     - name: search
       id: PSEARCH
       severity: sev3
@@ -130,6 +133,24 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"outbox", "list"}, nil, &out, &errb, w.getenv); code != 0 || !strings.Contains(out.String(), "ticket.sync") {
 		t.Errorf("outbox list: %d %s %s", code, out.String(), errb.String())
+	}
+
+	// The service's card: in its war room, alone, the incident's service.
+	card := w.cmd("bob", room.ID, "service")
+	for _, want := range []string{"*payments*", "Runbook: <https://wiki.example.com/runbooks/payments|", "<https://grafana.example.com/d/payments|Payments overview>",
+		"Owners: @payments-oncall", "*Card processor support* · +44 20 7946 0000 · <https://status.processor.example|", "Last incidents: INC-1 SEV", "open)", "`/incident page payments`"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("/incident service lacks %q:\n%s", want, card)
+		}
+	}
+	if r := w.cmd("bob", w.general, "service search"); !strings.Contains(r, "*search*") || !strings.Contains(r, "Runbook: _none set") || !strings.Contains(r, "Last incidents: none") {
+		t.Errorf("/incident service search: %q", r)
+	}
+	if r := w.cmd("bob", w.general, "service"); !strings.Contains(r, "Say which service: `/incident service payments`. Services: payments, search.") {
+		t.Errorf("/incident service outside a war room: %q", r)
+	}
+	if r := w.cmd("bob", w.general, "service billing"); !strings.Contains(r, `"billing" is not a service warroom knows. Services: payments, search.`) {
+		t.Errorf("/incident service billing: %q", r)
 	}
 
 	// PagerDuty throttles while a service and a person are paged.

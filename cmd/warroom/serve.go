@@ -82,6 +82,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	for _, sv := range s.services {
 		if sv.Name != "" {
 			disp.Services = append(disp.Services, sv.Name)
+			disp.Catalogue = append(disp.Catalogue, serviceCard(sv))
 		}
 	}
 	for _, u := range strings.Split(c.Declarers, ",") {
@@ -316,4 +317,16 @@ func publication(ctx context.Context, svc *incident.Service, e incident.Effect) 
 		}
 	}
 	return statuspage.Publication{}, outbox.Permanent(fmt.Errorf("public update %s of %s not found", e.Payload["update"], incident.Ref(e.Incident)))
+}
+
+// serviceCard is a configured service as its card shows it.
+func serviceCard(sv pagerduty.Service) incident.ServiceCard {
+	c := incident.ServiceCard{Name: sv.Name, Runbook: sv.Runbook, Owners: sv.Owners}
+	for _, d := range sv.Dashboards {
+		c.Dashboards = append(c.Dashboards, incident.NamedLink{Name: d.Name, URL: d.URL})
+	}
+	for _, ct := range sv.Contacts {
+		c.Contacts = append(c.Contacts, incident.Contact{Name: ct.Name, Phone: ct.Phone, URL: ct.URL})
+	}
+	return c
 }
