@@ -59,6 +59,8 @@ func TestConfigFileUnderTheEnvironment(t *testing.T) {
 		"    - {name: pay, id: P, severity: sev1, runbook: 'javascript:alert(1)'}\n":                                           `runbook "javascript:alert(1)" is not an http(s) URL`,
 		"    - {name: pay, id: P, severity: sev1, dashboards: [{name: x, url: ftp://a}]}\n":                                    "dashboards[0] needs a name and an http(s) url",
 		"    - {name: pay, id: P, severity: sev1, dashboards: [{url: 'https://g/d'}]}\n":                                       "dashboards[0] needs a name",
+		"    - {name: pay, id: P, severity: sev1, contacts: [{phone: '+44 1'}]}\n":                                             "contacts[0] needs a name",
+		"    - {name: pay, id: P, severity: sev1, contacts: [{name: v, url: 'file:///x'}]}\n":                                  "its url must be http(s)",
 		"    - {name: pay, id: P, severity: sev1, runbook: 'https://wiki/pay', dashboards: [{name: x, url: 'https://g/d'}]}\n": "",
 	} {
 		os.WriteFile(path, []byte("pagerduty:\n  services:\n"+body), 0o600)
