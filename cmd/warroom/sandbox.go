@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/warroom/warroom/sandbox"
@@ -170,13 +172,44 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	saveWorkspace(sim, workspaceFile, log)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	served := make(chan error, 1)
-	serveExited := make(chan struct{})
-	go func() {
-		served <- serveCmd(sctx, nil, io.Discard, stderr, func(k string) string { return env[k] })
-		close(serveExited)
-	}()
-	if err := waitHealthy(ctx, "http://"+botAddr+"/healthz", served); err != nil {
+	var served chan error
+	var serveExited chan struct{}
+	for attempt := 1; ; attempt++ {
+		served, serveExited = make(chan error, 1), make(chan struct{})
+		go func(served chan error, exited chan struct{}) {
+			served <- serveCmd(sctx, nil, io.Discard, stderr, func(k string) string { return env[k] })
+			close(exited)
+		}(served, serveExited)
+		err := waitHealthy(ctx, "http://"+botAddr+"/healthz", served)
+		if err == nil {
+			break
+		}
+		// The ports picked for the bot and its internal listener (and the
+		// status page's, when asked for ":0") were free when picked, but
+		// another process may take one before serve binds it: pick again.
+		if errors.Is(err, syscall.EADDRINUSE) && attempt < 4 {
+			<-serveExited
+			if botAddr, err = freeLoopback(); err != nil {
+				return err
+			}
+			if adminAddr, err = freeLoopback(); err != nil {
+				return err
+			}
+			if _, port, _ := net.SplitHostPort(*statusAt); port == "0" {
+				if sln, err := net.Listen("tcp", *statusAt); err == nil {
+					statusAddr, statusURL = sln.Addr().String(), consoleURL(sln.Addr(), *statusAt)
+					sln.Close()
+				}
+			}
+			env["WARROOM_ADDR"], env["WARROOM_ADMIN_ADDR"], env["WARROOM_ADMIN_URL"] = botAddr, adminAddr, "http://"+adminAddr
+			env["WARROOM_STATUS_ADDR"], env["WARROOM_STATUS_URL"] = statusAddr, statusURL
+			vendors.botURL = "http://" + botAddr
+			if *transport == "http" {
+				sim.SetBotURL("http://" + botAddr)
+			}
+			log.Info("sandbox: a port was taken meanwhile; trying others", "attempt", attempt)
+			continue
+		}
 		// serve may still be starting: it must be gone before the
 		// sandbox returns, or it writes files nobody expects any more.
 		stop()
@@ -253,7 +286,9 @@ func consoleURL(a net.Addr, asked string) string {
 	return listenURL(net.JoinHostPort(host, port))
 }
 
-func freeLoopback() (string, error) {
+// freeLoopback picks a loopback port that is free now (a variable, so a
+// test can hand out a taken one).
+var freeLoopback = func() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -338,6 +373,10 @@ func runTerminal(ctx context.Context, sim *slacksim.Server, users map[string]str
 	}
 }
 
+// healthClient asks /healthz with a timeout: a port taken by another
+// process may accept and never answer.
+var healthClient = &http.Client{Timeout: time.Second}
+
 func waitHealthy(ctx context.Context, url string, served <-chan error) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -351,7 +390,7 @@ func waitHealthy(ctx context.Context, url string, served <-chan error) error {
 			return ctx.Err()
 		default:
 		}
-		if resp, err := http.Get(url); err == nil {
+		if resp, err := healthClient.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
@@ -612,5 +613,41 @@ func TestSandboxLeavesProductionAlone(t *testing.T) {
 	cancel2()
 	if code := run(ctx2, []string{"sandbox", "--reset", "--db", own, "--addr", "127.0.0.1:0", "--status-addr", "127.0.0.1:0"}, nil, &out, &errb, getenv); strings.Contains(errb.String(), "was not made by the sandbox") {
 		t.Fatalf("the sandbox refused its own file: exit %d %s", code, errb.String())
+	}
+}
+
+// TestSandboxPicksAgainWhenAPortIsTaken: the ports the sandbox picks for
+// the bot and its internal listener are free when picked, but another
+// process may bind one first (a CI flake: "bind: address already in use").
+// The sandbox picks again instead of failing.
+func TestSandboxPicksAgainWhenAPortIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	real, handedOut := freeLoopback, 0
+	freeLoopback = func() (string, error) {
+		if handedOut++; handedOut == 1 {
+			return taken.Addr().String(), nil // the bot's port, already bound
+		}
+		return real()
+	}
+	defer func() { freeLoopback = real }()
+	db := filepath.Join(t.TempDir(), "s.db")
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--db", db}, nil, out, errb, func(string) string { return "" })
+	}()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "sandbox ready"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ready line: %q %q", out.String(), errb.String())
+		}
+	}
+	if handedOut < 3 {
+		t.Errorf("ports handed out: %d; the taken one was not replaced", handedOut)
 	}
 }
