@@ -18,34 +18,25 @@ func TestGroupCommitKeepsEachWriteAtomic(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		const writers = 200
-		start := make(chan struct{})
 		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = db.Update(ctx, func(tx incident.Tx) error {
-					// Two rows per write: a failure after the first must undo it.
-					for part := range 2 {
-						e := &incident.Entry{At: time.Now(), Actor: "U1", Raw: fmt.Sprintf("w%d.%d", i, part), Kind: "note", Outcome: incident.OutcomeOK}
-						if err := tx.Append(ctx, e); err != nil {
-							return err
-						}
-						switch {
-						case part == 0 && i%7 == 3:
-							return errors.New("refused")
-						case part == 0 && i%13 == 5:
-							panic("boom")
-						}
+		together(writers, func(i int) {
+			errs[i] = db.Update(ctx, func(tx incident.Tx) error {
+				// Two rows per write: a failure after the first must undo it.
+				for part := range 2 {
+					e := &incident.Entry{At: time.Now(), Actor: "U1", Raw: fmt.Sprintf("w%d.%d", i, part), Kind: "note", Outcome: incident.OutcomeOK}
+					if err := tx.Append(ctx, e); err != nil {
+						return err
 					}
-					return nil
-				})
-			}()
-		}
-		close(start)
-		wg.Wait()
+					switch {
+					case part == 0 && i%7 == 3:
+						return errors.New("refused")
+					case part == 0 && i%13 == 5:
+						panic("boom")
+					}
+				}
+				return nil
+			})
+		})
 
 		gone, cctx := context.WithCancel(ctx)
 		cctx()
@@ -180,20 +171,9 @@ func TestHeldStatementsFailTheirOwnWrite(t *testing.T) {
 		}
 
 		const writers = 120
-		start := make(chan struct{})
 		errs := make([]error, writers)
 		fx := make([]*incident.Effect, writers)
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				fx[i], errs[i] = write(i, i%5 == 2, i%5 == 4)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		together(writers, func(i int) { fx[i], errs[i] = write(i, i%5 == 2, i%5 == 4) })
 		rows, err := db.Timeline(ctx, inc.Number, incident.Page{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
@@ -224,4 +204,21 @@ func TestHeldStatementsFailTheirOwnWrite(t *testing.T) {
 		st := db.WriteStats()
 		t.Logf("%d writes in %d commits", st.Writes, st.Commits)
 	})
+}
+
+// together runs fn(0..n-1) in n goroutines released at once, so their
+// writes arrive together and share commits, and waits for them all.
+func together(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -253,6 +254,13 @@ func TestRespondWithPagerDutyAndJiraThroughOutages(t *testing.T) {
 		t.Errorf("the room was told %d times that Jira is down; once is enough", told)
 	}
 	t.Logf("faults injected: Jira %d, PagerDuty %d; requests answered: Jira %d, PagerDuty %d; outbox: %s", jr.Injected(), pd.Injected(), jr.Requests(), pd.Requests()+len(pd.Events()), w.outboxSummary())
+
+	// Anyone may ask for a service's card, so a private incident of the
+	// service is not on it.
+	w.cmd("carol", w.general, "declare private sev2 payments: payroll card leak")
+	if card := w.cmd("dave", w.general, "service payments"); !strings.Contains(card, "INC-1") || strings.Contains(card, "payroll") || regexp.MustCompile(`INC-[2-9]`).MatchString(card) {
+		t.Errorf("the card shows a private incident, or lost the public one:\n%s", card)
+	}
 }
 
 // pdPageWebhook sends a signed webhook about a PagerDuty incident that
