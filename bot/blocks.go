@@ -63,6 +63,9 @@ func summaryBlocks(inc *incident.Incident, links []incident.Link, now time.Time)
 		markdown("*Declared*\n" + declared),
 		markdown("*Elapsed*\n" + elapsed),
 	}
+	if done, total := inc.ChecklistProgress(); total > 0 {
+		fields = append(fields, markdown(fmt.Sprintf("*Checklist*\n%d/%d done", done, total)))
+	}
 	switch {
 	case inc.OwesFinalUpdate():
 		fields = append(fields, markdown(fmt.Sprintf("*Final public update*\nby <!date^%d^{time}|%s UTC> (the page still says %s)", inc.NextUpdateDue.Unix(), inc.NextUpdateDue.UTC().Format("15:04"), incident.TitleCaseStatus(inc.PublicStatus))))

@@ -37,6 +37,8 @@ func (b *Bot) Handlers() map[string]outbox.Handler {
 		commands.SlackTell:     {Deliver: b.deliverTell},
 		commands.SlackArchive:  {Deliver: b.deliverArchive, GiveUp: b.recordGiveUp},
 		commands.SlackFile:     {Deliver: b.deliverFile, GiveUp: b.recordGiveUp},
+		commands.SlackChecklist: {Deliver: b.deliverChecklist, Coalesce: true, GiveUp: b.recordGiveUp},
+		commands.SlackCard:     {Deliver: b.deliverCard, GiveUp: b.recordGiveUp},
 		report.EffectKind:      {Deliver: b.deliverReport},
 	}
 }
@@ -113,6 +115,15 @@ func (b *Bot) deliverRoom(ctx context.Context, e incident.Effect) error {
 	_, err = b.svc.AttachWarRoom(ctx, inc.Number, ch.ID, ch.Name, func(_, inc *incident.Incident, _ incident.Entry) []incident.Effect {
 		fx := commands.Invite(inc.DeclaredBy, inc.Commander)
 		fx = append(fx, incident.Effect{Kind: commands.SlackSummary})
+		if len(inc.Checklist) > 0 {
+			fx = append(fx, incident.Effect{Kind: commands.SlackChecklist})
+		}
+		if card, ok := b.disp.CardOf(inc.Service); ok {
+			fx = append(fx, incident.Effect{Kind: commands.SlackCard, Payload: map[string]string{"service": card.Name}})
+			if card.Channel != "" && !inc.Private {
+				fx = append(fx, incident.Effect{Kind: commands.SlackCard, Payload: map[string]string{"service": card.Name, "to": card.Channel}})
+			}
+		}
 		by := ""
 		if inc.DeclaredBy == incident.AlertActor {
 			by = " from a PagerDuty alert"

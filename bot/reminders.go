@@ -105,6 +105,10 @@ func (b *Bot) blockAction(ctx context.Context, cb slack.InteractionCallback) {
 		answer := func(n int64, res commands.Result) {
 			b.fx.do(n, func(ctx context.Context) { b.tell(ctx, from, res.Reply) })
 		}
+		if a.ActionID == checklistAction {
+			b.tickFromCheckboxes(ctx, cb, a, answer)
+			continue
+		}
 		if a.ActionID == actionSplit {
 			cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[split button] " + a.Value}
 			if res := b.disp.SplitAlert(ctx, cmd, a.Value, cb.ResponseURL); res.Failed {

@@ -56,23 +56,50 @@ func (d *Dispatcher) runService(ctx context.Context, r request) Result {
 	case card == nil:
 		return fail(fmt.Sprintf("%q is not a service warroom knows. Services: %s.", user(name), strings.Join(names, ", ")))
 	}
-	recent, err := d.recentFor(ctx, card.Name)
+	recent, err := d.recentFor(ctx, card.Name, 0)
 	if err != nil {
 		return d.internal(ctx, err)
 	}
 	return d.record(ctx, r.n, r.cmd, Result{Reply: d.cardText(*card, recent)})
 }
 
-// recentFor returns the last public incidents of a service, newest first:
-// the card is shown to anyone, so private ones are left out.
-func (d *Dispatcher) recentFor(ctx context.Context, service string) ([]*incident.Incident, error) {
+// CardOf returns the card of service, if it has one.
+func (d *Dispatcher) CardOf(service string) (incident.ServiceCard, bool) {
+	for _, c := range d.Catalogue {
+		if service != "" && strings.EqualFold(c.Name, service) {
+			return c, true
+		}
+	}
+	return incident.ServiceCard{}, false
+}
+
+// Card is service's card as the war room of incident n gets it at
+// declare (n's own incident left out of its last incidents), and the
+// service's channel; ok is false for a service with no card.
+func (d *Dispatcher) Card(ctx context.Context, service string, n int64) (text, channel string, ok bool, err error) {
+	for _, c := range d.Catalogue {
+		if strings.EqualFold(c.Name, service) {
+			recent, err := d.recentFor(ctx, c.Name, n)
+			if err != nil {
+				return "", "", true, err
+			}
+			return d.cardText(c, recent), c.Channel, true, nil
+		}
+	}
+	return "", "", false, nil
+}
+
+// recentFor returns the last public incidents of a service, newest first,
+// but for incident except: the card is shown to anyone, so private ones
+// are left out.
+func (d *Dispatcher) recentFor(ctx context.Context, service string, except int64) ([]*incident.Incident, error) {
 	list, err := d.Service.List(ctx, incident.Filter{PublicOnly: true, Limit: 500})
 	if err != nil {
 		return nil, err
 	}
 	var out []*incident.Incident
 	for _, inc := range list {
-		if strings.EqualFold(inc.Service, service) && len(out) < serviceRecent {
+		if strings.EqualFold(inc.Service, service) && inc.Number != except && len(out) < serviceRecent {
 			out = append(out, inc)
 		}
 	}

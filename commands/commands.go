@@ -162,7 +162,7 @@ func commandTable() ([]*spec, map[string]*spec) {
 		table.specs = []*spec{
 			declareSpec(), severitySpec(), commanderSpec(), communicatorSpec(), roleSpec(),
 			statusSpec(), updateSpec(), impactSpec(), componentsSpec(),
-			pageSpec(), serviceSpec(), noteSpec(), timelineSpec(),
+			pageSpec(), serviceSpec(), checklistSpec(), noteSpec(), timelineSpec(),
 			resolveSpec(), reopenSpec(), postmortemSpec(), actionSpec(), closeSpec(),
 			listSpec(), helpSpec(),
 		}

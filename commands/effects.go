@@ -36,10 +36,13 @@ const (
 	SlackArchive = "slack.archive"
 	// SlackFile uploads postmortem draft "version" to the war room.
 	SlackFile = "slack.file"
+	// SlackCard posts the service's card ("service") to the war room and
+	// tells the service's own channel ("channel") about the incident.
+	SlackCard = "slack.card"
 )
 
 // SlackKinds lists every Slack effect kind.
-var SlackKinds = []string{SlackRoom, SlackSummary, SlackPost, SlackAnnounce, SlackInvite, SlackRefresh, SlackReminder, SlackTell, SlackArchive, SlackFile}
+var SlackKinds = []string{SlackRoom, SlackSummary, SlackPost, SlackAnnounce, SlackInvite, SlackRefresh, SlackReminder, SlackTell, SlackArchive, SlackFile, SlackChecklist, SlackCard}
 
 // Post is a slack.post effect.
 func Post(text string) incident.Effect {
@@ -128,6 +131,9 @@ func (d *Dispatcher) Planner(before, after *incident.Incident, e incident.Entry)
 	}
 	if before != nil && after.ChannelID != "" && e.Kind != "war_room" && before.Stage != incident.StageClosed {
 		fx = append(fx, incident.Effect{Kind: SlackRefresh})
+		if checklistView(before) != checklistView(after) {
+			fx = append(fx, incident.Effect{Kind: SlackChecklist})
+		}
 	}
 	if before != nil && before.Stage != incident.StageClosed && after.Stage == incident.StageClosed {
 		fx = append(fx, incident.Effect{Kind: SlackArchive})
@@ -178,6 +184,7 @@ var effectNames = map[string]string{
 	SlackRoom: "Slack: create the war room", SlackSummary: "Slack: pin the summary", SlackPost: "Slack: post to the war room",
 	SlackAnnounce: "Slack: announcement", SlackInvite: "Slack: invite people", SlackRefresh: "Slack: update the summary",
 	SlackReminder: "Slack: update reminder", SlackTell: "Slack: private follow-up", SlackArchive: "Slack: archive the war room", SlackFile: "Slack: upload the postmortem draft",
+	SlackChecklist: "Slack: post or update the checklist", SlackCard: "Slack: post the service card",
 	incident.KindTicketSync: "Jira: update the issue", incident.KindOnCall: "PagerDuty: find who is on call",
 	incident.KindPage: "PagerDuty: page", incident.KindPageResolve: "PagerDuty: resolve the pages",
 	incident.KindStatusPage: "Statuspage: publish the update", incident.KindActionSync: "Jira: file or update an action item's issue",

@@ -157,6 +157,7 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 		inc := &Incident{Title: title, Severity: rule.Severity, Stage: StageAssess, Status: StatusInvestigating,
 			DeclaredBy: AlertActor, Roles: map[string]string{}, DeclaredAt: now, UpdatedAt: now,
 			Service: firstNonEmpty(rule.Name, firstNonEmpty(a.ServiceName, a.Service))}
+		inc.loadChecklist(s.checklists.For(inc.Severity, inc.Service))
 		if err := tx.CreateIncident(ctx, inc); err != nil {
 			return err
 		}

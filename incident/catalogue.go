@@ -9,6 +9,9 @@ type ServiceCard struct {
 	Dashboards []NamedLink
 	Owners     []string // Slack mentions or user groups, as the config writes them
 	Contacts   []Contact
+	// Channel is the team's own channel, told when the service has a
+	// (public) incident: "#payments" or a channel ID.
+	Channel string
 }
 
 // NamedLink is a link with a name: a dashboard, a saved query.

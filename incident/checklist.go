@@ -1,9 +1,12 @@
 package incident
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -28,8 +31,9 @@ type ChecklistItem struct {
 	// DoneWhen, if set, is the lifecycle event that ticks the step by
 	// itself ("done by warroom").
 	DoneWhen Trigger `json:"done_when,omitempty" yaml:"done_when,omitempty"`
-	// Required steps still open are listed when the incident resolves.
-	Required bool `json:"required,omitempty" yaml:"required,omitempty"`
+	// Optional steps are not listed as left undone when the incident
+	// resolves; every other step is.
+	Optional bool `json:"optional,omitempty" yaml:"optional,omitempty"`
 }
 
 // Trigger is a lifecycle event that ticks a checklist step.
@@ -93,6 +97,11 @@ func (it ChecklistItem) Validate() error {
 		u, err := url.Parse(it.Link)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("link %q is not an http(s) URL", it.Link)
+		}
+	}
+	if it.Owner != "" {
+		if _, err := CleanRole(it.Owner); err != nil {
+			return fmt.Errorf("owner %q is not a role: use commander, communicator, or a role's name such as scribe", it.Owner)
 		}
 	}
 	if it.DoneWhen != "" && !it.DoneWhen.Valid() {
@@ -194,4 +203,200 @@ func (t Trigger) Fired(after *Incident, e Entry) bool {
 		return ok && e.Kind == KindAction && e.Detail["action"] == "add"
 	}
 	return false
+}
+
+// Step is a checklist item as one incident holds it: loaded from the
+// team's lists at declare (and when the severity changes), or added to this
+// incident alone; open, or ticked by someone (or by warroom) at a time.
+type Step struct {
+	ChecklistItem
+	// DoneAt and DoneBy say when and by whom the step was ticked; DoneBy
+	// is SystemActor when warroom ticked it from the lifecycle. Zero while open.
+	DoneAt time.Time `json:"done_at"`
+	DoneBy string    `json:"done_by,omitempty"`
+	// AddedBy is who added the step to this incident only
+	// (`/incident checklist add`); "" for the team's lists.
+	AddedBy string `json:"added_by,omitempty"`
+}
+
+// Done reports whether the step is ticked.
+func (s Step) Done() bool { return !s.DoneAt.IsZero() }
+
+// KindChecklist is the timeline kind of a step ticked, unticked or added.
+const KindChecklist = "checklist"
+
+// loadChecklist adds the steps of items the incident does not hold yet,
+// in order, up to maxChecklistItems in all, and returns how many it added.
+func (inc *Incident) loadChecklist(items []ChecklistItem) int {
+	have := map[string]bool{}
+	for _, st := range inc.Checklist {
+		have[checklistKey(st.Text)] = true
+	}
+	added := 0
+	for _, it := range items {
+		if key := checklistKey(it.Text); !have[key] && len(inc.Checklist) < maxChecklistItems {
+			have[key] = true
+			inc.Checklist = append(inc.Checklist, Step{ChecklistItem: it})
+			added++
+		}
+	}
+	return added
+}
+
+// autoTick ticks, as warroom, every open step whose done_when the change
+// that appended e has fired, and returns their texts.
+func (inc *Incident) autoTick(e Entry, now time.Time) []string {
+	var ticked []string
+	for i := range inc.Checklist {
+		st := &inc.Checklist[i]
+		if !st.Done() && st.DoneWhen != "" && st.DoneWhen.Fired(inc, e) {
+			st.DoneAt, st.DoneBy = now, SystemActor
+			ticked = append(ticked, st.Text)
+		}
+	}
+	return ticked
+}
+
+// tickFromLifecycle runs autoTick for the entry a change is about to
+// append and notes on it what warroom ticked, so the timeline says why a
+// step was done.
+func tickFromLifecycle(inc *Incident, e *Entry) bool {
+	ticked := inc.autoTick(*e, e.At)
+	if len(ticked) == 0 {
+		return false
+	}
+	if e.Detail == nil {
+		e.Detail = map[string]string{}
+	}
+	e.Detail["checklist_ticked"] = strings.Join(ticked, "\n")
+	return true
+}
+
+// ChecklistProgress counts the steps done and in all.
+func (inc *Incident) ChecklistProgress() (done, total int) {
+	for _, st := range inc.Checklist {
+		if st.Done() {
+			done++
+		}
+	}
+	return done, len(inc.Checklist)
+}
+
+// NextChecklistStep is the first open step of the stage the incident is
+// in, by its index in Checklist; ok is false when the stage has none open.
+func (inc *Incident) NextChecklistStep() (i int, ok bool) {
+	for i, st := range inc.Checklist {
+		if st.Stage == inc.Stage && !st.Done() {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// OpenSteps lists the steps not done and not optional: what a resolve
+// reply and the postmortem name as left undone.
+func (inc *Incident) OpenSteps() []Step {
+	var out []Step
+	for _, st := range inc.Checklist {
+		if !st.Done() && !st.Optional {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// stepIndex reads a step's number as people type it (1-based).
+func stepIndex(inc *Incident, number string) (int, error) {
+	i, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(number), "#"))
+	if len(inc.Checklist) == 0 {
+		return 0, Errorf(EConflict, "%s has no checklist. Add a step: `/incident checklist add <what to do>`.", inc.Ref())
+	}
+	if err != nil || i < 1 || i > len(inc.Checklist) {
+		return 0, Errorf(EInvalid, "%q is not a step of %s's checklist: give its number, 1 to %d (`/incident checklist` lists them).", number, inc.Ref(), len(inc.Checklist))
+	}
+	return i - 1, nil
+}
+
+// UseChecklists sets the team's lists, loaded into each incident at declare.
+func (s *Service) UseChecklists(c Checklists) { s.checklists = c }
+
+// Checklists returns the team's lists.
+func (s *Service) Checklists() Checklists { return s.checklists }
+
+// TickStep ticks (done) or unticks step number (1-based, as shown) of
+// incident n's checklist. Anyone who may act on the incident may; it is a
+// timeline entry like any command. Ticking a ticked step, or unticking an
+// open one, is refused as a conflict, so a second click on a stale message
+// says what happened instead of doing it twice.
+func (s *Service) TickStep(ctx context.Context, n int64, cmd Command, number string, done bool) (*Incident, error) {
+	cmd.Kind = KindChecklist
+	return s.change(ctx, n, cmd, func(inc *Incident, now time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		i, err := stepIndex(inc, number)
+		if err != nil {
+			return nil, err
+		}
+		st := &inc.Checklist[i]
+		switch {
+		case done && st.Done():
+			by := "<@" + st.DoneBy + ">"
+			if st.DoneBy == SystemActor {
+				by = "warroom"
+			}
+			return nil, Errorf(EConflict, "Step %d (%s) was already done by %s at %s UTC. To open it again: `/incident checklist undo %d`.", i+1, st.Text, by, st.DoneAt.UTC().Format("15:04"), i+1)
+		case !done && !st.Done():
+			return nil, Errorf(EConflict, "Step %d (%s) is not done, so there is nothing to undo.", i+1, st.Text)
+		}
+		verb := "done"
+		if done {
+			st.DoneAt, st.DoneBy = now, cmd.Actor
+		} else {
+			st.DoneAt, st.DoneBy = time.Time{}, ""
+			verb = "undone"
+		}
+		return map[string]string{"step": strconv.Itoa(i + 1), "text": st.Text, "action": verb}, nil
+	})
+}
+
+// AddStep adds a step to incident n's checklist alone, in stage (the
+// incident's current stage when empty).
+func (s *Service) AddStep(ctx context.Context, n int64, cmd Command, stage Stage, text string) (*Incident, error) {
+	cmd.Kind = KindChecklist
+	return s.change(ctx, n, cmd, func(inc *Incident, _ time.Time) (map[string]string, error) {
+		if err := notClosed(inc); err != nil {
+			return nil, err
+		}
+		if stage == "" {
+			stage = inc.Stage
+		}
+		it := ChecklistItem{Stage: stage, Text: strings.Join(strings.Fields(text), " ")}
+		if err := it.Validate(); err != nil {
+			return nil, Errorf(EInvalid, "That step can't be added: %v. Usage: `/incident checklist add [assess|communicate|respond|document] <what to do>`.", err)
+		}
+		if len(inc.Checklist) >= maxChecklistItems {
+			return nil, Errorf(EConflict, "%s's checklist has %d steps, the most it can hold. Put the rest in a note: `/incident note <text>`.", inc.Ref(), maxChecklistItems)
+		}
+		for j, st := range inc.Checklist {
+			if checklistKey(st.Text) == checklistKey(it.Text) {
+				return nil, Errorf(EConflict, "Step %d already says that: %s.", j+1, st.Text)
+			}
+		}
+		inc.Checklist = append(inc.Checklist, Step{ChecklistItem: it, AddedBy: cmd.Actor})
+		return map[string]string{"step": strconv.Itoa(len(inc.Checklist)), "text": it.Text, "step_stage": string(it.Stage), "action": "add"}, nil
+	})
+}
+
+// SetChecklistMessage remembers the war room's checklist message. Like
+// SetSummaryMessage it is plumbing, not an event.
+func (s *Service) SetChecklistMessage(ctx context.Context, n int64, ts string) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(ctx, n)
+		if err != nil {
+			return err
+		}
+		inc.ChecklistTS = ts
+		return tx.SaveIncident(ctx, inc)
+	})
 }

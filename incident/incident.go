@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // Severity runs from SEV1 (worst) to SEV4.
@@ -140,6 +142,10 @@ type Incident struct {
 	ChannelName string
 	// SummaryTS is the timestamp of the pinned summary message.
 	SummaryTS string
+	// Checklist is the incident's steps, in order (see Step);
+	// ChecklistTS the war room's checklist message, "" until posted.
+	Checklist   []Step
+	ChecklistTS string
 	// StatusUpdates counts the status commands accepted so far.
 	StatusUpdates int
 	// Impact says, in customers' words, who is affected and how.
@@ -206,6 +212,7 @@ func (inc *Incident) Clone() *Incident {
 	for k, v := range inc.Components {
 		c.Components[k] = v
 	}
+	c.Checklist = append([]Step(nil), inc.Checklist...)
 	c.Members = make(map[string]bool, len(inc.Members))
 	for k := range inc.Members {
 		c.Members[k] = true
@@ -308,7 +315,13 @@ func (inc *Incident) NextStep() string {
 		if inc.OwesFinalUpdate() {
 			return "Publish the final public update: `/incident update resolved`"
 		}
+		if step := inc.checklistNext(); step != "" {
+			return step
+		}
 		return "Write up what happened (`/incident postmortem`) and track follow-ups (`/incident action add <what will change> @owner`). When the review is done: `/incident close`. If it came back: `/incident reopen`"
+	}
+	if step := inc.checklistNext(); step != "" {
+		return step
 	}
 	public := !inc.Private
 	switch {
@@ -328,6 +341,18 @@ func (inc *Incident) NextStep() string {
 		return "When it's fixed: `/incident resolve <summary>`"
 	}
 	return "When the cause is known: `/incident status identified <cause>`"
+}
+
+// checklistNext is the first open checklist step of the stage, as a hint:
+// the team's own process says what comes next. "" when there is none.
+func (inc *Incident) checklistNext() string {
+	i, ok := inc.NextChecklistStep()
+	if !ok {
+		return ""
+	}
+	// A step added with /incident checklist add is a person's text, and
+	// the hint goes to Slack: it may name people, never ping @channel.
+	return fmt.Sprintf("%s (checklist step %d; when it is done: `/incident checklist done %d`)", mrkdwn.EscapeUser(inc.Checklist[i].Text), i+1, i+1)
 }
 
 // stageFor derives the stage the incident's state has earned. The stage in

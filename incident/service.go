@@ -35,6 +35,8 @@ type Service struct {
 	closeAfter time.Duration
 	// declareLimit is how many incidents a person may declare a minute.
 	declareLimit int
+	// checklists are the team's lists (UseChecklists).
+	checklists Checklists
 }
 
 // NewService returns a Service over store; now may be nil for time.Now.
@@ -112,6 +114,7 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 			Payload: map[string]string{"provisional": cmd.Actor, "service": d.Service}})
 	}
 	inc.Service, inc.Private = d.Service, d.Private
+	inc.loadChecklist(s.checklists.For(inc.Severity, inc.Service))
 	inc.AddMember(cmd.Actor)
 	inc.AddMember(inc.Commander)
 	var queued int
@@ -123,14 +126,16 @@ func (s *Service) Declare(ctx context.Context, cmd Command, d Declaration) (*Inc
 			}
 			return tx.Append(ctx, entry(0, cmd, now, ErrorMessage(refused), nil))
 		}
-		if err := tx.CreateIncident(ctx, inc); err != nil {
-			return err
-		}
 		d := map[string]string{"title": inc.Title, "severity": inc.Severity.String(), "commander": inc.Commander, "service": inc.Service}
 		if inc.Private {
 			d["private"] = "true"
 		}
-		e := entry(inc.Number, cmd, now, OutcomeOK, d)
+		e := entry(0, cmd, now, OutcomeOK, d)
+		tickFromLifecycle(inc, e)
+		if err := tx.CreateIncident(ctx, inc); err != nil {
+			return err
+		}
+		e.Incident = inc.Number
 		if err := tx.Append(ctx, e); err != nil {
 			return err
 		}
@@ -182,6 +187,9 @@ func (s *Service) SetSeverity(ctx context.Context, n int64, cmd Command, sev Sev
 		}
 		d := map[string]string{"from": inc.Severity.String(), "to": sev.String()}
 		inc.Severity = sev
+		if added := inc.loadChecklist(s.checklists.For(sev, inc.Service)); added > 0 {
+			d["checklist_added"] = strconv.Itoa(added)
+		}
 		// A worse severity owes the public updates sooner.
 		if next := s.cadence.Next(sev, now); !inc.NextUpdateDue.IsZero() && !next.IsZero() && next.Before(inc.NextUpdateDue) {
 			inc.NextUpdateDue = next
@@ -417,7 +425,14 @@ func (s *Service) systemEntry(ctx context.Context, n int64, cmd Command, detail 
 				return err
 			}
 		}
-		return s.appendEmit(ctx, tx, inc, inc, entry(n, cmd, s.Now(), OutcomeOK, detail), cmd, &queued)
+		after, e := inc, entry(n, cmd, s.Now(), OutcomeOK, detail)
+		if ticked := inc.Clone(); tickFromLifecycle(ticked, e) {
+			if err := tx.SaveIncident(ctx, ticked); err != nil {
+				return err
+			}
+			after = ticked
+		}
+		return s.appendEmit(ctx, tx, inc, after, e, cmd, &queued)
 	})
 	if err == nil {
 		s.woke(queued)
@@ -623,11 +638,12 @@ func (s *Service) changeFx(ctx context.Context, n int64, cmd Command, rule func(
 			detail["stage"] = string(inc.Stage)
 		}
 		inc.UpdatedAt = now
+		e := entry(n, cmd, now, OutcomeOK, detail)
+		tickFromLifecycle(inc, e)
 		if err := tx.SaveIncident(ctx, inc); err != nil {
 			return err
 		}
 		out = inc
-		e := entry(n, cmd, now, OutcomeOK, detail)
 		if err := tx.Append(ctx, e); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 
 	pd "github.com/PagerDuty/go-pagerduty"
 
+	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/outbox"
 )
 
@@ -37,6 +38,12 @@ type Service struct {
 	// Slack mentions or groups, and people to reach outside Slack.
 	Owners   []string  `json:"owners,omitempty" yaml:"owners"`
 	Contacts []Contact `json:"contacts,omitempty" yaml:"contacts"`
+	// Channel is the team's own Slack channel, told when the service has
+	// an incident.
+	Channel string `json:"channel,omitempty" yaml:"channel"`
+	// Checklist is the service's own steps, merged into its incidents'
+	// checklists after the default's and the severity's.
+	Checklist []incident.ChecklistItem `json:"checklist,omitempty" yaml:"checklist"`
 }
 
 // Contact is someone to reach outside Slack.

@@ -54,6 +54,9 @@ type Report struct {
 	Counts   Counts
 	// Recommendations are the action items, open first by priority.
 	Recommendations []Recommendation
+	// Checklist is what the responders' checklist says was done, when
+	// and by whom, and what was never done.
+	Checklist []Step
 
 	Generated time.Time
 	Version   int
@@ -84,6 +87,17 @@ type Recommendation struct {
 	Ticket, TicketURL                       string
 }
 
+// Step is one checklist step as the draft lists it.
+type Step struct {
+	Number          int
+	Stage, Text     string
+	Link            string
+	Done            bool
+	At              time.Time
+	Who             string
+	Optional, Added bool // optional; added to this incident alone
+}
+
 // Update is a public update as it was sent.
 type Update struct {
 	At     time.Time
@@ -104,7 +118,7 @@ var marks = map[string]string{
 	"alert_resolved": "ALERT", "alert_split": "ALERT", "resolve": "RESOLVED", "reopen": "REOPENED", "close": "CLOSED",
 	"impact": "IMPACT", "components": "COMPONENTS", "war_room": "SLACK", "link": "LINK", incident.KindNotice: "warroom",
 	incident.KindReminder: "reminder", "snooze": "reminder", incident.KindSlackError: "warroom",
-	incident.KindAction: "ACTION ITEM", incident.KindPostmortem: "POSTMORTEM",
+	incident.KindAction: "ACTION ITEM", incident.KindPostmortem: "POSTMORTEM", incident.KindChecklist: "CHECKLIST",
 }
 
 // quiet kinds are bookkeeping that a reader of the postmortem does not need.
@@ -144,6 +158,10 @@ func Build(in Input) Report {
 		r.Updates = append(r.Updates, Update{At: u.At, Status: string(u.Status), Author: name(u.Author), Body: u.Body})
 	}
 	r.Stages = stages(inc, in.Entries, in.Generated)
+	for i, st := range inc.Checklist {
+		r.Checklist = append(r.Checklist, Step{Number: i + 1, Stage: string(st.Stage), Text: readable(st.Text), Link: st.Link,
+			Done: st.Done(), At: st.DoneAt, Who: name(st.DoneBy), Optional: st.Optional, Added: st.AddedBy != ""})
+	}
 	r.Recommendations = recommendations(in.Actions, name, in.Generated)
 	for i := range r.Recommendations {
 		r.Recommendations[i].Text = readable(r.Recommendations[i].Text)
@@ -154,6 +172,9 @@ func Build(in Input) Report {
 		}
 		r.Counts.Entries++
 		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: readable(describe(e, name))}
+		if t := e.Detail["checklist_ticked"]; t != "" {
+			line.Text += " (checklist: " + readable(strings.ReplaceAll(t, "\n", "; ")) + " done)"
+		}
 		if line.Mark == "" {
 			line.Mark = e.Kind
 		}
@@ -245,6 +266,11 @@ func describe(e incident.Entry, name func(string) string) string {
 		return strings.TrimSpace("Resolved. " + d["summary"])
 	case "note":
 		return d["text"]
+	case incident.KindChecklist:
+		if d["action"] == "add" {
+			return fmt.Sprintf("Checklist step %s added (%s): %s", d["step"], d["step_stage"], d["text"])
+		}
+		return fmt.Sprintf("Checklist step %s %s: %s", d["step"], d["action"], d["text"])
 	case "impact":
 		return "Impact: " + d["to"]
 	case incident.KindAction:

@@ -320,14 +320,15 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	err := t.q.QueryRowContext(ctx, `
 		INSERT INTO incidents (title, description, severity, stage, status, declared_by, commander, communicator,
 			channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at,
-			resolved_at, closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			resolved_at, closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes,
+			checklist, checklist_ts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING number`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.DeclaredBy,
 		inc.Commander, inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		fmtTime(inc.DeclaredAt), nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt),
 		nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, flag(inc.Private),
-		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes).Scan(&inc.Number)
+		string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes, checklistJSON(inc.Checklist), inc.ChecklistTS).Scan(&inc.Number)
 	if err != nil {
 		return err
 	}
@@ -349,12 +350,14 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
 			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
 			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
-			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?, snoozes = ?
+			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?, snoozes = ?,
+			checklist = ?, checklist_ts = ?
 		WHERE number = ?`,
 		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
 		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
-		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes, inc.Number)
+		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes,
+		checklistJSON(inc.Checklist), inc.ChecklistTS, inc.Number)
 	if err != nil {
 		return err
 	}
@@ -580,7 +583,8 @@ func (db *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inc
 
 const incidentColumns = `number, title, description, severity, stage, status, declared_by, commander, communicator,
 	channel_id, channel_name, summary_ts, status_updates, declared_at, acknowledged_at, mitigated_at, resolved_at,
-	closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes`
+	closed_at, updated_at, impact, next_update_due, service, private, public_status, public_title, published_at, snoozes,
+	checklist, checklist_ts`
 
 func getIncident(ctx context.Context, q querier, where string, args ...any) (*incident.Incident, error) {
 	var list []*incident.Incident
@@ -639,12 +643,17 @@ func scanIncident(rows *sql.Rows, more ...any) (*incident.Incident, error) {
 	var sev int
 	var stage, status, declared, updated string
 	var ack, mit, res, closed, next, published sql.NullString
-	var public string
+	var public, checklist string
 	if err := rows.Scan(append([]any{&inc.Number, &inc.Title, &inc.Description, &sev, &stage, &status, &inc.DeclaredBy,
 		&inc.Commander, &inc.Communicator, &inc.ChannelID, &inc.ChannelName, &inc.SummaryTS, &inc.StatusUpdates,
 		&declared, &ack, &mit, &res, &closed, &updated, &inc.Impact, &next, &inc.Service, &inc.Private,
-		&public, &inc.PublicTitle, &published, &inc.Snoozes}, more...)...); err != nil {
+		&public, &inc.PublicTitle, &published, &inc.Snoozes, &checklist, &inc.ChecklistTS}, more...)...); err != nil {
 		return nil, err
+	}
+	if checklist != "" {
+		if err := json.Unmarshal([]byte(checklist), &inc.Checklist); err != nil {
+			return nil, fmt.Errorf("%s's checklist: %w", inc.Ref(), err)
+		}
 	}
 	inc.NextUpdateDue = parseTime(next.String)
 	inc.PublicStatus, inc.PublishedAt = incident.Status(public), parseTime(published.String)
@@ -965,4 +974,16 @@ func (t *storeTx) DeclaredSince(ctx context.Context, actor string, since time.Ti
 		at = append(at, parseTime(s))
 	}
 	return at, rows.Err()
+}
+
+// checklistJSON is how an incident's checklist is stored: "" for none.
+func checklistJSON(steps []incident.Step) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(steps)
+	if err != nil {
+		panic(err) // plain strings and times: cannot fail
+	}
+	return string(b)
 }

@@ -36,6 +36,10 @@ type Config struct {
 	AnnounceChannel string // WARROOM_ANNOUNCE_CHANNEL
 	LogLevel        string // WARROOM_LOG_LEVEL
 	Templates       string // WARROOM_TEMPLATES: a directory overriding templates file by file
+	Checklists      string // WARROOM_CHECKLISTS: a directory of checklist YAML files
+	// configFile is WARROOM_CONFIG, whose checklists: section is read
+	// apart from the settings.
+	configFile string
 	TimeZone        string // WARROOM_TIMEZONE: for times in public updates
 	Cadence         string // WARROOM_UPDATE_CADENCE: sev1=30m,sev2=60m,sev3=120m,sev4=0
 	LintDisable     string // WARROOM_LINT_DISABLE: comms lint rules to turn off
@@ -108,6 +112,7 @@ func (c *Config) settings() []setting {
 		{"announce-channel", "WARROOM_ANNOUNCE_CHANNEL", "", "channel ID or name for declarations and resolutions", &c.AnnounceChannel, false},
 		{"log-level", "WARROOM_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel, false},
 		{"templates", "WARROOM_TEMPLATES", "", "directory of .tmpl files that override the built-in update templates", &c.Templates, false},
+		{"checklists", "WARROOM_CHECKLISTS", "", "directory of YAML files of checklists, each shaped like the config file's checklists: section", &c.Checklists, false},
 		{"timezone", "WARROOM_TIMEZONE", "UTC", "time zone for times in public updates (IANA name)", &c.TimeZone, false},
 		{"update-cadence", "WARROOM_UPDATE_CADENCE", "sev1=30m,sev2=60m,sev3=120m,sev4=0", "how often each severity owes a public update (0: none)", &c.Cadence, false},
 		{"lint-disable", "WARROOM_LINT_DISABLE", "", "comms lint rules to turn off: eta, speculation, blame, internal, next_update", &c.LintDisable, false},
@@ -158,6 +163,7 @@ func (c *Config) settings() []setting {
 func newFlagSet(name string, c *Config, getenv func(string) string, stderr io.Writer, only ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	c.configFile = strings.TrimSpace(getenv("WARROOM_CONFIG"))
 	for _, s := range c.settings() {
 		if len(only) > 0 && !slices.Contains(only, s.flag) {
 			*s.dst = envOr(getenv, s.env, s.def)
@@ -387,6 +393,7 @@ type checked struct {
 	sweepEvery  time.Duration
 	correlation incident.Correlation
 	services    []pagerduty.Service
+	checklists  incident.Checklists
 	retryFirst  time.Duration
 	retryMax    time.Duration
 	onCallWait  time.Duration
@@ -449,6 +456,9 @@ func (c *Config) check() (checked, []error) {
 		problems = append(problems, err)
 	}
 	if s.correlation, err = c.correlation(s.services); err != nil {
+		problems = append(problems, err)
+	}
+	if s.checklists, err = loadChecklists(c.configFile, c.Checklists, s.services); err != nil {
 		problems = append(problems, err)
 	}
 	s.pd = c.pagerDuty()

@@ -35,9 +35,12 @@ func loadConfigFile(path string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for section, keys := range doc {
+		if section == "checklists" {
+			continue // not settings: loadChecklists reads it, with its lines
+		}
 		prefix, ok := filePrefixes[section]
 		if !ok {
-			return nil, fmt.Errorf("WARROOM_CONFIG %s: unknown section %q (there are warroom, slack, statuspage, pagerduty, jira)", path, section)
+			return nil, fmt.Errorf("WARROOM_CONFIG %s: unknown section %q (there are warroom, slack, statuspage, pagerduty, jira, checklists)", path, section)
 		}
 		for key, v := range keys {
 			env := prefix + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))

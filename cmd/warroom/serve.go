@@ -77,6 +77,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	svc.UseHelpAfter(helpAfter)
 	svc.UseCloseAfter(s.closeAfter)
 	svc.UseDeclareLimit(s.declareMax)
+	svc.UseChecklists(s.checklists)
 	disp := &commands.Dispatcher{Service: svc, Log: log, Templates: tmpl, Location: loc, Lint: incident.Lint{Disabled: lintOff},
 		Postmortems: s.postmortems}
 	for _, sv := range s.services {
@@ -321,7 +322,7 @@ func publication(ctx context.Context, svc *incident.Service, e incident.Effect) 
 
 // serviceCard is a configured service as its card shows it.
 func serviceCard(sv pagerduty.Service) incident.ServiceCard {
-	c := incident.ServiceCard{Name: sv.Name, Runbook: sv.Runbook, Owners: sv.Owners}
+	c := incident.ServiceCard{Name: sv.Name, Runbook: sv.Runbook, Owners: sv.Owners, Channel: sv.Channel}
 	for _, d := range sv.Dashboards {
 		c.Dashboards = append(c.Dashboards, incident.NamedLink{Name: d.Name, URL: d.URL})
 	}
