@@ -39,54 +39,54 @@ type Config struct {
 	Checklists      string // WARROOM_CHECKLISTS: a directory of checklist YAML files
 	// configFile is WARROOM_CONFIG, whose checklists: section is read
 	// apart from the settings.
-	configFile string
-	TimeZone        string // WARROOM_TIMEZONE: for times in public updates
-	Cadence         string // WARROOM_UPDATE_CADENCE: sev1=30m,sev2=60m,sev3=120m,sev4=0
-	LintDisable     string // WARROOM_LINT_DISABLE: comms lint rules to turn off
-	SweepEvery      string // WARROOM_SWEEP_EVERY: how often due reminders are looked for
-	StatusAddr      string // WARROOM_STATUS_ADDR: the public status page's own listener
-	StatusTitle     string // WARROOM_STATUS_TITLE
-	StatusURL       string // WARROOM_STATUS_URL: where the public reaches the page
-	StatusContact   string // WARROOM_STATUS_CONTACT
-	StatusComps     string // WARROOM_STATUS_COMPONENTS: components always listed
-	HelpAfter       string // WARROOM_HELP_AFTER: call everyone in for an unacknowledged SEV1/SEV2
-	SPKey           string // STATUSPAGE_API_KEY: turns on publishing to Atlassian Statuspage
-	SPPage          string // STATUSPAGE_PAGE_ID
-	SPURL           string // STATUSPAGE_API_URL
-	SPComponents    string // STATUSPAGE_COMPONENTS: name=componentID,...
-	PDSecret        string // PAGERDUTY_WEBHOOK_SECRET: turns on /webhooks/pagerduty
-	PDServices      string // PAGERDUTY_SERVICES: serviceID=sevN[:group],...
-	PDWindow        string // PAGERDUTY_CORRELATION_WINDOW
-	PDToken         string // PAGERDUTY_TOKEN: turns on paging and on-call commanders
-	PDPolicy        string // PAGERDUTY_ESCALATION_POLICY
-	PDSchedule      string // PAGERDUTY_SCHEDULE
-	PDFrom          string // PAGERDUTY_FROM
-	PDDefaultSvc    string // PAGERDUTY_DEFAULT_SERVICE
-	PDAPIURL        string // PAGERDUTY_API_URL
-	PDEventsURL     string // PAGERDUTY_EVENTS_URL
-	JiraURL         string // JIRA_URL: turns on Jira issues
-	JiraUser        string // JIRA_USER
-	JiraToken       string // JIRA_TOKEN
-	JiraProject     string // JIRA_PROJECT
-	JiraIssueType   string // JIRA_ISSUE_TYPE
-	JiraDone        string // JIRA_DONE_TRANSITION
-	JiraReopen      string // JIRA_REOPEN_TRANSITION
-	RetryFirst      string // WARROOM_RETRY_FIRST: the outbox's first retry delay
-	RetryMax        string // WARROOM_RETRY_MAX: the longest delay between retries
-	OnCallWait      string // PAGERDUTY_ONCALL_WAIT: how long to keep asking who is on call
-	CallTimeout     string // WARROOM_CALL_TIMEOUT: how long one call to a vendor may take
-	PMOnResolve     string // WARROOM_POSTMORTEM_ON_RESOLVE: write a draft at resolve
-	ReportChannel   string // WARROOM_REPORT_CHANNEL: where the weekly report goes
-	ReportSchedule  string // WARROOM_REPORT_SCHEDULE: cron fields, in WARROOM_TIMEZONE
-	JiraSyncEvery   string // JIRA_SYNC_EVERY: how often action items' Jira statuses are read
-	MetricsToken    string // WARROOM_METRICS_TOKEN: bearer token /metrics requires
-	Declarers       string // WARROOM_DECLARERS: Slack user IDs who alone may declare
-	AdminAddr       string // WARROOM_ADMIN_ADDR: the internal listener (drafts, /metrics)
-	AdminURL        string // WARROOM_ADMIN_URL: where the team reaches it (links)
-	AdminHosts      string // WARROOM_ADMIN_HOSTS: more Host names it answers to
-	AdminToken      string // WARROOM_ADMIN_TOKEN: bearer token it requires
-	CloseAfter      string // WARROOM_CLOSE_AFTER: how long resolved before closing needs no confirmation
-	DeclareLimit    string // WARROOM_DECLARE_LIMIT: declarations one person may make a minute
+	configFile     string
+	TimeZone       string // WARROOM_TIMEZONE: for times in public updates
+	Cadence        string // WARROOM_UPDATE_CADENCE: sev1=30m,sev2=60m,sev3=120m,sev4=0
+	LintDisable    string // WARROOM_LINT_DISABLE: comms lint rules to turn off
+	SweepEvery     string // WARROOM_SWEEP_EVERY: how often due reminders are looked for
+	StatusAddr     string // WARROOM_STATUS_ADDR: the public status page's own listener
+	StatusTitle    string // WARROOM_STATUS_TITLE
+	StatusURL      string // WARROOM_STATUS_URL: where the public reaches the page
+	StatusContact  string // WARROOM_STATUS_CONTACT
+	StatusComps    string // WARROOM_STATUS_COMPONENTS: components always listed
+	HelpAfter      string // WARROOM_HELP_AFTER: call everyone in for an unacknowledged SEV1/SEV2
+	SPKey          string // STATUSPAGE_API_KEY: turns on publishing to Atlassian Statuspage
+	SPPage         string // STATUSPAGE_PAGE_ID
+	SPURL          string // STATUSPAGE_API_URL
+	SPComponents   string // STATUSPAGE_COMPONENTS: name=componentID,...
+	PDSecret       string // PAGERDUTY_WEBHOOK_SECRET: turns on /webhooks/pagerduty
+	PDServices     string // PAGERDUTY_SERVICES: serviceID=sevN[:group],...
+	PDWindow       string // PAGERDUTY_CORRELATION_WINDOW
+	PDToken        string // PAGERDUTY_TOKEN: turns on paging and on-call commanders
+	PDPolicy       string // PAGERDUTY_ESCALATION_POLICY
+	PDSchedule     string // PAGERDUTY_SCHEDULE
+	PDFrom         string // PAGERDUTY_FROM
+	PDDefaultSvc   string // PAGERDUTY_DEFAULT_SERVICE
+	PDAPIURL       string // PAGERDUTY_API_URL
+	PDEventsURL    string // PAGERDUTY_EVENTS_URL
+	JiraURL        string // JIRA_URL: turns on Jira issues
+	JiraUser       string // JIRA_USER
+	JiraToken      string // JIRA_TOKEN
+	JiraProject    string // JIRA_PROJECT
+	JiraIssueType  string // JIRA_ISSUE_TYPE
+	JiraDone       string // JIRA_DONE_TRANSITION
+	JiraReopen     string // JIRA_REOPEN_TRANSITION
+	RetryFirst     string // WARROOM_RETRY_FIRST: the outbox's first retry delay
+	RetryMax       string // WARROOM_RETRY_MAX: the longest delay between retries
+	OnCallWait     string // PAGERDUTY_ONCALL_WAIT: how long to keep asking who is on call
+	CallTimeout    string // WARROOM_CALL_TIMEOUT: how long one call to a vendor may take
+	PMOnResolve    string // WARROOM_POSTMORTEM_ON_RESOLVE: write a draft at resolve
+	ReportChannel  string // WARROOM_REPORT_CHANNEL: where the weekly report goes
+	ReportSchedule string // WARROOM_REPORT_SCHEDULE: cron fields, in WARROOM_TIMEZONE
+	JiraSyncEvery  string // JIRA_SYNC_EVERY: how often action items' Jira statuses are read
+	MetricsToken   string // WARROOM_METRICS_TOKEN: bearer token /metrics requires
+	Declarers      string // WARROOM_DECLARERS: Slack user IDs who alone may declare
+	AdminAddr      string // WARROOM_ADMIN_ADDR: the internal listener (drafts, /metrics)
+	AdminURL       string // WARROOM_ADMIN_URL: where the team reaches it (links)
+	AdminHosts     string // WARROOM_ADMIN_HOSTS: more Host names it answers to
+	AdminToken     string // WARROOM_ADMIN_TOKEN: bearer token it requires
+	CloseAfter     string // WARROOM_CLOSE_AFTER: how long resolved before closing needs no confirmation
+	DeclareLimit   string // WARROOM_DECLARE_LIMIT: declarations one person may make a minute
 }
 
 // setting documents one configuration value; the README's table is made from the same facts.
