@@ -100,8 +100,8 @@ func (b *Bot) deliverChecklist(ctx context.Context, e incident.Effect) error {
 	opts := []slack.MsgOption{slack.MsgOptionText(checklistText(inc), false), slack.MsgOptionBlocks(checklistBlocks(inc, b.Names(ctx, ids))...)}
 	if inc.ChecklistTS != "" {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, inc.ChannelID, inc.ChecklistTS, opts...)
-		if slackErr(err) == "is_archived" {
-			return nil
+		if err != nil && slackErr(err) == "is_archived" {
+			return nil // a tick after the room was archived has nothing to show
 		}
 		return classify(err)
 	}

@@ -327,15 +327,26 @@ func (c *Console) closeView(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-// action sends a button click as Slack's block_actions.
+// action sends a button click, or a box ticked, as Slack's block_actions.
 func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		User, Channel, TS, Block, Action, Value string
+		Checkbox                                bool // a box ticked or unticked, not a button
 	}
 	if !decode(w, r, &req) {
 		return
 	}
-	if _, err := c.sim.ClickButton(r.Context(), req.User, req.Channel, req.TS, req.Block, req.Action, req.Value); err != nil {
+	click := func() error {
+		_, err := c.sim.ClickButton(r.Context(), req.User, req.Channel, req.TS, req.Block, req.Action, req.Value)
+		return err
+	}
+	if req.Checkbox {
+		click = func() error {
+			_, err := c.sim.ToggleCheckbox(r.Context(), req.User, req.Channel, req.TS, req.Block, req.Value, nil)
+			return err
+		}
+	}
+	if err := click(); err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
 		return
 	}

@@ -90,15 +90,75 @@ func (s *Server) CloseView(viewID string) {
 // ClickButton delivers the block_actions payload Slack sends when user
 // clicks a button in a message.
 func (s *Server) ClickButton(ctx context.Context, user, channel, ts, blockID, actionID, value string) (Reply, error) {
+	return s.act(ctx, user, channel, ts, nil, func(*Message) (map[string]any, error) {
+		return map[string]any{"type": "button", "block_id": blockID, "action_id": actionID, "value": value}, nil
+	})
+}
+
+// ToggleCheckbox delivers the block_actions payload Slack sends when user
+// ticks or unticks the box whose option value is value, in the checkboxes
+// of block blockID of message ts. Slack sends every box of that element
+// that is now ticked, and the message as the person's client showed it:
+// seen, if not nil, is that message (a stale one, say); nil is the
+// message as it is now.
+func (s *Server) ToggleCheckbox(ctx context.Context, user, channel, ts, blockID, value string, seen *Message) (Reply, error) {
+	return s.act(ctx, user, channel, ts, seen, func(msg *Message) (map[string]any, error) {
+		var blocks []struct {
+			Type     string `json:"type"`
+			BlockID  string `json:"block_id"`
+			Elements []struct {
+				Type     string           `json:"type"`
+				ActionID string           `json:"action_id"`
+				Options  []map[string]any `json:"options"`
+				Initial  []map[string]any `json:"initial_options"`
+			} `json:"elements"`
+		}
+		json.Unmarshal(msg.Blocks, &blocks)
+		for _, b := range blocks {
+			if b.BlockID != blockID {
+				continue
+			}
+			for _, el := range b.Elements {
+				if el.Type != "checkboxes" {
+					continue
+				}
+				ticked := map[any]bool{}
+				for _, o := range el.Initial {
+					ticked[o["value"]] = true
+				}
+				found := false
+				for _, o := range el.Options {
+					found = found || o["value"] == value
+				}
+				if !found {
+					return nil, fmt.Errorf("slacksim: no box %q in block %s", value, blockID)
+				}
+				ticked[value] = !ticked[value]
+				selected := []map[string]any{}
+				for _, o := range el.Options {
+					if ticked[o["value"]] {
+						selected = append(selected, o)
+					}
+				}
+				return map[string]any{"type": "checkboxes", "block_id": blockID, "action_id": el.ActionID, "selected_options": selected}, nil
+			}
+		}
+		return nil, fmt.Errorf("slacksim: no checkboxes in block %s of message %s", blockID, ts)
+	})
+}
+
+// act delivers a block_actions payload for the action that action makes
+// from the message (seen, or ts as it is now).
+func (s *Server) act(ctx context.Context, user, channel, ts string, seen *Message, action func(*Message) (map[string]any, error)) (Reply, error) {
 	s.mu.Lock()
 	u, ch, err := s.userInChannelLocked(user, channel)
 	if err != nil {
 		s.mu.Unlock()
 		return Reply{}, err
 	}
-	var msg *Message
+	msg := seen
 	for _, m := range s.messages {
-		if m.Channel == channel && m.TS == ts {
+		if msg == nil && m.Channel == channel && m.TS == ts {
 			msg = m
 		}
 	}
@@ -106,6 +166,12 @@ func (s *Server) ClickButton(ctx context.Context, user, channel, ts, blockID, ac
 		s.mu.Unlock()
 		return Reply{}, fmt.Errorf("slacksim: no message %s in %s", ts, channel)
 	}
+	a, err := action(msg)
+	if err != nil {
+		s.mu.Unlock()
+		return Reply{}, err
+	}
+	a["action_ts"] = fmt.Sprintf("%d.000000", time.Now().Unix())
 	payload := map[string]any{
 		"type": "block_actions", "api_app_id": AppID, "token": "sim-verification-token",
 		"team":       map[string]any{"id": TeamID, "domain": TeamName},
@@ -114,8 +180,7 @@ func (s *Server) ClickButton(ctx context.Context, user, channel, ts, blockID, ac
 		"container":  map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": ch.ID, "is_ephemeral": msg.Ephemeral},
 		"message":    map[string]any{"type": "message", "ts": msg.TS, "text": msg.Text, "user": msg.User, "blocks": msg.Blocks},
 		"trigger_id": s.newTriggerLocked(u.ID), "response_url": s.newResponseURLLocked(u.ID, ch.ID),
-		"actions": []map[string]any{{"type": "button", "block_id": blockID, "action_id": actionID, "value": value,
-			"action_ts": fmt.Sprintf("%d.000000", time.Now().Unix())}},
+		"actions":    []map[string]any{a},
 	}
 	s.mu.Unlock()
 	return s.deliverInteraction(ctx, payload)

@@ -351,6 +351,7 @@ type incidentJSON struct {
 	PublicTitle    string            `json:"public_title,omitempty"`
 	PublicUpdates  []publicJSON      `json:"public_updates,omitempty"`
 	Timeline       []entryJSON       `json:"timeline,omitempty"`
+	Checklist      []incident.Step   `json:"checklist,omitempty"`
 }
 
 type publicJSON struct {
@@ -382,6 +383,7 @@ func toJSON(inc *incident.Incident, entries []incident.Entry, updates []incident
 		Components:    map[string]string{},
 		NextUpdateDue: opt(inc.NextUpdateDue),
 		PublicStatus:  string(inc.PublicStatus),
+		Checklist:     inc.Checklist,
 	}
 	if inc.Published() {
 		out.PublicTitle = inc.PublicTitle

@@ -88,10 +88,17 @@ function renderBlocks(blocks, msg) {
         return h;
       }
       case "context": return `<div class="context">${(b.elements || []).map(textObj).join(" ")}</div>`;
-      case "actions": return `<div class="actions">${(b.elements || []).filter((e) => e.type === "button").map((e) => button(e, b.block_id, msg)).join(" ")}</div>`;
+      case "actions": return `<div class="actions">${(b.elements || []).map((e) => e.type === "button" ? button(e, b.block_id, msg) : e.type === "checkboxes" ? checkboxes(e, b.block_id, msg) : "").join(" ")}</div>`;
       default: return "";
     }
   }).join("");
+}
+
+// checkboxes renders a checkbox group; a click sends the box's value and
+// the simulator works out the rest of the payload, as Slack's client does.
+function checkboxes(el, blockID, msg) {
+  const ticked = new Set((el.initial_options || []).map((o) => o.value));
+  return `<div class="checkboxes">${(el.options || []).map((o) => `<label class="checkbox"><input type="checkbox" data-ts="${esc(msg.ts)}" data-block="${esc(blockID || "")}" data-value="${esc(o.value)}"${ticked.has(o.value) ? " checked" : ""}> <span>${textObj(o.text)}</span>${o.description ? `<small>${textObj(o.description)}</small>` : ""}</label>`).join("")}</div>`;
 }
 
 function button(el, blockID, msg) {
@@ -312,6 +319,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (pin) {
       const m = document.querySelector(`#messages .msg[data-ts="${CSS.escape(pin.dataset.ts)}"]`);
       if (m) { m.scrollIntoView({ block: "center" }); m.classList.add("highlight"); setTimeout(() => m.classList.remove("highlight"), 1500); }
+      return;
+    }
+    const box = e.target.closest(".checkbox input");
+    if (box) {
+      await api("/api/action", { user: state.user, channel: state.channel, ts: box.dataset.ts, block: box.dataset.block, value: box.dataset.value, checkbox: true })
+        .catch((err) => ($("#composer-status").textContent = err.message));
       return;
     }
     const btn = e.target.closest(".slack-button");

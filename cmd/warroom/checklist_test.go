@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/warroom/warroom/slacksim"
+)
+
+// checklistConfig adds checklists to the vendors' config: a default, a
+// SEV1 list, and payments' own steps and channel.
+func checklistConfig(t *testing.T, cfg string) {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `      owners: ["@payments-oncall"]`, `      owners: ["@payments-oncall"]
+      channel: "#payments-team"
+      checklist:
+        - stage: respond
+          text: Check the card processor's status page
+          link: https://status.processor.example`, 1)
+	s += `checklists:
+  default:
+    - stage: assess
+      text: Confirm the impact from a second source
+    - stage: assess
+      text: Name the commander
+      done_when: commander_named
+    - stage: communicate
+      text: Publish the first public update
+      done_when: first_public_update
+    - stage: document
+      text: Write the postmortem draft
+      done_when: postmortem_written
+      optional: true
+  sev1:
+    - stage: respond
+      text: Page the owning team
+      done_when: page_sent
+      link: https://wiki.example.com/sev1
+      owner: commander
+    - stage: communicate
+      text: Tell the support team what to say
+`
+	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checklistMessage finds the war room's checklist message.
+func (w *world) checklistMessage(room string) (slacksim.Message, bool) {
+	for _, m := range w.sim.Messages(room) {
+		if strings.Contains(string(m.Blocks), `"warroom_checklist_tick"`) {
+			return m, true
+		}
+	}
+	return slacksim.Message{}, false
+}
+
+// box returns the block of the checklist message holding step n's box.
+func boxBlock(t *testing.T, m slacksim.Message, step string) string {
+	t.Helper()
+	var blocks []struct {
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			Options []struct {
+				Value string `json:"value"`
+			} `json:"options"`
+		} `json:"elements"`
+	}
+	json.Unmarshal(m.Blocks, &blocks)
+	for _, b := range blocks {
+		for _, el := range b.Elements {
+			for _, o := range el.Options {
+				if o.Value == step {
+					return b.BlockID
+				}
+			}
+		}
+	}
+	t.Fatalf("no box for step %s in the checklist message:\n%s", step, m.Blocks)
+	return ""
+}
+
+// TestChecklistsAndServiceCardsThroughTheLifecycle: declared with a
+// service, the war room gets its checklist and the service's card, and
+// the service's channel is told; a step ticked by its box, one by
+// warroom when the first update goes out; raising the severity merges the
+// SEV1 list into the same message; resolving with steps open lists them;
+// the draft says what was done, and when.
+func TestChecklistsAndServiceCardsThroughTheLifecycle(t *testing.T) {
+	pd, _, cfg := vendors(t)
+	checklistConfig(t, cfg)
+	_ = pd
+	w := start(t, "http", "WARROOM_CONFIG="+cfg, "WARROOM_POSTMORTEM_ON_RESOLVE=true")
+	team := w.sim.AddChannel("payments-team", false)
+
+	w.cmd("alice", w.general, "declare sev2 payments: card auth failing")
+	var room string
+	w.eventually("the war room exists", func() bool { room = w.show("INC-1").ChannelID; return room != "" })
+	var msg slacksim.Message
+	w.eventually("the checklist is posted", func() bool { var ok bool; msg, ok = w.checklistMessage(room); return ok })
+	for _, want := range []string{"Confirm the impact from a second source", "Name the commander", "Check the card processor", "done by warroom"} {
+		if !strings.Contains(string(msg.Blocks), want) {
+			t.Errorf("checklist message lacks %q:\n%s", want, msg.Blocks)
+		}
+	}
+	if strings.Contains(string(msg.Blocks), "Page the owning team") {
+		t.Errorf("a SEV2 got the SEV1 list:\n%s", msg.Blocks)
+	}
+	w.eventually("the service card is in the war room", func() bool {
+		return w.posted(room, "*payments*", "Runbook: <https://wiki.example.com/runbooks/payments", "Card processor support")
+	})
+	w.eventually("the service's channel is told", func() bool { return w.posted(team, "INC-1", "affects *payments*", "<#"+room+">") })
+
+	// Bob ticks "Confirm the impact" (step 1) by its box: the timeline has
+	// it, and the message is edited with who did it.
+	if _, err := w.sim.ToggleCheckbox(context.Background(), w.users["bob"], room, msg.TS, boxBlock(t, msg, "1"), "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("step 1 is done by bob", func() bool {
+		inc := w.show("INC-1")
+		return len(inc.Checklist) > 0 && inc.Checklist[0].DoneBy == w.users["bob"]
+	})
+	w.eventually("the message says so, edited in place", func() bool {
+		m, _ := w.checklistMessage(room)
+		return m.TS == msg.TS && m.Edits > 0 && strings.Contains(string(m.Blocks), "done by bob")
+	})
+	found := false
+	for _, e := range w.show("INC-1").Timeline {
+		found = found || (e.Kind == "checklist" && e.Actor == w.users["bob"] && e.Detail["action"] == "done" && e.Detail["step"] == "1")
+	}
+	if !found {
+		t.Errorf("the tick is not on the timeline: %+v", w.show("INC-1").Timeline)
+	}
+
+	// A click on a stale message (before bob's tick) on step 2 does not
+	// untick step 1.
+	if _, err := w.sim.ToggleCheckbox(context.Background(), w.users["carol"], room, msg.TS, boxBlock(t, msg, "1"), "1", &msg); err == nil {
+		w.eventually("carol is told step 1 was done already", func() bool { return w.ephemeral("carol", "Step 1", "was already done by") })
+	}
+	if inc := w.show("INC-1"); !inc.Checklist[0].Done() {
+		t.Errorf("a stale click unticked step 1: %+v", inc.Checklist[0])
+	}
+
+	// The pinned summary counts and takes its Next: from the checklist.
+	w.eventually("the summary shows the checklist", func() bool {
+		p := string(w.pinned(room).Blocks)
+		return strings.Contains(p, "2/5 done") || strings.Contains(p, "3/5 done")
+	})
+
+	// Publishing the first update ticks its step, done by warroom.
+	w.cmd("alice", room, "communicator me")
+	w.publish("alice", room, "investigating", "We are investigating failed card payments. Next update within 30 minutes.")
+	w.eventually("publishing ticked its step", func() bool {
+		for _, st := range w.show("INC-1").Checklist {
+			if st.Text == "Publish the first public update" {
+				return st.Done() && st.DoneBy == "warroom"
+			}
+		}
+		return false
+	})
+
+	// SEV1 merges its list into the same message.
+	w.cmd("alice", room, "severity sev1")
+	w.eventually("the SEV1 steps are added to the message", func() bool {
+		m, _ := w.checklistMessage(room)
+		return m.TS == msg.TS && strings.Contains(string(m.Blocks), "Page the owning team") && strings.Contains(string(m.Blocks), "Tell the support team")
+	})
+	n := 0
+	for _, m := range w.sim.Messages(room) {
+		if strings.Contains(string(m.Blocks), `"warroom_checklist_tick"`) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d checklist messages in the war room; want one, edited", n)
+	}
+
+	// The command: show, add, tick, refuse nonsense.
+	if r := w.cmd("bob", room, "checklist"); !strings.Contains(r, "Checklist of INC-1") || !strings.Contains(r, "*Respond*") {
+		t.Errorf("/incident checklist: %q", r)
+	}
+	if r := w.cmd("bob", room, "checklist add respond Check the replica lag"); !strings.Contains(r, "Added step 8 (respond)") {
+		t.Errorf("checklist add: %q", r)
+	}
+	if r := w.cmd("bob", room, "checklist done 99"); !strings.Contains(r, `"99" is not a step`) {
+		t.Errorf("checklist done 99: %q", r)
+	}
+	if r := w.cmd("bob", room, "checklist done 8"); !strings.Contains(r, "Step 8 is done") {
+		t.Errorf("checklist done 8: %q", r)
+	}
+
+	// Resolve with steps open: allowed, and the reply lists them.
+	w.cmd("alice", room, "commander me")
+	w.cmd("alice", room, "status identified expired certificate")
+	r := w.cmd("alice", room, "resolve certificate renewed")
+	for _, want := range []string{"is resolved", "checklist steps still open", "Page the owning team", "Tell the support team"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("resolve reply lacks %q: %q", want, r)
+		}
+	}
+	if strings.Contains(r, "Write the postmortem draft") {
+		t.Errorf("an optional step was listed as left open: %q", r)
+	}
+	md := w.draft(room, "INC-1-postmortem-v1.md")
+	for _, want := range []string{"## What we did, and when", "Confirm the impact from a second source", "@bob", "warroom", "**not done**", "Check the replica lag _(added for this incident)_"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the draft lacks %q", want)
+		}
+	}
+	w.eventually("the draft ticked its own step", func() bool {
+		for _, st := range w.show("INC-1").Checklist {
+			if st.Text == "Write the postmortem draft" {
+				return st.Done()
+			}
+		}
+		return false
+	})
+}
