@@ -180,7 +180,7 @@ func (s *Server) act(ctx context.Context, user, channel, ts string, seen *Messag
 		"container":  map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": ch.ID, "is_ephemeral": msg.Ephemeral},
 		"message":    map[string]any{"type": "message", "ts": msg.TS, "text": msg.Text, "user": msg.User, "blocks": msg.Blocks},
 		"trigger_id": s.newTriggerLocked(u.ID), "response_url": s.newResponseURLLocked(u.ID, ch.ID),
-		"actions":    []map[string]any{a},
+		"actions": []map[string]any{a},
 	}
 	s.mu.Unlock()
 	return s.deliverInteraction(ctx, payload)
