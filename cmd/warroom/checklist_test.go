@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -222,4 +224,58 @@ func TestChecklistsAndServiceCardsThroughTheLifecycle(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestBrokenChecklistsStopStartWithFileAndLine: `warroom check` and
+// `warroom serve` name the file and line of each broken step, in the
+// config file, in WARROOM_CHECKLISTS, and in a service's own list.
+func TestBrokenChecklistsStopStartWithFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "warroom.yaml")
+	os.WriteFile(cfg, []byte(`pagerduty:
+  services:
+    - name: payments
+      id: PPAY
+      severity: sev1
+      checklist:
+        - {stage: respond, text: Check the processor, done_when: processor_ok}
+checklists:
+  default:
+    - stage: assess
+      text: Confirm the impact
+    - stage: asses
+      text: Typo in the stage
+  sev1:
+    - {stage: respond, text: "Page them", link: "javascript:alert(1)"}
+  billing:
+    - {stage: respond, text: Not a service}
+`), 0o600)
+	lists := filepath.Join(dir, "lists")
+	os.Mkdir(lists, 0o700)
+	os.WriteFile(filepath.Join(lists, "db.yaml"), []byte("payments:\n  - stage: respond\n    text: ok\n    owner: Incident Commander!\n  - stage: document\n    txt: misspelt key\n"), 0o600)
+	env := map[string]string{"WARROOM_CONFIG": cfg, "WARROOM_CHECKLISTS": lists, "WARROOM_DB": filepath.Join(dir, "c.db")}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"check"}, nil, &out, &errb, func(k string) string { return env[k] })
+	for _, want := range []string{
+		cfg + `:7: done_when "processor_ok" is not an event warroom knows`,
+		cfg + `:12: stage "asses" is not a stage`,
+		cfg + `:15: link "javascript:alert(1)" is not an http(s) URL`,
+		cfg + `:16: "billing" is not a list warroom knows: use default, sev1..sev4, or a service of pagerduty.services (payments)`,
+		filepath.Join(lists, "db.yaml") + `:2: owner "Incident Commander!" is not a role`,
+		filepath.Join(lists, "db.yaml") + `:6: "txt" is not a step's key`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code == 0 {
+		t.Error("broken checklists passed the check")
+	}
+	// serve refuses to start on them, saying the same.
+	out.Reset()
+	errb.Reset()
+	env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"] = "xoxb-x", "xapp-x"
+	if code := run(context.Background(), []string{"serve"}, nil, &out, &errb, func(k string) string { return env[k] }); code == 0 || !strings.Contains(errb.String()+out.String(), `:12: stage "asses" is not a stage`) {
+		t.Errorf("serve with broken checklists: exit %d\n%s%s", code, out.String(), errb.String())
+	}
 }

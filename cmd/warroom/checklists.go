@@ -35,6 +35,7 @@ func loadChecklists(configFile, dir string, services []pagerduty.Service) (incid
 		}
 	}
 	var problems []string
+	serviceLines := false // the services' steps were read from the file, with lines
 	add := func(file string, section *yaml.Node) {
 		if section.Kind != yaml.MappingNode {
 			problems = append(problems, fmt.Sprintf("%s:%d: checklists must map a list's name (default, sev1..sev4, or a service) to its steps", file, section.Line))
@@ -75,6 +76,7 @@ func loadChecklists(configFile, dir string, services []pagerduty.Service) (incid
 		}
 		// Each service's own steps, read again here for their lines.
 		if list := mapValue(mapValue(root, "pagerduty"), "services"); list != nil && list.Kind == yaml.SequenceNode {
+			serviceLines = true
 			for _, svc := range list.Content {
 				if steps := mapValue(svc, "checklist"); steps != nil {
 					_, errs := decodeSteps(configFile, steps)
@@ -103,7 +105,9 @@ func loadChecklists(configFile, dir string, services []pagerduty.Service) (incid
 	for i, s := range services {
 		for j, it := range s.Checklist {
 			if err := it.Validate(); err != nil {
-				problems = append(problems, fmt.Sprintf("pagerduty.services[%d] (%s) checklist[%d]: %v", i, firstNonEmpty(s.Name, s.ID), j, err))
+				if !serviceLines { // else reported above, with its line
+					problems = append(problems, fmt.Sprintf("pagerduty.services[%d] (%s) checklist[%d]: %v", i, firstNonEmpty(s.Name, s.ID), j, err))
+				}
 				continue
 			}
 			c.Service[firstNonEmpty(s.Name, s.ID)] = append(c.Service[firstNonEmpty(s.Name, s.ID)], it)
