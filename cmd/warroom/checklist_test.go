@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,6 +217,39 @@ func TestChecklistsAndServiceCardsThroughTheLifecycle(t *testing.T) {
 			t.Errorf("the draft lacks %q", want)
 		}
 	}
+	// The export: every list and service as plain HTML, nothing loaded
+	// from elsewhere, the service's last incident included.
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"runbooks", "export", out}, nil, &stdout, &stderr, w.getenv); code != 0 {
+		t.Fatalf("runbooks export: %d %s", code, stderr.String())
+	}
+	for file, wants := range map[string][]string{
+		"index.html":                      {"checklist-default.html", "checklist-sev1.html", "service-payments.html", "Card processor support: +44 20 7946 0000"},
+		"checklist-sev1.html":             {"Page the owning team", `href="https://wiki.example.com/sev1"`, "commander"},
+		"service-payments.html":           {"https://wiki.example.com/runbooks/payments", "Payments overview", "#payments-team", "INC-1 SEV1", "Check the card processor", "Confirm the impact from a second source"},
+		"checklist-default.html":          {"warroom ticks it: first_public_update", "optional"},
+		"service-search.html":             {"Runbook</th><td>none set"},
+		"checklist-service-payments.html": {"Check the card processor"},
+	} {
+		b, err := os.ReadFile(filepath.Join(out, file))
+		if err != nil {
+			t.Errorf("export: %v (wrote %s)", err, stdout.String())
+			continue
+		}
+		page := string(b)
+		for _, want := range wants {
+			if !strings.Contains(html.UnescapeString(page), want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
+		}
+		for _, banned := range []string{"<script", " src=", "<link", "@import", "url("} {
+			if strings.Contains(page, banned) {
+				t.Errorf("%s loads something (%q): the export must stand alone", file, banned)
+			}
+		}
+	}
+
 	w.eventually("the draft ticked its own step", func() bool {
 		for _, st := range w.show("INC-1").Checklist {
 			if st.Text == "Write the postmortem draft" {

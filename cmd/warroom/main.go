@@ -57,6 +57,7 @@ Usage:
   warroom incidents list [--all] [--json] list open (or all) incidents
   warroom incidents show INC-7 [--json]   show one incident and its timeline
   warroom statuspage export DIR [--watch] write the status page as static files
+  warroom runbooks export DIR             write the checklists and service cards as static HTML
   warroom outbox list [--all] [--json]    what is still to be sent to Slack, PagerDuty, Jira, Statuspage
   warroom outbox retry ID                 send a failed item again
   warroom postmortem INC-7 [--format html] print the incident's postmortem draft
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = checkCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "statuspage":
 		err = statuspageCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "runbooks":
+		err = runbooksCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "outbox":
 		err = outboxCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "report":
