@@ -140,7 +140,7 @@ func (b *Bot) tickFromCheckboxes(ctx context.Context, cb slack.InteractionCallba
 	for _, o := range a.SelectedOptions {
 		now[o.Value] = true
 	}
-	seen, all, ok := shownBoxes(cb.Message.Blocks, a.BlockID)
+	seen, all, labels, ok := shownBoxes(cb.Message.Blocks, a.BlockID)
 	cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Kind: incident.KindChecklist}
 	if !ok {
 		cmd.Raw = "[checklist box] (message not sent with the click)"
@@ -155,7 +155,7 @@ func (b *Bot) tickFromCheckboxes(ctx context.Context, cb slack.InteractionCallba
 		if !now[v] {
 			verb = "undo"
 		}
-		cmd.Raw = "[checklist box] " + verb + " " + v
+		cmd.Raw = "[checklist box] " + verb + " " + v + ": " + labels[v]
 		if res, refused := b.disp.Refused(ctx, n, cmd); refused {
 			answer(n, res)
 			return
@@ -168,7 +168,7 @@ func (b *Bot) tickFromCheckboxes(ctx context.Context, cb slack.InteractionCallba
 
 // shownBoxes reads, from the message the click came from, the options of
 // the checkboxes in block blockID and which of them were ticked.
-func shownBoxes(blocks slack.Blocks, blockID string) (ticked map[string]bool, all []string, ok bool) {
+func shownBoxes(blocks slack.Blocks, blockID string) (ticked map[string]bool, all []string, labels map[string]string, ok bool) {
 	for _, blk := range blocks.BlockSet {
 		ab, isAction := blk.(*slack.ActionBlock)
 		if !isAction || ab.BlockID != blockID || ab.Elements == nil {
@@ -179,17 +179,20 @@ func shownBoxes(blocks slack.Blocks, blockID string) (ticked map[string]bool, al
 			if !isBoxes {
 				continue
 			}
-			ticked = map[string]bool{}
+			ticked, labels = map[string]bool{}, map[string]string{}
 			for _, o := range cg.Options {
 				all = append(all, o.Value)
+				if o.Text != nil {
+					labels[o.Value] = o.Text.Text
+				}
 			}
 			for _, o := range cg.InitialOptions {
 				ticked[o.Value] = true
 			}
-			return ticked, all, true
+			return ticked, all, labels, true
 		}
 	}
-	return nil, nil, false
+	return nil, nil, nil, false
 }
 
 // deliverCard posts the service's card to the war room, or, with "to",

@@ -165,6 +165,15 @@ func TestSandboxInBrowser(t *testing.T) {
 		open("inc-1-payments-down"),
 		waitText("#pinned", "INC-1 · SEV1 · Payments down"),
 		waitText("#topic", "INVESTIGATING"))
+	step("alice ticks a step of the checklist, and the timeline has it",
+		waitText("#messages", "Checklist"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(document.querySelector('#messages .checkbox input[data-value="1"]').click(), true)`)(ctx, tg)
+			return err
+		}),
+		waitText("#messages", "done by alice"),
+		typeLine("/incident timeline"),
+		waitText("#messages", "[checklist box] done 1: 1. Confirm the impact from a second source"))
 	step("bob takes command",
 		actAs("bob"),
 		typeLine("/incident commander @bob"),

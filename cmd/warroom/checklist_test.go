@@ -313,3 +313,65 @@ checklists:
 		t.Errorf("serve with broken checklists: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }
+
+// TestChecklistOfAPrivateIncidentRefusesOutsiders: an attacker with a
+// Slack account forges the checklist's block_actions (the block ID names
+// the private incident) from a channel they are in, and types the
+// command with its reference: nothing is ticked, they are answered as for
+// an incident that does not exist, and the checklist's text is not shown.
+func TestChecklistOfAPrivateIncidentRefusesOutsiders(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "lists.yaml"), []byte("default:\n  - {stage: assess, text: Rotate the leaked credentials}\n"), 0o600)
+	w := start(t, "http", "WARROOM_CHECKLISTS="+dir)
+	w.cmd("alice", w.general, "declare private sev2 Payroll export leaked")
+	var room string
+	w.eventually("the private war room exists", func() bool { room = w.show("INC-1").ChannelID; return room != "" })
+	var msg slacksim.Message
+	w.eventually("the checklist is posted", func() bool { var ok bool; msg, ok = w.checklistMessage(room); return ok })
+
+	block := boxBlock(t, msg, "1")
+	forged := map[string]any{
+		"type": "block_actions", "api_app_id": slacksim.AppID, "token": "x",
+		"team":       map[string]any{"id": slacksim.TeamID},
+		"user":       map[string]any{"id": w.users["dave"], "name": "dave"},
+		"channel":    map[string]any{"id": w.general, "name": "general"},
+		"container":  map[string]any{"type": "message", "message_ts": "1.000", "channel_id": w.general},
+		"message":    map[string]any{"type": "message", "ts": "1.000", "blocks": json.RawMessage(msg.Blocks)},
+		"trigger_id": "1.2.3", "response_url": "",
+		"actions": []map[string]any{{"type": "checkboxes", "block_id": block, "action_id": "warroom_checklist_tick",
+			"selected_options": []map[string]any{{"value": "1", "text": map[string]any{"type": "mrkdwn", "text": "1."}}}, "action_ts": "1.1"}},
+	}
+	if _, err := w.sim.Interact(context.Background(), forged); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("dave is answered as for no incident", func() bool { return w.ephemeral("dave", "INC-1") })
+	if r := w.cmd("dave", w.general, "INC-1 checklist"); strings.Contains(r, "Rotate") || !strings.Contains(r, "INC-1") {
+		t.Errorf("an outsider read the private checklist: %q", r)
+	}
+	if r := w.cmd("dave", w.general, "INC-1 checklist done 1"); strings.Contains(r, "Rotate") {
+		t.Errorf("an outsider's tick was answered with the step: %q", r)
+	}
+	for _, m := range w.sim.Ephemerals(w.users["dave"]) {
+		if strings.Contains(m.Text, "Rotate") || strings.Contains(m.Text, "Payroll") {
+			t.Errorf("dave was shown the private incident: %q", m.Text)
+		}
+	}
+	inc := w.show("INC-1")
+	if inc.Checklist[0].Done() {
+		t.Fatalf("an outsider ticked a private incident's step: %+v", inc.Checklist[0])
+	}
+	refused := 0
+	for _, e := range inc.Timeline {
+		if e.Actor == w.users["dave"] && strings.Contains(e.Outcome, "refused: private") {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d refusals of dave on the private timeline, want 3 (the box, and two commands)", refused)
+	}
+	// A member in the room ticks it.
+	w.cmd("alice", room, "checklist done 1")
+	if inc := w.show("INC-1"); !inc.Checklist[0].Done() {
+		t.Error("the commander could not tick the step")
+	}
+}

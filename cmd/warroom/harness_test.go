@@ -257,7 +257,7 @@ func (w *world) room(ref string) slacksim.Channel {
 			return false
 		}
 		ch, _ := w.sim.Channel(id)
-		return len(ch.Pins) == 1
+		return len(ch.Pins) >= 1 // the summary first; the checklist, if any, after it
 	})
 	ch, _ := w.sim.Channel(id)
 	return ch

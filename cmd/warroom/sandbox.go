@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -154,9 +155,28 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	for k, v := range vendors.env() {
 		env[k] = v
 	}
+	// Checklists, so a team sees them without writing any: a short one
+	// for every incident, or the rehearsal's own.
+	lists := sandboxChecklists
 	if scenario != nil {
 		env["WARROOM_STATUS_COMPONENTS"] = strings.Join(scenario.Components, ",")
+		if scenario.Checklists != "" {
+			lists = scenario.Checklists
+		}
+		if card := scenario.Service; card.Name != "" {
+			vendors.addService(card, scenario.Severity)
+			services, _ := json.Marshal(vendors.services)
+			env["PAGERDUTY_SERVICES"] = string(services)
+		}
 	}
+	listDir := filepath.Join(dir, "checklists")
+	if err := os.MkdirAll(listDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(listDir, "sandbox.yaml"), []byte(lists), 0o600); err != nil {
+		return err
+	}
+	env["WARROOM_CHECKLISTS"] = listDir
 	if *transport == "http" {
 		env["SLACK_SIGNING_SECRET"] = hex.EncodeToString(secret)
 		sim.SetBotURL("http://" + botAddr)
@@ -525,3 +545,13 @@ func (t *terminal) escape(text string) string {
 		return m
 	})
 }
+
+// sandboxChecklists is the plain sandbox's checklist: enough to see steps
+// ticked by hand and by warroom.
+const sandboxChecklists = `default:
+  - {stage: assess, text: Confirm the impact from a second source}
+  - {stage: assess, text: Name the commander, done_when: commander_named}
+  - {stage: communicate, text: Publish the first public update, done_when: first_public_update}
+  - {stage: respond, text: Say what the cause is, done_when: identified}
+  - {stage: document, text: Write the postmortem draft, done_when: postmortem_written}
+`

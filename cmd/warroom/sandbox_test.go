@@ -311,7 +311,7 @@ func TestSandboxScenario(t *testing.T) {
 	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": alerts, "text": "/deploy now"}); code != 400 {
 		t.Errorf("a command other than /incident: %d", code)
 	}
-	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": alerts, "text": "/incident declare sev1 Primary database down"}); code != 200 {
+	if code := postJSON(t, url+"/api/command", map[string]string{"user": ws.user("alice"), "channel": alerts, "text": "/incident declare sev1 db: Primary database down"}); code != 200 {
 		t.Fatalf("declare over socket mode: %d", code)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ws.channel("inc-1-primary-database-down") == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -358,6 +358,14 @@ func TestSandboxScenario(t *testing.T) {
 			t.Fatalf("%s: %d", text, code)
 		}
 	}
+	// The rehearsal's checklist (every incident's, SEV1's and db's) and
+	// the db service's card are in the room; the db team's channel is told.
+	waitFor("the SEV1 checklist with db's steps is posted", func() bool {
+		return shown(alice, room, "warroom_checklist", "Page the owning team", "Check replication lag before failing over")
+	})
+	waitFor("the db service's card is posted", func() bool { return shown(alice, room, "*db*", "Cloud provider support", "Postgres overview") })
+	getJSON(t, url+"/api/workspace", &ws)
+	waitFor("#db-team is told", func() bool { return shown(alice, ws.channel("db-team"), "INC-1", "affects *db*") })
 	say(bob, "/incident commander me")
 	announce := ws.channel("announcements")
 	waitFor("#announcements hears bob took over from alice", func() bool {
@@ -393,7 +401,7 @@ func TestSandboxScenario(t *testing.T) {
 		getJSON(t, url+"/api/messages?user="+bob+"&channel="+room, &raw)
 		for _, c := range w2.Channels {
 			for _, m := range raw {
-				if c.ID == room && len(c.Pins) == 1 && m["ts"] == c.Pins[0] {
+				if c.ID == room && len(c.Pins) >= 1 && m["ts"] == c.Pins[0] { // the summary; the checklist is pinned after it
 					return fmt.Sprint(m)
 				}
 			}

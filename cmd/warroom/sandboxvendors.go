@@ -14,9 +14,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/pagerduty"
 	"github.com/warroom/warroom/sandbox"
 	"github.com/warroom/warroom/vendorsim"
@@ -56,6 +58,20 @@ func newSandboxVendors(users []string, onCall string) *sandboxVendors {
 		{Name: "search", ID: "PSEARCH", Severity: "sev3"},
 	}
 	return v
+}
+
+// addService adds a rehearsal's service, with its card, to the mock
+// PagerDuty's services.
+func (v *sandboxVendors) addService(card incident.ServiceCard, severity string) {
+	s := pagerduty.Service{Name: card.Name, ID: "P" + strings.ToUpper(card.Name), Severity: severity, Runbook: card.Runbook,
+		Owners: card.Owners, Channel: card.Channel, RoutingKey: v.services[0].RoutingKey}
+	for _, d := range card.Dashboards {
+		s.Dashboards = append(s.Dashboards, pagerduty.Dashboard{Name: d.Name, URL: d.URL})
+	}
+	for _, c := range card.Contacts {
+		s.Contacts = append(s.Contacts, pagerduty.Contact{Name: c.Name, Phone: c.Phone, URL: c.URL})
+	}
+	v.services = append(v.services, s)
 }
 
 // env is the configuration that points warroom at the mocks.
