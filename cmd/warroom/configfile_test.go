@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/warroom/warroom/incident"
 )
 
 func TestConfigFileUnderTheEnvironment(t *testing.T) {
@@ -32,6 +34,20 @@ func TestConfigFileUnderTheEnvironment(t *testing.T) {
 	// The example in the repository is valid.
 	if _, err := loadConfigFile("../../warroom.example.yaml"); err != nil {
 		t.Errorf("warroom.example.yaml: %v", err)
+	}
+	// ... and so are its checklists.
+	exampleEnv, err := withConfigFile(func(k string) string { return map[string]string{"WARROOM_CONFIG": "../../warroom.example.yaml"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex Config
+	newFlagSet("serve", &ex, exampleEnv, os.Stderr)
+	exSvcs, err := ex.services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lists, err := loadChecklists(ex.configFile, "", exSvcs); err != nil || len(lists.For(incident.SEV1, "payments")) != 7 {
+		t.Errorf("warroom.example.yaml's checklists: %v, %d steps for a SEV1 of payments", err, len(lists.For(incident.SEV1, "payments")))
 	}
 	for body, want := range map[string]string{
 		"pagerduty:\n  tokn: x\n": "pagerduty.tokn is not a setting; pagerduty has:",
