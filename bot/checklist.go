@@ -162,6 +162,13 @@ func (b *Bot) tickFromCheckboxes(ctx context.Context, cb slack.InteractionCallba
 		}
 		if res := b.disp.TickStep(ctx, cmd, n, v, now[v]); res.Failed {
 			answer(n, res)
+			// Slack's client shows the box as clicked until the message
+			// changes: put it back as the checklist stands.
+			b.fx.do(n, func(ctx context.Context) {
+				if err := b.deliverChecklist(ctx, incident.Effect{Incident: n}); err != nil {
+					b.log.WarnContext(ctx, "checklist: could not redraw after a refused click", "incident", incident.Ref(n), "err", err)
+				}
+			})
 		}
 	}
 }
