@@ -152,3 +152,21 @@ func TestOvernightResponders(t *testing.T) {
 		t.Errorf("overnight in UTC: %v", got)
 	}
 }
+
+// The hint follows the stage's first open step, except that an incident
+// nobody leads is told to take command first.
+func TestNextStepFromTheChecklist(t *testing.T) {
+	inc := &Incident{Number: 4, Stage: StageAssess, Status: StatusInvestigating, Commander: "U1",
+		Checklist: []Step{{ChecklistItem: ChecklistItem{Stage: StageAssess, Text: "Confirm <!channel> impact"}}, {ChecklistItem: ChecklistItem{Stage: StageRespond, Text: "Fail over"}}}}
+	if got := inc.NextStep(); got != "Confirm &lt;!channel&gt; impact (checklist step 1; when it is done: `/incident checklist done 1`)" {
+		t.Errorf("NextStep: %q", got)
+	}
+	inc.Commander = ""
+	if got := inc.NextStep(); !strings.HasPrefix(got, "Take command") {
+		t.Errorf("without a commander: %q", got)
+	}
+	inc.Commander, inc.Checklist[0].DoneAt = "U1", time.Now()
+	if got := inc.NextStep(); strings.Contains(got, "Fail over") {
+		t.Errorf("a later stage's step was offered in assess: %q", got)
+	}
+}

@@ -320,7 +320,9 @@ func (inc *Incident) NextStep() string {
 		}
 		return "Write up what happened (`/incident postmortem`) and track follow-ups (`/incident action add <what will change> @owner`). When the review is done: `/incident close`. If it came back: `/incident reopen`"
 	}
-	if step := inc.checklistNext(); step != "" {
+	// Nobody leading comes before the team's own steps: without a
+	// commander, nobody is there to follow them.
+	if step := inc.checklistNext(); step != "" && inc.Commander != "" {
 		return step
 	}
 	public := !inc.Private
