@@ -48,6 +48,17 @@ func BenchmarkChecklist50(b *testing.B) {
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/op")
 	})
+	b.Run("note-with-checklist", func(b *testing.B) {
+		svc, n := open(b, incident.Checklists{Default: steps})
+		b.ResetTimer()
+		start := time.Now()
+		for range b.N {
+			if _, err := svc.Note(ctx, n, incident.Command{Actor: "U2", Kind: "note"}, "n"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/op")
+	})
 	b.Run("tick", func(b *testing.B) {
 		svc, n := open(b, incident.Checklists{Default: steps})
 		b.ResetTimer()

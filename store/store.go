@@ -298,6 +298,10 @@ type children struct {
 	roles   map[string]string
 	members map[string]bool
 	comps   map[string]incident.ComponentStatus
+	// checklist is the checklist as the row holds it (JSON): a change
+	// that leaves it alone does not write it again (up to 50 steps,
+	// several pages of a row, on every note).
+	checklist string
 }
 
 func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
@@ -311,7 +315,7 @@ func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, er
 		if t.read == nil {
 			t.read = map[int64]children{}
 		}
-		t.read[n] = children{maps.Clone(inc.Roles), maps.Clone(inc.Members), maps.Clone(inc.Components)}
+		t.read[n] = children{maps.Clone(inc.Roles), maps.Clone(inc.Members), maps.Clone(inc.Components), checklistJSON(inc.Checklist)}
 	}
 	return inc, err
 }
@@ -336,30 +340,51 @@ func (t *storeTx) CreateIncident(ctx context.Context, inc *incident.Incident) er
 	return saveRoles(ctx, t.q, inc)
 }
 
+// updateIncident writes an incident's row but its checklist;
+// updateIncidentChecklist writes the checklist too.
+const (
+	updateIncident = `
+		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
+			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
+			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
+			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?, snoozes = ?,
+			checklist_ts = ?
+		WHERE number = ?`
+	updateIncidentChecklist = `
+		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
+			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
+			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
+			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?, snoozes = ?,
+			checklist_ts = ?, checklist = ?
+		WHERE number = ?`
+)
+
 func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) error {
 	// An incident this transaction has read exists (writes hold the
 	// writers' lock, and incidents are never deleted), so the UPDATE's
 	// count is not needed and on PostgreSQL it is held back, to go with
 	// the next statement (pgpipe.go).
-	_, known := t.read[inc.Number]
+	was, known := t.read[inc.Number]
 	exec := t.q.ExecContext
 	if known {
 		exec = t.q.execLater
 	}
-	res, err := exec(ctx, `
-		UPDATE incidents SET title = ?, description = ?, severity = ?, stage = ?, status = ?, commander = ?,
-			communicator = ?, channel_id = ?, channel_name = ?, summary_ts = ?, status_updates = ?,
-			acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?,
-			impact = ?, next_update_due = ?, service = ?, public_status = ?, public_title = ?, published_at = ?, snoozes = ?,
-			checklist = ?, checklist_ts = ?
-		WHERE number = ?`,
-		inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
+	args := []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Stage), string(inc.Status), inc.Commander,
 		inc.Communicator, inc.ChannelID, inc.ChannelName, inc.SummaryTS, inc.StatusUpdates,
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
 		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes,
-		checklistJSON(inc.Checklist), inc.ChecklistTS, inc.Number)
+		inc.ChecklistTS}
+	query, checklist := updateIncident, checklistJSON(inc.Checklist)
+	if !known || checklist != was.checklist {
+		query, args = updateIncidentChecklist, append(args, checklist)
+	}
+	res, err := exec(ctx, query, append(args, inc.Number)...)
 	if err != nil {
 		return err
+	}
+	if known {
+		was.checklist = checklist // as the row now holds it
+		t.read[inc.Number] = was
 	}
 	if n, err := res.RowsAffected(); !known && (err != nil || n != 1) {
 		return incident.Errorf(incident.ENotFound, "%s does not exist.", inc.Ref())
