@@ -298,10 +298,10 @@ type children struct {
 	roles   map[string]string
 	members map[string]bool
 	comps   map[string]incident.ComponentStatus
-	// checklist is the checklist as the row holds it (JSON): a change
-	// that leaves it alone does not write it again (up to 50 steps,
+	// checklist is the checklist as the row holds it: a change that
+	// leaves it alone does not encode and write it again (up to 50 steps,
 	// several pages of a row, on every note).
-	checklist string
+	checklist []incident.Step
 }
 
 func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, error) {
@@ -315,7 +315,7 @@ func (t *storeTx) Incident(ctx context.Context, n int64) (*incident.Incident, er
 		if t.read == nil {
 			t.read = map[int64]children{}
 		}
-		t.read[n] = children{maps.Clone(inc.Roles), maps.Clone(inc.Members), maps.Clone(inc.Components), checklistJSON(inc.Checklist)}
+		t.read[n] = children{maps.Clone(inc.Roles), maps.Clone(inc.Members), maps.Clone(inc.Components), slices.Clone(inc.Checklist)}
 	}
 	return inc, err
 }
@@ -374,16 +374,16 @@ func (t *storeTx) SaveIncident(ctx context.Context, inc *incident.Incident) erro
 		nullTime(inc.AcknowledgedAt), nullTime(inc.MitigatedAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt),
 		fmtTime(inc.UpdatedAt), inc.Impact, nullTime(inc.NextUpdateDue), inc.Service, string(inc.PublicStatus), inc.PublicTitle, nullTime(inc.PublishedAt), inc.Snoozes,
 		inc.ChecklistTS}
-	query, checklist := updateIncident, checklistJSON(inc.Checklist)
-	if !known || checklist != was.checklist {
-		query, args = updateIncidentChecklist, append(args, checklist)
+	query := updateIncident
+	if !known || !sameSteps(inc.Checklist, was.checklist) {
+		query, args = updateIncidentChecklist, append(args, checklistJSON(inc.Checklist))
 	}
 	res, err := exec(ctx, query, append(args, inc.Number)...)
 	if err != nil {
 		return err
 	}
 	if known {
-		was.checklist = checklist // as the row now holds it
+		was.checklist = slices.Clone(inc.Checklist) // as the row now holds it
 		t.read[inc.Number] = was
 	}
 	if n, err := res.RowsAffected(); !known && (err != nil || n != 1) {
@@ -1011,4 +1011,11 @@ func checklistJSON(steps []incident.Step) string {
 		panic(err) // plain strings and times: cannot fail
 	}
 	return string(b)
+}
+
+// sameSteps reports whether two checklists are the same, step by step.
+func sameSteps(a, b []incident.Step) bool {
+	return slices.EqualFunc(a, b, func(x, y incident.Step) bool {
+		return x.ChecklistItem == y.ChecklistItem && x.DoneAt.Equal(y.DoneAt) && x.DoneBy == y.DoneBy && x.AddedBy == y.AddedBy
+	})
 }
