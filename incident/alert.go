@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,19 @@ type AlertRule struct {
 type Correlation struct {
 	Rules  map[string]AlertRule // by service id
 	Window time.Duration        // an alert joins an incident declared this recently
+}
+
+// names are the names of the services in group (a group key, or the
+// service's id when it has no group).
+func (c Correlation) names(group string) []string {
+	var out []string
+	for id, r := range c.Rules {
+		if r.Name != "" && (r.Group == group || (r.Group == "" && id == group)) {
+			out = append(out, r.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // DefaultWindow is the default correlation window.
@@ -135,9 +149,21 @@ func (s *Service) Alert(ctx context.Context, a Alert, c Correlation) (AlertOutco
 		if group == "" {
 			group = a.Service
 		}
-		if n, err := tx.OpenIncidentForGroup(ctx, group, now.Add(-c.Window)); err != nil {
+		n, err := tx.OpenIncidentForGroup(ctx, group, now.Add(-c.Window))
+		if err != nil {
 			return err
-		} else if n != 0 {
+		}
+		// An incident a person declared for a service of the group takes
+		// its alerts as one an alert opened does (a private one does not:
+		// its room is closed to the on-call team the alert is for).
+		if names := c.names(group); len(names) > 0 {
+			m, err := tx.OpenIncidentForServices(ctx, names, now.Add(-c.Window))
+			if err != nil {
+				return err
+			}
+			n = max(n, m)
+		}
+		if n != 0 {
 			inc, err := tx.Incident(ctx, n)
 			if err != nil {
 				return err

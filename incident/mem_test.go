@@ -227,6 +227,9 @@ func (t *memTx) SetAlertStatus(ctx context.Context, source, id, status string) e
 func (t *memTx) OpenIncidentForGroup(ctx context.Context, g string, since time.Time) (int64, error) {
 	return 0, nil
 }
+func (t *memTx) OpenIncidentForServices(ctx context.Context, names []string, since time.Time) (int64, error) {
+	return 0, nil
+}
 func (t *memTx) StoredAlert(ctx context.Context, source, id string) (incident.Alert, int64, error) {
 	return incident.Alert{}, 0, incident.Errorf(incident.ENotFound, "no alerts in the fake")
 }

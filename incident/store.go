@@ -71,6 +71,9 @@ type Tx interface {
 	// OpenIncidentForGroup returns the newest open incident declared since
 	// with an alert in group, or 0.
 	OpenIncidentForGroup(ctx context.Context, group string, since time.Time) (int64, error)
+	// OpenIncidentForServices returns the newest open public incident
+	// declared since for one of these services (by name, in any case), or 0.
+	OpenIncidentForServices(ctx context.Context, names []string, since time.Time) (int64, error)
 	// StoredAlert returns an alert as recorded, with its incident, or a not_found Error.
 	StoredAlert(ctx context.Context, source, externalID string) (Alert, int64, error)
 	// MoveAlert attaches an alert to another incident.

@@ -931,6 +931,26 @@ func (t *storeTx) OpenIncidentForGroup(ctx context.Context, group string, since 
 	return n, err
 }
 
+func (t *storeTx) OpenIncidentForServices(ctx context.Context, names []string, since time.Time) (int64, error) {
+	if len(names) == 0 {
+		return 0, nil
+	}
+	args := []any{fmtTime(since)}
+	marks := make([]string, len(names))
+	for i, name := range names {
+		marks[i], args = "?", append(args, strings.ToLower(name))
+	}
+	var n int64
+	err := t.q.QueryRowContext(ctx, `
+		SELECT number FROM incidents
+		WHERE status <> 'resolved' AND private = 0 AND declared_at >= ? AND lower(service) IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY number DESC LIMIT 1`, args...).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
 func (t *storeTx) StoredAlert(ctx context.Context, source, externalID string) (incident.Alert, int64, error) {
 	a := incident.Alert{Source: source, ExternalID: externalID}
 	var n int64

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -210,6 +211,17 @@ func TestEveryMethod(t *testing.T) {
 			}
 			if n, _ := tx.OpenIncidentForGroup(ctx, "payments", at(10)); n != 0 {
 				return errors.New("group outside the window")
+			}
+			// A's service is payments: an incident declared for it takes
+			// the service's alerts, named in any case, within the window.
+			if n, err := tx.OpenIncidentForServices(ctx, []string{"search", "PAYMENTS"}, at(-10)); err != nil || n != a.Number {
+				return errors.Join(err, fmt.Errorf("by service: %d", n))
+			}
+			if n, _ := tx.OpenIncidentForServices(ctx, []string{"payments"}, at(10)); n != 0 {
+				return errors.New("by service outside the window")
+			}
+			if n, _ := tx.OpenIncidentForServices(ctx, nil, at(-10)); n != 0 {
+				return errors.New("by no service")
 			}
 			stored, n, err := tx.StoredAlert(ctx, "pagerduty", "Q1")
 			if err != nil || n != a.Number || stored.Event != "acknowledged" || stored.ServiceName != "Payments" || !stored.At.Equal(at(0)) {

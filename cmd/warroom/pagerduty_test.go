@@ -140,3 +140,37 @@ func TestSplitAGroupedAlert(t *testing.T) {
 		return false
 	})
 }
+
+// TestAlertsJoinTheIncidentAPersonDeclared: an incident a person declared
+// for a service takes that service's group's alerts within the window, as
+// one an alert opened does, with the Split button; a private one does not
+// (its room is closed to the on-call team), and neither does one declared
+// before the window.
+func TestAlertsJoinTheIncidentAPersonDeclared(t *testing.T) {
+	w := start(t, "http", "PAGERDUTY_WEBHOOK_SECRET="+pdSecret, "PAGERDUTY_CORRELATION_WINDOW=3s",
+		`PAGERDUTY_SERVICES=[{"name":"payments","id":"PPAY","severity":"sev1","group":"checkout"},{"name":"cards","id":"PCARD","severity":"sev2","group":"checkout"},{"name":"search","id":"PSEARCH","severity":"sev3"}]`)
+	w.cmd("alice", w.general, "declare sev2 cards: declines rising")
+	room := w.room("INC-1")
+	if code := w.pdWebhook(pdSecret, "ev1", "incident.triggered", "Q1", "PPAY", "Error rate above 5%"); code != 204 {
+		t.Fatalf("alert: %d", code)
+	}
+	w.eventually("the payments alert joins the cards incident (same group)", func() bool {
+		return w.posted(room.ID, "Another alert was grouped into INC-1: Error rate above 5%", "Split into its own incident")
+	})
+	w.cmd("alice", w.general, "declare private sev2 search: index exposed")
+	if code := w.pdWebhook(pdSecret, "ev2", "incident.triggered", "Q2", "PSEARCH", "Latency high"); code != 204 {
+		t.Fatalf("alert: %d", code)
+	}
+	w.eventually("the search alert opens its own incident, not the private one", func() bool {
+		inc := w.show("INC-3")
+		return inc.DeclaredBy == "pagerduty" && inc.Service == "search"
+	})
+	for _, e := range w.show("INC-2").Timeline {
+		if strings.HasPrefix(e.Kind, "alert") {
+			t.Errorf("an alert joined the private incident: %+v", e)
+		}
+	}
+	time.Sleep(3100 * time.Millisecond) // past the window
+	w.pdWebhook(pdSecret, "ev3", "incident.triggered", "Q3", "PCARD", "Declines again")
+	w.eventually("after the window a new incident opens", func() bool { return w.show("INC-4").DeclaredBy == "pagerduty" })
+}
