@@ -37,7 +37,7 @@ func checklistBlocks(inc *incident.Incident, names map[string]string) []slack.Bl
 	done, total := inc.ChecklistProgress()
 	blocks := []slack.Block{
 		slack.NewSectionBlock(markdown(fmt.Sprintf(":ballot_box_with_check: *Checklist* · %s · %d/%d done", inc.Ref(), done, total)), nil, nil),
-		slack.NewContextBlock("checklist_help", markdown("Tick a step when it is done; the timeline records who and when. Or type `/incident checklist done <n>`. Add a step for this incident: `/incident checklist add <what to do>`.")),
+		slack.NewContextBlock("checklist_help", markdown("Tick a step when it is done; the timeline records who and when. Or type `/incident checklist done &lt;n&gt;`. Add a step for this incident: `/incident checklist add &lt;what to do&gt;`.")),
 	}
 	for _, g := range commands.StepsByStage(inc) {
 		blocks = append(blocks, slack.NewSectionBlock(markdown("*"+commands.TitleCase(string(g.Stage))+"*"), nil, nil))
@@ -141,10 +141,18 @@ func (b *Bot) tickFromCheckboxes(ctx context.Context, cb slack.InteractionCallba
 		now[o.Value] = true
 	}
 	seen, all, labels, ok := shownBoxes(cb.Message.Blocks, a.BlockID)
-	cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Kind: incident.KindChecklist}
+	cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Kind: incident.KindChecklist, Raw: "[checklist box]"}
+	if res, refused := b.disp.Refused(ctx, n, cmd); refused {
+		answer(n, res) // an outsider: answered as for no incident, recorded on its timeline
+		return
+	}
 	if !ok {
-		cmd.Raw = "[checklist box] (message not sent with the click)"
-		answer(n, commands.Result{Reply: "I couldn't tell which step you clicked. Type it instead: `/incident checklist done <n>`.", Failed: true})
+		msg := "I couldn't tell which step you clicked. Type it instead: `/incident checklist done <n>` (`/incident checklist` lists them)."
+		cmd.Raw = "[checklist box] (the click came without its message)"
+		if err := b.svc.Record(ctx, n, cmd, msg); err != nil {
+			b.log.WarnContext(ctx, "checklist: could not record a click", "incident", incident.Ref(n), "err", err)
+		}
+		answer(n, commands.Result{Reply: msg, Failed: true})
 		return
 	}
 	for _, v := range all {
@@ -155,11 +163,7 @@ func (b *Bot) tickFromCheckboxes(ctx context.Context, cb slack.InteractionCallba
 		if !now[v] {
 			verb = "undo"
 		}
-		cmd.Raw = "[checklist box] " + verb + " " + v + ": " + labels[v]
-		if res, refused := b.disp.Refused(ctx, n, cmd); refused {
-			answer(n, res)
-			return
-		}
+		cmd.Raw = "[checklist box] " + verb + " " + v + ": " + clipRunes(labels[v], slackOptionMax)
 		if res := b.disp.TickStep(ctx, cmd, n, v, now[v]); res.Failed {
 			answer(n, res)
 			// Slack's client shows the box as clicked until the message

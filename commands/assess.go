@@ -189,6 +189,11 @@ func severitySpec() *spec {
 					post:  fmt.Sprintf(":rotating_light: <@%s> changed the severity of %s from %s to *%s*.", r.cmd.Actor, inc.Ref(), before.Severity, inc.Severity),
 					reply: fmt.Sprintf("%s is now %s.", inc.Ref(), inc.Severity) + nextHint(inc),
 				}
+				if added := len(inc.Checklist) - len(before.Checklist); added > 0 {
+					more := fmt.Sprintf(" The %s checklist added %d step%s to the checklist above.", inc.Severity, added, plural(added))
+					t.post += more
+					t.reply = fmt.Sprintf("%s is now %s.%s", inc.Ref(), inc.Severity, more) + nextHint(inc)
+				}
 				if inc.Severity < before.Severity {
 					t.announce = fmt.Sprintf(":rotating_light: %s escalated to *%s*: %s — war room %s", inc.Ref(), inc.Severity, user(inc.Title), roomLink(inc))
 				}

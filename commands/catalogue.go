@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 func serviceSpec() *spec {
@@ -123,9 +124,11 @@ func (d *Dispatcher) cardText(c incident.ServiceCard, recent []*incident.Inciden
 		fmt.Fprintf(&b, "• Dashboards: %s\n", strings.Join(ds, " · "))
 	}
 	if len(c.Owners) > 0 {
+		// The operator's config, not a person's text: a user group's
+		// token (<!subteam^S0123>) may mention the group.
 		owners := make([]string, len(c.Owners))
 		for i, o := range c.Owners {
-			owners[i] = user(o)
+			owners[i] = mrkdwn.Escape(o)
 		}
 		fmt.Fprintf(&b, "• Owners: %s\n", strings.Join(owners, ", "))
 	}

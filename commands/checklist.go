@@ -55,11 +55,17 @@ func (d *Dispatcher) runChecklist(ctx context.Context, r request) Result {
 		return d.TickStep(ctx, r.cmd, r.n, r.Text, r.Action == "done")
 	case "add":
 		stage, text := incident.Stage(""), r.Text
-		if w, rest := next(text); rest != "" {
-			switch s := incident.Stage(strings.ToLower(w)); s {
-			case incident.StageAssess, incident.StageCommunicate, incident.StageRespond, incident.StageDocument:
-				stage, text = s, rest
+		w, rest := next(text)
+		switch s := incident.Stage(strings.ToLower(w)); s {
+		case incident.StageAssess, incident.StageCommunicate, incident.StageRespond, incident.StageDocument:
+			stage, text = s, rest
+		}
+		if strings.TrimSpace(text) == "" {
+			msg := fmt.Sprintf("Say what the step is, after the stage: `/incident checklist add %s Check the replica lag`.", stage)
+			if err := d.Service.Record(ctx, r.n, r.cmd, msg); err != nil {
+				return d.internal(ctx, err)
 			}
+			return Result{Reply: msg, Failed: true}
 		}
 		return d.apply(ctx, r.cmd, func(cmd incident.Command) (*incident.Incident, error) {
 			return d.Service.AddStep(ctx, r.n, cmd, stage, text)
@@ -170,19 +176,20 @@ func StepsByStage(inc *incident.Incident) []StageSteps {
 
 // openStepsText is the resolver's line about the steps left undone: the
 // resolve stands, but the room should know what was skipped.
-func openStepsText(inc *incident.Incident) string {
-	open := inc.OpenSteps()
-	if len(open) == 0 {
-		return ""
-	}
+// draftComing says the postmortem draft is written at resolve: the step
+// it ticks is not left open.
+func openStepsText(inc *incident.Incident, draftComing bool) string {
 	var names []string
 	for i, st := range inc.Checklist {
-		if !st.Done() && !st.Optional {
+		if !st.Done() && !st.Optional && !(draftComing && st.DoneWhen == incident.TriggerPostmortemWritten) {
 			names = append(names, fmt.Sprintf("%d. %s", i+1, user(st.Text)))
 		}
 	}
+	if len(names) == 0 {
+		return ""
+	}
 	return fmt.Sprintf("\n:warning: %d checklist step%s still open: %s. Tick what was done (`/incident checklist done <n>`); the postmortem lists the rest as not done.",
-		len(open), plural(len(open)), strings.Join(names, "; "))
+		len(names), plural(len(names)), strings.Join(names, "; "))
 }
 
 // checklistView is what the checklist message shows.

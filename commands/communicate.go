@@ -379,7 +379,7 @@ func (d *Dispatcher) PublishUpdate(ctx context.Context, cmd incident.Command, n 
 		reply = fmt.Sprintf("Published: the status page says resolved. %s stays open until the commander (%s) resolves it.", inc.Ref(), Mention(inc.Commander))
 	}
 	if resolved {
-		reply += openStepsText(inc) + d.overnight(ctx, inc)
+		reply += openStepsText(inc, d.Service.Enabled(incident.KindPostmortemDraft)) + d.overnight(ctx, inc)
 	}
 	return Result{Incident: inc, Reply: reply}
 }

@@ -58,7 +58,7 @@ func (d *Dispatcher) afterResolve(ctx context.Context, res Result) Result {
 	if d.Service.Enabled(incident.KindPostmortemDraft) {
 		res.Reply += "\nA postmortem draft is being uploaded to the war room."
 	}
-	res.Reply += openStepsText(res.Incident) + d.overnight(ctx, res.Incident)
+	res.Reply += openStepsText(res.Incident, d.Service.Enabled(incident.KindPostmortemDraft)) + d.overnight(ctx, res.Incident)
 	return res
 }
 

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/warroom/warroom/internal/mrkdwn"
 )
 
 // Checklists (issue 17). A team writes down what its first responders do,
@@ -69,8 +73,11 @@ func (t Trigger) Valid() bool {
 // Checklist bounds: a step is read on a phone under stress.
 const (
 	maxChecklistText  = 300
-	maxChecklistItems = 50
+	maxChecklistItems = MaxChecklistSteps
 )
+
+// MaxChecklistSteps is the most steps an incident's checklist holds.
+const MaxChecklistSteps = 50
 
 // Validate says what is wrong with the step, in a sentence that names the
 // field and what it may be; nil if nothing is.
@@ -92,6 +99,11 @@ func (it ChecklistItem) Validate() error {
 		return fmt.Errorf("text is %d characters; at most %d", utf8.RuneCountInString(text), maxChecklistText)
 	case strings.ContainsAny(text, "\n\r"):
 		return fmt.Errorf("text is more than one line; a step is one line (put the detail behind its link)")
+	case !strings.ContainsFunc(text, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }):
+		return fmt.Errorf("text has no letter or digit: say what to do")
+	}
+	if err := checkChars("step", text); err != nil {
+		return fmt.Errorf("%s", strings.TrimSuffix(ErrorMessage(err), " Retype it without it."))
 	}
 	if it.Link != "" {
 		u, err := url.Parse(it.Link)
@@ -228,6 +240,12 @@ const KindChecklist = "checklist"
 // loadChecklist adds the steps of items the incident does not hold yet,
 // in order, up to maxChecklistItems in all, and returns how many it added.
 func (inc *Incident) loadChecklist(items []ChecklistItem) int {
+	if len(inc.Checklist) == 0 {
+		// A new checklist is numbered in the order it is shown, stage by
+		// stage; steps added later (a worse severity) come after, so the
+		// numbers people have used keep meaning the same steps.
+		items = InStageOrder(items)
+	}
 	have := map[string]bool{}
 	for _, st := range inc.Checklist {
 		have[checklistKey(st.Text)] = true
@@ -241,6 +259,14 @@ func (inc *Incident) loadChecklist(items []ChecklistItem) int {
 		}
 	}
 	return added
+}
+
+// InStageOrder returns the steps ordered by stage (assess first), each
+// stage's in the order given: how an incident's new checklist is numbered.
+func InStageOrder(items []ChecklistItem) []ChecklistItem {
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b ChecklistItem) int { return a.Stage.order() - b.Stage.order() })
+	return out
 }
 
 // autoTick ticks, as warroom, every open step whose done_when the change
@@ -345,9 +371,9 @@ func (s *Service) TickStep(ctx context.Context, n int64, cmd Command, number str
 			if st.DoneBy == SystemActor {
 				by = "warroom"
 			}
-			return nil, Errorf(EConflict, "Step %d (%s) was already done by %s at %s UTC. To open it again: `/incident checklist undo %d`.", i+1, st.Text, by, st.DoneAt.UTC().Format("15:04"), i+1)
+			return nil, Errorf(EConflict, "Step %d (%s) was already done by %s at %s UTC. To open it again: `/incident checklist undo %d`.", i+1, mrkdwn.EscapeUser(st.Text), by, st.DoneAt.UTC().Format("15:04"), i+1)
 		case !done && !st.Done():
-			return nil, Errorf(EConflict, "Step %d (%s) is not done, so there is nothing to undo.", i+1, st.Text)
+			return nil, Errorf(EConflict, "Step %d (%s) is open already, so there is nothing to undo. When it is done: `/incident checklist done %d`.", i+1, mrkdwn.EscapeUser(st.Text), i+1)
 		}
 		verb := "done"
 		if done {
@@ -373,14 +399,14 @@ func (s *Service) AddStep(ctx context.Context, n int64, cmd Command, stage Stage
 		}
 		it := ChecklistItem{Stage: stage, Text: strings.Join(strings.Fields(text), " ")}
 		if err := it.Validate(); err != nil {
-			return nil, Errorf(EInvalid, "That step can't be added: %v. Usage: `/incident checklist add [assess|communicate|respond|document] <what to do>`.", err)
+			return nil, Errorf(EInvalid, "That step can't be added: %v.", err)
 		}
 		if len(inc.Checklist) >= maxChecklistItems {
 			return nil, Errorf(EConflict, "%s's checklist has %d steps, the most it can hold. Put the rest in a note: `/incident note <text>`.", inc.Ref(), maxChecklistItems)
 		}
 		for j, st := range inc.Checklist {
 			if checklistKey(st.Text) == checklistKey(it.Text) {
-				return nil, Errorf(EConflict, "Step %d already says that: %s.", j+1, st.Text)
+				return nil, Errorf(EConflict, "Step %d already says that: %s. When it is done: `/incident checklist done %d`.", j+1, mrkdwn.EscapeUser(st.Text), j+1)
 			}
 		}
 		inc.Checklist = append(inc.Checklist, Step{ChecklistItem: it, AddedBy: cmd.Actor})

@@ -354,6 +354,9 @@ func (inc *Incident) checklistNext() string {
 	}
 	// A step added with /incident checklist add is a person's text, and
 	// the hint goes to Slack: it may name people, never ping @channel.
+	if inc.Checklist[i].DoneWhen != "" {
+		return fmt.Sprintf("%s (checklist step %d; warroom ticks it when it is done)", mrkdwn.EscapeUser(inc.Checklist[i].Text), i+1)
+	}
 	return fmt.Sprintf("%s (checklist step %d; when it is done: `/incident checklist done %d`)", mrkdwn.EscapeUser(inc.Checklist[i].Text), i+1, i+1)
 }
 

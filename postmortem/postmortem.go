@@ -159,6 +159,10 @@ func Build(in Input) Report {
 	}
 	r.Stages = stages(inc, in.Entries, in.Generated)
 	for i, st := range inc.Checklist {
+		if !st.Done() && st.DoneWhen == incident.TriggerPostmortemWritten {
+			// This draft is the step done: warroom ticks it as the draft is saved.
+			st.DoneAt, st.DoneBy = in.Generated, incident.SystemActor
+		}
 		r.Checklist = append(r.Checklist, Step{Number: i + 1, Stage: string(st.Stage), Text: readable(st.Text), Link: st.Link,
 			Done: st.Done(), At: st.DoneAt, Who: name(st.DoneBy), Optional: st.Optional, Added: st.AddedBy != ""})
 	}
@@ -167,8 +171,8 @@ func Build(in Input) Report {
 		r.Recommendations[i].Text = readable(r.Recommendations[i].Text)
 	}
 	for _, e := range in.Entries {
-		if quiet[e.Kind] && e.OK() {
-			continue
+		if (quiet[e.Kind] || (e.Kind == incident.KindChecklist && e.Detail["action"] == "")) && e.OK() {
+			continue // reads: /incident checklist alone
 		}
 		r.Counts.Entries++
 		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: readable(describe(e, name))}

@@ -25,7 +25,14 @@ func scripted() postmortem.Input {
 		Stage: incident.StageDocument, DeclaredBy: "U1", Commander: "U3", Communicator: "U2", Service: "payments",
 		Description: "Card payments fail with 500s.\nStarted after the 13:55 deploy.",
 		Roles:       map[string]string{"scribe": "U4"}, Components: map[string]incident.ComponentStatus{"checkout": incident.PartialOutage},
-		Impact: "Some customers could not pay by card.", DeclaredAt: t0, AcknowledgedAt: at(2), MitigatedAt: at(31), ResolvedAt: at(48)}
+		Impact: "Some customers could not pay by card.", DeclaredAt: t0, AcknowledgedAt: at(2), MitigatedAt: at(31), ResolvedAt: at(48),
+		Checklist: []incident.Step{
+			{ChecklistItem: incident.ChecklistItem{Stage: incident.StageAssess, Text: "Confirm the impact | from a second source"}, DoneAt: at(3), DoneBy: "U2"},
+			{ChecklistItem: incident.ChecklistItem{Stage: incident.StageCommunicate, Text: "Publish the first public update", DoneWhen: incident.TriggerFirstPublicUpdate}, DoneAt: at(12), DoneBy: incident.SystemActor},
+			{ChecklistItem: incident.ChecklistItem{Stage: incident.StageRespond, Text: "Check <replica> lag before failing over", Link: "https://wiki.example.com/failover"}, AddedBy: "U3"},
+			{ChecklistItem: incident.ChecklistItem{Stage: incident.StageDocument, Text: "Write the postmortem draft", DoneWhen: incident.TriggerPostmortemWritten}},
+			{ChecklistItem: incident.ChecklistItem{Stage: incident.StageDocument, Text: "Thank the responders", Optional: true}},
+		}}
 	return postmortem.Input{Incident: inc, Generated: at(120), Version: 2,
 		Names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"},
 		Links: []incident.Link{{System: "jira", Ref: "OPS-41", URL: "https://example.atlassian.net/browse/OPS-41"}},
@@ -193,7 +200,7 @@ func FuzzDraft(f *testing.F) {
 			return body
 		}
 		rows := func(s string) int { return strings.Count(s, "\n| ") }
-		if got, want := rows(section("## Timeline", "## Analysis")), len(postmortem.Build(in).Timeline)+1; got != want {
+		if got, want := rows(section("## Timeline", "\n## ")), len(postmortem.Build(in).Timeline)+1; got != want {
 			t.Fatalf("timeline table has %d rows, want %d:\n%s", got, want, md)
 		}
 		if got := rows(section("## Recommendations", "## Appendices")); got != len(in.Actions)+1 {

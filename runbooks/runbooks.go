@@ -55,6 +55,10 @@ type list struct {
 	Name, File, About string
 	Stages            []stage
 	Count             int
+	// Numbered lists are numbered as an incident numbers its steps (the
+	// service page's whole list); a list on its own is not, since its
+	// steps take other numbers once merged.
+	Numbered bool
 }
 
 type stage struct {
@@ -122,7 +126,19 @@ func Pages(b Book) (map[string][]byte, error) {
 		lists = append(lists, makeList("Service "+name, fileName("checklist-service", name), "Added to incidents of "+name+", after the lists for every incident and for the severity.", b.Checklists.Service[name]))
 	}
 	out := map[string][]byte{}
+	whose := map[string]string{} // file name -> what it is for
 	render := func(file string, v view) error {
+		what := "the index"
+		switch {
+		case v.List != nil:
+			what = "the list " + v.List.Name
+		case v.Service != nil:
+			what = "the service " + v.Service.Card.Name
+		}
+		if other, taken := whose[file]; taken {
+			return fmt.Errorf("runbooks: %s and %s would both be written to %s; rename one", other, what, file)
+		}
+		whose[file] = what
 		v.Book, v.Lists, v.Page, v.Services = b, lists, file, b.Services
 		var buf bytes.Buffer
 		if err := page.Execute(&buf, v); err != nil {
@@ -145,7 +161,8 @@ func Pages(b Book) (map[string][]byte, error) {
 		if !sev.Valid() {
 			sev = incident.DefaultSeverity
 		}
-		merged := makeList(s.Card.Name+" at "+sev.String(), "", "", b.Checklists.For(sev, s.Card.Name))
+		merged := makeList(s.Card.Name+" at "+sev.String(), "", "", incident.InStageOrder(b.Checklists.For(sev, s.Card.Name)))
+		merged.Numbered = true
 		if err := render(fileName("service", s.Card.Name), view{Service: s, Merged: &merged}); err != nil {
 			return nil, err
 		}

@@ -46,3 +46,12 @@ func keys(m map[string][]byte) []string {
 	}
 	return out
 }
+
+// Two services whose names make one file name are refused, not one
+// written over the other.
+func TestPagesRefuseTwoServicesInOneFile(t *testing.T) {
+	b := Book{Title: "R", Services: []Service{{Card: incident.ServiceCard{Name: "a/b"}}, {Card: incident.ServiceCard{Name: "a.b"}}}}
+	if _, err := Pages(b); err == nil || !strings.Contains(err.Error(), "the service a/b and the service a.b would both be written to service-a-b.html") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -236,6 +236,9 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	if !c.mayUse(w, req.User, req.Channel) {
+		return // as in Slack: nobody types in a private channel they are not in
+	}
 	text := strings.TrimSpace(req.Text)
 	name, rest, _ := strings.Cut(text, " ")
 	if name != slacksim.Command {
@@ -333,8 +336,8 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 		User, Channel, TS, Block, Action, Value string
 		Checkbox                                bool // a box ticked or unticked, not a button
 	}
-	if !decode(w, r, &req) {
-		return
+	if !decode(w, r, &req) || !c.mayUse(w, req.User, req.Channel) {
+		return // a private channel's messages are not there to click for outsiders
 	}
 	click := func() error {
 		_, err := c.sim.ClickButton(r.Context(), req.User, req.Channel, req.TS, req.Block, req.Action, req.Value)

@@ -254,10 +254,12 @@ var DocFuncs = template.FuncMap{
 		}
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	},
-	// cell makes text safe inside a Markdown table cell: one line, pipes escaped.
+	// cell makes text safe inside a Markdown table cell: one line, pipes
+	// escaped, and < escaped so that what someone typed (a step, a note)
+	// reads as typed rather than becoming HTML that a renderer drops.
 	"cell": func(s string) string {
 		s = strings.Join(strings.Fields(s), " ")
-		return strings.ReplaceAll(s, "|", "\\|")
+		return strings.NewReplacer("|", "\\|", "<", "\\<").Replace(s)
 	},
 	// quote makes text a Markdown block quote, line by line.
 	"quote": func(s string) string {

@@ -166,7 +166,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		waitText("#pinned", "INC-1 · SEV1 · Payments down"),
 		waitText("#topic", "INVESTIGATING"))
 	step("alice ticks a step of the checklist, and the timeline has it",
-		waitText("#messages", "Checklist"),
+		chromedp.WaitVisible(css(`#messages .checkbox input[data-value="1"]`)),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Evaluate[bool](`(document.querySelector('#messages .checkbox input[data-value="1"]').click(), true)`)(ctx, tg)
 			return err
@@ -174,6 +174,12 @@ func TestSandboxInBrowser(t *testing.T) {
 		waitText("#messages", "done by alice"),
 		typeLine("/incident timeline"),
 		waitText("#messages", "[checklist box] done 1: 1. Confirm the impact from a second source"))
+	if shot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot()); err == nil {
+		os.WriteFile(filepath.Join(os.TempDir(), "warroom-checklist.png"), shot, 0o644)
+		if *updateScreenshot {
+			os.WriteFile(filepath.Join("..", "..", "docs", "sandbox-checklist.png"), shot, 0o644)
+		}
+	}
 	step("bob takes command",
 		actAs("bob"),
 		typeLine("/incident commander @bob"),

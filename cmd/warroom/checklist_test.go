@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"os"
 	"path/filepath"
@@ -292,7 +293,13 @@ checklists:
 `), 0o600)
 	lists := filepath.Join(dir, "lists")
 	os.Mkdir(lists, 0o700)
-	os.WriteFile(filepath.Join(lists, "db.yaml"), []byte("payments:\n  - stage: respond\n    text: ok\n    owner: Incident Commander!\n  - stage: document\n    txt: misspelt key\n"), 0o600)
+	os.WriteFile(filepath.Join(lists, "db.yaml"), []byte("payments:\n  - stage: respond\n    text: ok\n    owner: Incident Commander!\n  - stage: document\n    txt: misspelt key\n  - {stage: assess, text: Page  them}\n  - {stage: assess, text: page them}\n"), 0o600)
+	var many strings.Builder
+	many.WriteString("sev2:\n")
+	for i := range 51 {
+		fmt.Fprintf(&many, "  - {stage: respond, text: step %d}\n", i)
+	}
+	os.WriteFile(filepath.Join(lists, "long.yml"), []byte(many.String()), 0o600)
 	env := map[string]string{"WARROOM_CONFIG": cfg, "WARROOM_CHECKLISTS": lists, "WARROOM_DB": filepath.Join(dir, "c.db")}
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"check"}, nil, &out, &errb, func(k string) string { return env[k] })
@@ -303,6 +310,8 @@ checklists:
 		cfg + `:16: "billing" is not a list warroom knows: use default, sev1..sev4, or a service of pagerduty.services (payments)`,
 		filepath.Join(lists, "db.yaml") + `:2: owner "Incident Commander!" is not a role`,
 		filepath.Join(lists, "db.yaml") + `:6: "txt" is not a step's key`,
+		filepath.Join(lists, "db.yaml") + `:8: the same step as line 7 ("page them")`,
+		filepath.Join(lists, "long.yml") + `:2: 51 steps; an incident holds at most 50`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
@@ -310,6 +319,9 @@ checklists:
 	}
 	if code == 0 {
 		t.Error("broken checklists passed the check")
+	}
+	if strings.Contains(out.String(), "text is missing") {
+		t.Errorf("a misspelt key is reported twice (unknown key, and text missing):\n%s", out.String())
 	}
 	// serve refuses to start on them, saying the same.
 	out.Reset()

@@ -126,6 +126,10 @@ func decodeSteps(file string, list *yaml.Node) ([]incident.ChecklistItem, []stri
 	}
 	var items []incident.ChecklistItem
 	var problems []string
+	seen := map[string]int{} // a step's text, as compared, -> its line
+	if len(list.Content) > incident.MaxChecklistSteps {
+		problems = append(problems, fmt.Sprintf("%s:%d: %d steps; an incident holds at most %d in all, so split the list or drop steps", file, list.Line, len(list.Content), incident.MaxChecklistSteps))
+	}
 	for _, n := range list.Content {
 		if n.Kind != yaml.MappingNode {
 			problems = append(problems, fmt.Sprintf("%s:%d: a step is a map with stage and text, e.g. {stage: assess, text: Confirm the impact}", file, n.Line))
@@ -138,6 +142,9 @@ func decodeSteps(file string, list *yaml.Node) ([]incident.ChecklistItem, []stri
 				bad = true
 			}
 		}
+		if bad {
+			continue // its keys are wrong: what it lacks follows from that
+		}
 		var it incident.ChecklistItem
 		if err := n.Decode(&it); err != nil {
 			problems = append(problems, fmt.Sprintf("%s:%d: %v", file, n.Line, err))
@@ -147,9 +154,13 @@ func decodeSteps(file string, list *yaml.Node) ([]incident.ChecklistItem, []stri
 			problems = append(problems, fmt.Sprintf("%s:%d: %v", file, n.Line, err))
 			continue
 		}
-		if !bad {
-			items = append(items, it)
+		key := strings.ToLower(strings.Join(strings.Fields(it.Text), " "))
+		if first, dup := seen[key]; dup {
+			problems = append(problems, fmt.Sprintf("%s:%d: the same step as line %d (%q); an incident would get it once", file, n.Line, first, it.Text))
+			continue
 		}
+		seen[key] = n.Line
+		items = append(items, it)
 	}
 	return items, problems
 }

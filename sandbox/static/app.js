@@ -7,7 +7,7 @@ const $ = (sel) => document.querySelector(sel);
 const state = { user: "", channel: "", names: {}, users: [], channels: [], views: [], seen: {}, counts: {} };
 
 const emoji = {
-  rotating_light: "🚨", white_check_mark: "✅", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
+  rotating_light: "🚨", white_check_mark: "✅", ballot_box_with_check: "☑️", white_large_square: "⬜", book: "📖", card_index: "📇", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
   busts_in_silhouette: "👥", large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴",
   large_orange_circle: "🟠", alarm_clock: "⏰", sos: "🆘", mega: "📣", zzz: "💤", clipboard: "📋",
   arrows_counterclockwise: "🔄", bell: "🔔", information_source: "ℹ️", lock: "🔒", page_facing_up: "📄",
@@ -131,6 +131,9 @@ function pinnedLine(m) {
   const head = [], next = [], rest = [];
   for (const b of m.blocks) {
     if (b.type === "header") head.push(`<strong>${esc(b.text.text)}</strong>`);
+    // A message without a header (the checklist) is named by its first line.
+    if (!head.length && b.type === "section" && b.text && !b.fields) { head.push(textObj(b.text)); continue; }
+    if (b.block_id === "checklist_help") continue;
     if (b.type === "section" && b.fields) for (const f of b.fields) {
       const [label, ...value] = f.text.split("\n");
       if (/Declared|Elapsed/.test(label)) continue; // in the message itself
