@@ -38,6 +38,9 @@ type Options struct {
 	// database, so a replay to another replica or after a restart is
 	// refused too (the store provides it).
 	Guard RequestGuard
+	// TimelineEmoji is the reaction that puts a message into the
+	// timeline, without colons; "" is pushpin.
+	TimelineEmoji string
 }
 
 // RequestGuard records a request's key and reports whether it is new
@@ -67,6 +70,7 @@ type Bot struct {
 	// down), to record with the next that can.
 	unrecorded []unrecordedKey
 	self       string // the bot's user ID, once known
+	emoji      string // the reaction that captures a message
 
 	started time.Time // effects queued before this may have been sent by a process that died
 }
@@ -80,7 +84,7 @@ func New(o Options) *Bot {
 	b := &Bot{
 		api: o.API, disp: o.Dispatcher, svc: o.Dispatcher.Service, announce: strings.TrimPrefix(o.AnnounceChannel, "#"), adminURL: strings.TrimSuffix(o.AdminURL, "/"),
 		log: log, topics: map[int64]string{}, names: map[string]string{}, events: newSeen(10 * time.Minute),
-		started: time.Now(), guard: o.Guard,
+		started: time.Now(), guard: o.Guard, emoji: strings.Trim(firstNonEmpty(o.TimelineEmoji, "pushpin"), ":"),
 	}
 	b.fx = newEffects(log)
 	b.http = defaultPoster()

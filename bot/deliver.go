@@ -27,19 +27,20 @@ import (
 // except where noted (a message posted whose answer was lost is posted again).
 func (b *Bot) Handlers() map[string]outbox.Handler {
 	return map[string]outbox.Handler{
-		commands.SlackRoom:      {Deliver: b.deliverRoom, GiveUp: b.roomFailed},
-		commands.SlackSummary:   {Deliver: b.deliverSummary, GiveUp: b.recordGiveUp},
-		commands.SlackPost:      {Deliver: b.deliverPost, Batch: b.deliverPosts, GiveUp: b.recordGiveUp},
-		commands.SlackAnnounce:  {Deliver: b.deliverAnnounce, GiveUp: b.recordGiveUp},
-		commands.SlackInvite:    {Deliver: b.deliverInvite, GiveUp: b.recordGiveUp},
-		commands.SlackRefresh:   {Deliver: b.deliverRefresh, Coalesce: true, GiveUp: b.recordGiveUp},
-		commands.SlackReminder:  {Deliver: b.deliverReminder, GiveUp: b.recordGiveUp},
-		commands.SlackTell:      {Deliver: b.deliverTell},
-		commands.SlackArchive:   {Deliver: b.deliverArchive, GiveUp: b.recordGiveUp},
-		commands.SlackFile:      {Deliver: b.deliverFile, GiveUp: b.recordGiveUp},
-		commands.SlackChecklist: {Deliver: b.deliverChecklist, Coalesce: true, GiveUp: b.recordGiveUp},
-		commands.SlackCard:      {Deliver: b.deliverCard, GiveUp: b.recordGiveUp},
-		report.EffectKind:       {Deliver: b.deliverReport},
+		commands.SlackRoom:        {Deliver: b.deliverRoom, GiveUp: b.roomFailed},
+		commands.SlackSummary:     {Deliver: b.deliverSummary, GiveUp: b.recordGiveUp},
+		commands.SlackPost:        {Deliver: b.deliverPost, Batch: b.deliverPosts, GiveUp: b.recordGiveUp},
+		commands.SlackAnnounce:    {Deliver: b.deliverAnnounce, GiveUp: b.recordGiveUp},
+		commands.SlackInvite:      {Deliver: b.deliverInvite, GiveUp: b.recordGiveUp},
+		commands.SlackRefresh:     {Deliver: b.deliverRefresh, Coalesce: true, GiveUp: b.recordGiveUp},
+		commands.SlackReminder:    {Deliver: b.deliverReminder, GiveUp: b.recordGiveUp},
+		commands.SlackTell:        {Deliver: b.deliverTell},
+		commands.SlackArchive:     {Deliver: b.deliverArchive, GiveUp: b.recordGiveUp},
+		commands.SlackFile:        {Deliver: b.deliverFile, GiveUp: b.recordGiveUp},
+		commands.SlackChecklist:   {Deliver: b.deliverChecklist, Coalesce: true, GiveUp: b.recordGiveUp},
+		commands.SlackCard:        {Deliver: b.deliverCard, GiveUp: b.recordGiveUp},
+		incident.KindCaptureFetch: {Deliver: b.deliverCapture, GiveUp: b.recordGiveUp},
+		report.EffectKind:         {Deliver: b.deliverReport},
 	}
 }
 

@@ -215,10 +215,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// Event handles an Events API event once per event ID. Today the bot
-// answers mentions with how to use it; the rest is ignored.
+// Event handles an Events API event once per event ID: the conversation
+// into the timeline (reactions, pins, edits and deletions of captured
+// messages), and mentions, answered with how to use the bot.
 func (b *Bot) Event(ctx context.Context, id string, ev slackevents.EventsAPIEvent) {
 	if id != "" && (!b.events.first(id) || b.firstShared(ctx, "event:"+id, 10*time.Minute) != nil) {
+		return
+	}
+	if b.conversationEvent(ctx, ev) {
 		return
 	}
 	if m, ok := ev.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {

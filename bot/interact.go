@@ -31,8 +31,15 @@ func (b *Bot) Interaction(ctx context.Context, cb slack.InteractionCallback) any
 	case slack.InteractionTypeBlockActions:
 		b.blockAction(ctx, cb)
 		return nil
+	case slack.InteractionTypeMessageAction:
+		if cb.CallbackID == ShortcutCallback {
+			b.shortcut(ctx, cb)
+			return nil
+		}
 	case slack.InteractionTypeViewSubmission:
 		switch cb.View.CallbackID {
+		case captureCallback:
+			return b.submitCapture(ctx, cb)
 		case declareCallback:
 			return b.submitDeclare(ctx, cb)
 		case updateCallback:

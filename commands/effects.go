@@ -42,7 +42,7 @@ const (
 )
 
 // SlackKinds lists every Slack effect kind.
-var SlackKinds = []string{SlackRoom, SlackSummary, SlackPost, SlackAnnounce, SlackInvite, SlackRefresh, SlackReminder, SlackTell, SlackArchive, SlackFile, SlackChecklist, SlackCard}
+var SlackKinds = []string{SlackRoom, SlackSummary, SlackPost, SlackAnnounce, SlackInvite, SlackRefresh, SlackReminder, SlackTell, SlackArchive, SlackFile, SlackChecklist, SlackCard, incident.KindCaptureFetch}
 
 // Post is a slack.post effect.
 func Post(text string) incident.Effect {
@@ -185,7 +185,8 @@ var effectNames = map[string]string{
 	SlackAnnounce: "Slack: announcement", SlackInvite: "Slack: invite people", SlackRefresh: "Slack: update the summary",
 	SlackReminder: "Slack: update reminder", SlackTell: "Slack: private follow-up", SlackArchive: "Slack: archive the war room", SlackFile: "Slack: upload the postmortem draft",
 	SlackChecklist: "Slack: post or update the checklist", SlackCard: "Slack: post the service card",
-	incident.KindTicketSync: "Jira: update the issue", incident.KindOnCall: "PagerDuty: find who is on call",
+	incident.KindCaptureFetch: "Slack: fetch a message for the timeline",
+	incident.KindTicketSync:   "Jira: update the issue", incident.KindOnCall: "PagerDuty: find who is on call",
 	incident.KindPage: "PagerDuty: page", incident.KindPageResolve: "PagerDuty: resolve the pages",
 	incident.KindStatusPage: "Statuspage: publish the update", incident.KindActionSync: "Jira: file or update an action item's issue",
 	"slack.report": "Slack: post the weekly report",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -145,8 +146,12 @@ func (d *Dispatcher) runTimeline(ctx context.Context, r request) Result {
 	} else {
 		fmt.Fprintf(&b, "*%s timeline*, the latest (times UTC)\n", inc.Ref())
 	}
+	// The date only when the incident spans more than a day; times in
+	// the team's time zone, with UTC beside them when that is another.
+	loc := d.location()
+	multiDay := inc.DeclaredAt.In(loc).Format(time.DateOnly) != d.Service.Now().In(loc).Format(time.DateOnly)
 	for _, e := range entries {
-		b.WriteString(FormatEntry(e))
+		b.WriteString(formatEntry(e, loc, multiDay))
 		b.WriteByte('\n')
 	}
 	if earlier && len(entries) > 0 {
@@ -155,15 +160,77 @@ func (d *Dispatcher) runTimeline(ctx context.Context, r request) Result {
 	return Result{Reply: strings.TrimRight(b.String(), "\n"), Incident: inc}
 }
 
-// FormatEntry renders one timeline entry as a line of Slack mrkdwn.
-func FormatEntry(e incident.Entry) string {
+// FormatEntry renders one timeline entry as a line of Slack mrkdwn, in UTC
+// with its date.
+func FormatEntry(e incident.Entry) string { return formatEntry(e, time.UTC, true) }
+
+// entryTime is when an entry happened, for people: in loc, with UTC
+// beside it when loc is another zone, and the date when withDate.
+func entryTime(at time.Time, loc *time.Location, withDate bool) string {
+	layout := "15:04"
+	if withDate {
+		layout = "Mon 2 Jan 15:04"
+	}
+	if loc == nil || loc == time.UTC || loc.String() == "UTC" {
+		return "`" + at.UTC().Format(layout) + " UTC`"
+	}
+	return "`" + at.In(loc).Format(layout+" MST") + "` (" + at.UTC().Format("15:04") + " UTC)"
+}
+
+func formatEntry(e incident.Entry, loc *time.Location, withDate bool) string {
 	who := "warroom"
 	if e.Actor != incident.SystemActor && e.Actor != "" {
 		who = "<@" + e.Actor + ">"
 	}
-	line := fmt.Sprintf("`%s` %s *%s* %s", e.At.UTC().Format("01-02 15:04"), who, e.Kind, user(clip(oneLine(e.Raw), 200)))
+	when := entryTime(e.At, loc, withDate)
+	if e.OK() {
+		switch e.Kind {
+		case incident.KindConversation:
+			return when + " " + conversationLine(e, who)
+		case incident.KindCapture:
+			if e.Detail["action"] == "remove" {
+				return fmt.Sprintf("%s %s took a message out of the timeline (its entries stay)", when, who)
+			}
+			return fmt.Sprintf("%s %s asked for a message to go into the timeline (%s)", when, who, user(e.Detail["via"]))
+		}
+	}
+	line := fmt.Sprintf("%s %s *%s* %s", when, who, e.Kind, user(clip(oneLine(e.Raw), 200)))
 	if !e.OK() {
 		line += " — _rejected: " + user(clip(oneLine(e.Outcome), 120)) + "_"
+	}
+	return line
+}
+
+// conversationLine is a captured message (or its edit or deletion): its
+// author, its text, its files and a link to it in Slack.
+func conversationLine(e incident.Entry, by string) string {
+	d := e.Detail
+	link := ""
+	if u := d["permalink"]; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		link = " <" + u + "|open in Slack>"
+	}
+	switch d["change"] {
+	case "edit":
+		return fmt.Sprintf(":pencil2: a captured message was edited in Slack: %s", user(clip(oneLine(d["text"]), 300)))
+	case "delete":
+		return ":wastebasket: a captured message was deleted in Slack (the timeline keeps it)"
+	}
+	author := user(d["author"])
+	if strings.HasPrefix(d["author"], "U") || strings.HasPrefix(d["author"], "W") {
+		author = "<@" + d["author"] + ">"
+	}
+	line := fmt.Sprintf(":speech_balloon: %s: %s", author, user(clip(oneLine(d["text"]), 300)))
+	for _, f := range strings.Split(d["files"], "\n") {
+		if name, url, ok := strings.Cut(f, "\t"); ok && (strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")) {
+			line += " · <" + url + "|" + user(name) + ">"
+		}
+	}
+	if d["thread_ts"] != "" {
+		line += " _(in a thread)_"
+	}
+	line += link + " — captured by " + by
+	if c := d["comment"]; c != "" {
+		line += ": " + user(clip(oneLine(c), 200))
 	}
 	return line
 }

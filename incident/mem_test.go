@@ -24,6 +24,7 @@ type memStore struct {
 	effects   []incident.Effect
 	links     map[int64][]incident.Link
 	actions   map[int64]*incident.ActionItem
+	captures  map[string]string
 }
 
 func newMem() *memStore {
@@ -229,6 +230,25 @@ func (t *memTx) OpenIncidentForGroup(ctx context.Context, g string, since time.T
 }
 func (t *memTx) OpenIncidentForServices(ctx context.Context, names []string, since time.Time) (int64, error) {
 	return 0, nil
+}
+func (t *memTx) CaptureState(ctx context.Context, n int64, channel, ts string) (string, error) {
+	return t.s.captures[fmt.Sprint(n, channel, ts)], nil
+}
+func (t *memTx) SetCapture(ctx context.Context, n int64, channel, ts, state string) error {
+	if t.s.captures == nil {
+		t.s.captures = map[string]string{}
+	}
+	t.s.captures[fmt.Sprint(n, channel, ts)] = state
+	return nil
+}
+func (s *memStore) CapturedIn(ctx context.Context, channel, ts string) ([]int64, error) {
+	var out []int64
+	for n := range s.incidents {
+		if s.captures[fmt.Sprint(n, channel, ts)] == incident.CaptureActive {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 func (t *memTx) StoredAlert(ctx context.Context, source, id string) (incident.Alert, int64, error) {
 	return incident.Alert{}, 0, incident.Errorf(incident.ENotFound, "no alerts in the fake")

@@ -414,16 +414,38 @@ func (s *Service) Link(ctx context.Context, n int64, l Link) error {
 // systemEntry appends an entry of warroom's own to incident n, after write
 // (if any), and plans its effects, in one transaction.
 func (s *Service) systemEntry(ctx context.Context, n int64, cmd Command, detail map[string]string, write func(Tx) error) error {
+	return s.systemEntryFn(ctx, n, cmd, func(tx Tx) (map[string]string, error) {
+		if write != nil {
+			return detail, write(tx)
+		}
+		return detail, nil
+	})
+}
+
+// errNothing ends a systemEntryFn that finds nothing to record: no entry,
+// nothing written.
+var errNothing = errUnchanged
+
+// errNothingOr is err, or errNothing when there is none.
+func errNothingOr(err error) error {
+	if err != nil {
+		return err
+	}
+	return errNothing
+}
+
+// systemEntryFn is systemEntry whose write also gives the entry's detail,
+// or errNothing to record nothing.
+func (s *Service) systemEntryFn(ctx context.Context, n int64, cmd Command, write func(Tx) (map[string]string, error)) error {
 	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
 		inc, err := tx.Incident(ctx, n)
 		if err != nil {
 			return err
 		}
-		if write != nil {
-			if err := write(tx); err != nil {
-				return err
-			}
+		detail, err := write(tx)
+		if err != nil {
+			return err
 		}
 		after, e := inc, entry(n, cmd, s.Now(), OutcomeOK, detail)
 		if ticked := inc.Clone(); tickFromLifecycle(ticked, e) {

@@ -43,6 +43,8 @@ type Store interface {
 	Action(ctx context.Context, id int64) (*ActionItem, error)
 	// Actions lists action items by incident, then id.
 	Actions(ctx context.Context, f ActionFilter) ([]ActionItem, error)
+	// CapturedIn lists the incidents whose timeline holds message ts of channel.
+	CapturedIn(ctx context.Context, channel, ts string) ([]int64, error)
 	// Names returns the display names known for these user IDs.
 	Names(ctx context.Context, ids []string) (map[string]string, error)
 }
@@ -74,6 +76,11 @@ type Tx interface {
 	// OpenIncidentForServices returns the newest open public incident
 	// declared since for one of these services (by name, in any case), or 0.
 	OpenIncidentForServices(ctx context.Context, names []string, since time.Time) (int64, error)
+	// CaptureState is how message ts of channel stands in incident n's
+	// timeline: "" (never asked for), or a Capture* state.
+	CaptureState(ctx context.Context, n int64, channel, ts string) (string, error)
+	// SetCapture records it.
+	SetCapture(ctx context.Context, n int64, channel, ts, state string) error
 	// StoredAlert returns an alert as recorded, with its incident, or a not_found Error.
 	StoredAlert(ctx context.Context, source, externalID string) (Alert, int64, error)
 	// MoveAlert attaches an alert to another incident.

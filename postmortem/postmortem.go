@@ -119,6 +119,7 @@ var marks = map[string]string{
 	"impact": "IMPACT", "components": "COMPONENTS", "war_room": "SLACK", "link": "LINK", incident.KindNotice: "warroom",
 	incident.KindReminder: "reminder", "snooze": "reminder", incident.KindSlackError: "warroom",
 	incident.KindAction: "ACTION ITEM", incident.KindPostmortem: "POSTMORTEM", incident.KindChecklist: "CHECKLIST",
+	incident.KindConversation: "conversation", incident.KindCapture: "conversation",
 }
 
 // quiet kinds are bookkeeping that a reader of the postmortem does not need.
@@ -171,8 +172,9 @@ func Build(in Input) Report {
 		r.Recommendations[i].Text = readable(r.Recommendations[i].Text)
 	}
 	for _, e := range in.Entries {
-		if (quiet[e.Kind] || (e.Kind == incident.KindChecklist && e.Detail["action"] == "")) && e.OK() {
-			continue // reads: /incident checklist alone
+		if (quiet[e.Kind] || (e.Kind == incident.KindChecklist && e.Detail["action"] == "") ||
+			(e.Kind == incident.KindCapture && e.Detail["action"] == "add")) && e.OK() {
+			continue // reads (/incident checklist alone), and asking for a message: the message itself follows
 		}
 		r.Counts.Entries++
 		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: readable(describe(e, name))}
@@ -270,6 +272,28 @@ func describe(e incident.Entry, name func(string) string) string {
 		return strings.TrimSpace("Resolved. " + d["summary"])
 	case "note":
 		return d["text"]
+	case incident.KindConversation:
+		switch d["change"] {
+		case "edit":
+			return "A captured message was edited in Slack: " + d["text"]
+		case "delete":
+			return "A captured message was deleted in Slack (kept here)"
+		}
+		s := name(d["author"]) + ": " + d["text"]
+		for _, f := range strings.Split(d["files"], "\n") {
+			if n, u, ok := strings.Cut(f, "\t"); ok {
+				s += fmt.Sprintf(" · [%s](%s)", strings.NewReplacer("[", "", "]", "").Replace(n), u)
+			}
+		}
+		if d["permalink"] != "" {
+			s += " · [message](" + d["permalink"] + ")"
+		}
+		if d["comment"] != "" {
+			s += " — " + name(e.Actor) + ": " + d["comment"]
+		}
+		return s
+	case incident.KindCapture:
+		return "Took a message out of the timeline"
 	case incident.KindChecklist:
 		if d["action"] == "add" {
 			return fmt.Sprintf("Checklist step %s added (%s): %s", d["step"], d["step_stage"], d["text"])

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ var methods = map[string]method{
 	"chat.update":                  {params: []string{"channel", "ts", "text", "blocks", "attachments", "as_user", "link_names", "parse"}, required: []string{"channel", "ts"}, handle: (*Server).chatUpdate},
 	"chat.postEphemeral":           {params: []string{"channel", "user", "text", "blocks", "attachments", "thread_ts", "as_user", "link_names", "parse", "icon_emoji", "icon_url", "username"}, required: []string{"channel", "user"}, handle: (*Server).chatPostEphemeral},
 	"pins.add":                     {params: []string{"channel", "timestamp"}, required: []string{"channel", "timestamp"}, handle: (*Server).pinsAdd},
+	"conversations.replies":        {params: []string{"channel", "ts", "latest", "oldest", "inclusive", "limit", "cursor"}, required: []string{"channel", "ts"}, handle: (*Server).conversationsReplies},
+	"chat.getPermalink":            {params: []string{"channel", "message_ts"}, required: []string{"channel", "message_ts"}, handle: (*Server).chatGetPermalink},
+	"reactions.add":                {params: []string{"channel", "timestamp", "name"}, required: []string{"channel", "timestamp", "name"}, handle: (*Server).reactionsAdd},
 	"pins.list":                    {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).pinsList},
 	"users.info":                   {params: []string{"user", "include_locale"}, required: []string{"user"}, handle: (*Server).usersInfo},
 	"users.list":                   {params: []string{"limit", "cursor", "include_locale", "team_id"}, handle: (*Server).usersList},
@@ -487,8 +491,8 @@ func (s *Server) conversationsHistory(p params) (map[string]any, string) {
 	seen := 0
 	for i := len(s.messages) - 1; i >= 0; i-- {
 		m := s.messages[i]
-		if m.Channel != ch.ID || m.Ephemeral {
-			continue
+		if m.Channel != ch.ID || m.Ephemeral || m.Deleted || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
+			continue // replies are in conversations.replies, as in Slack
 		}
 		ts := micros(m.TS, 0)
 		if ts > latest || ts < oldest || (!inclusive && (ts == latest || ts == oldest)) {
@@ -500,16 +504,97 @@ func (s *Server) conversationsHistory(p params) (map[string]any, string) {
 		if len(out) == limit {
 			return map[string]any{"messages": out, "has_more": true, "response_metadata": map[string]any{"next_cursor": strconv.Itoa(offset + limit)}}, ""
 		}
-		msg := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS}
-		if len(m.Blocks) > 0 {
-			msg["blocks"] = m.Blocks
-		}
+		msg := messageJSON(m)
 		if withMeta && len(m.Metadata) > 0 {
 			msg["metadata"] = m.Metadata
 		}
 		out = append(out, msg)
 	}
 	return map[string]any{"messages": out, "has_more": false, "response_metadata": map[string]any{"next_cursor": ""}}, ""
+}
+
+// messageJSON is a message as the Web API returns it.
+func messageJSON(m *Message) map[string]any {
+	msg := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS}
+	if len(m.Blocks) > 0 {
+		msg["blocks"] = m.Blocks
+	}
+	if m.ThreadTS != "" {
+		msg["thread_ts"] = m.ThreadTS
+	}
+	if len(m.Files) > 0 {
+		msg["files"] = m.Files
+	}
+	return msg
+}
+
+// conversationsReplies returns the thread holding message ts: its first
+// message, then the replies, oldest first.
+func (s *Server) conversationsReplies(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	if !ok || (ch.Private && !member(ch, BotUserID)) {
+		return nil, "channel_not_found"
+	}
+	if !member(ch, BotUserID) {
+		return nil, "not_in_channel"
+	}
+	root := p.get("ts")
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && m.TS == root && m.ThreadTS != "" {
+			root = m.ThreadTS
+		}
+	}
+	var out []map[string]any
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && !m.Ephemeral && !m.Deleted && (m.TS == root || m.ThreadTS == root) {
+			out = append(out, messageJSON(m))
+		}
+	}
+	if len(out) == 0 {
+		return nil, "thread_not_found"
+	}
+	return map[string]any{"messages": out, "has_more": false, "response_metadata": map[string]any{"next_cursor": ""}}, ""
+}
+
+// chatGetPermalink is a message's link, in Slack's shape.
+func (s *Server) chatGetPermalink(p params) (map[string]any, string) {
+	ch, ok := s.channels[p.get("channel")]
+	if !ok || (ch.Private && !member(ch, BotUserID)) {
+		return nil, "channel_not_found"
+	}
+	ts := p.get("message_ts")
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && m.TS == ts && !m.Ephemeral {
+			link := s.api.URL + "/archives/" + ch.ID + "/p" + strings.ReplaceAll(ts, ".", "")
+			if m.ThreadTS != "" && m.ThreadTS != m.TS {
+				link += "?thread_ts=" + m.ThreadTS + "&cid=" + ch.ID
+			}
+			return map[string]any{"channel": ch.ID, "permalink": link}, ""
+		}
+	}
+	return nil, "message_not_found"
+}
+
+// reactionsAdd adds the bot's reaction to a message.
+func (s *Server) reactionsAdd(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && m.TS == p.get("timestamp") && !m.Ephemeral && !m.Deleted {
+			if slices.Contains(m.Reactions[p.get("name")], BotUserID) {
+				return nil, "already_reacted"
+			}
+			if m.Reactions == nil {
+				m.Reactions = map[string][]string{}
+			}
+			m.Reactions[p.get("name")] = append(m.Reactions[p.get("name")], BotUserID)
+			s.publishLocked(m)
+			return nil, ""
+		}
+	}
+	return nil, "message_not_found"
 }
 
 func (s *Server) chatUpdate(p params) (map[string]any, string) {

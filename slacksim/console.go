@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -257,4 +258,163 @@ func (s *Server) Pin(channel, ts string) {
 		ch.Pins = append(ch.Pins, ts)
 		s.changedLocked()
 	}
+}
+
+// The conversation, as people have it: replies in threads, reactions,
+// pins, edits, deletions and message shortcuts, each delivered to the bot
+// as the Events API event (or interaction) Slack sends for it.
+
+// PostReply posts text as user in the thread of message threadTS.
+func (s *Server) PostReply(user, channel, threadTS, text string) (Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[channel]
+	if !ok || ch.Archived {
+		return Message{}, fmt.Errorf("slacksim: channel %s is missing or archived", channel)
+	}
+	if !member(ch, user) {
+		return Message{}, fmt.Errorf("slacksim: %s is not in %s", user, channel)
+	}
+	m := s.addMessageLocked(&Message{Channel: channel, User: user, Text: text, ThreadTS: threadTS, Source: "user"})
+	return *m, nil
+}
+
+// personMessage finds message ts in channel for user, who must be in the
+// channel (a private one is invisible to others).
+func (s *Server) personMessageLocked(user, channel, ts string) (*Message, error) {
+	ch, ok := s.channels[channel]
+	if !ok {
+		return nil, fmt.Errorf("slacksim: no channel %s", channel)
+	}
+	if _, ok := s.users[user]; !ok {
+		return nil, fmt.Errorf("slacksim: no user %s", user)
+	}
+	if ch.Private && !member(ch, user) {
+		return nil, fmt.Errorf("slacksim: no channel %s", channel)
+	}
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == ts && !m.Ephemeral && !m.Deleted {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("slacksim: no message %s in %s", ts, channel)
+}
+
+func eventID() string { return "Ev" + strings.ToUpper(randomID(5)) }
+
+// React adds (or, with remove, takes off) user's reaction name on message
+// ts and delivers reaction_added (reaction_removed).
+func (s *Server) React(ctx context.Context, user, channel, ts, name string, remove bool) error {
+	s.mu.Lock()
+	m, err := s.personMessageLocked(user, channel, ts)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	typ := "reaction_added"
+	if remove {
+		typ = "reaction_removed"
+		if !slices.Contains(m.Reactions[name], user) {
+			s.mu.Unlock()
+			return fmt.Errorf("slacksim: %s has no :%s: on %s", user, name, ts)
+		}
+		m.Reactions[name] = slices.DeleteFunc(m.Reactions[name], func(u string) bool { return u == user })
+	} else {
+		if slices.Contains(m.Reactions[name], user) {
+			s.mu.Unlock()
+			return fmt.Errorf("slacksim: %s reacted :%s: on %s already", user, name, ts)
+		}
+		if m.Reactions == nil {
+			m.Reactions = map[string][]string{}
+		}
+		m.Reactions[name] = append(m.Reactions[name], user)
+	}
+	s.publishLocked(m)
+	ev := map[string]any{"type": typ, "user": user, "reaction": name, "item_user": m.User,
+		"item": map[string]any{"type": "message", "channel": channel, "ts": ts}, "event_ts": s.nextTSLocked()}
+	s.mu.Unlock()
+	_, err = s.Event(ctx, eventID(), ev, 1)
+	return err
+}
+
+// PinBy pins message ts as user did with "Pin to channel" and delivers pin_added.
+func (s *Server) PinBy(ctx context.Context, user, channel, ts string) error {
+	s.mu.Lock()
+	m, err := s.personMessageLocked(user, channel, ts)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	ch := s.channels[channel]
+	if slices.Contains(ch.Pins, ts) {
+		s.mu.Unlock()
+		return fmt.Errorf("slacksim: %s is pinned already", ts)
+	}
+	ch.Pins = append(ch.Pins, ts)
+	s.changedLocked()
+	ev := map[string]any{"type": "pin_added", "user": user, "channel_id": channel, "has_pins": true, "event_ts": s.nextTSLocked(),
+		"item": map[string]any{"type": "message", "channel": channel, "created_by": user,
+			"message": map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS, "pinned_to": []string{channel}}}}
+	s.mu.Unlock()
+	_, err = s.Event(ctx, eventID(), ev, 1)
+	return err
+}
+
+// Edit changes the text of user's own message ts and delivers the
+// message_changed event; with text "" it deletes the message instead
+// (message_deleted).
+func (s *Server) Edit(ctx context.Context, user, channel, ts, text string) error {
+	s.mu.Lock()
+	m, err := s.personMessageLocked(user, channel, ts)
+	if err == nil && m.User != user {
+		err = fmt.Errorf("slacksim: %s may only change their own messages", user)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	prev := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS}
+	var ev map[string]any
+	if text == "" {
+		m.Deleted = true
+		ev = map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel, "deleted_ts": ts,
+			"previous_message": prev, "ts": s.nextTSLocked()}
+	} else {
+		m.Text = text
+		ev = map[string]any{"type": "message", "subtype": "message_changed", "hidden": true, "channel": channel,
+			"message": map[string]any{"type": "message", "user": m.User, "text": text, "ts": m.TS,
+				"edited": map[string]any{"user": user, "ts": s.nextTSLocked()}},
+			"previous_message": prev, "ts": s.nextTSLocked()}
+	}
+	s.publishLocked(m)
+	s.changedLocked()
+	s.mu.Unlock()
+	_, err = s.Event(ctx, eventID(), ev, 1)
+	return err
+}
+
+// Shortcut delivers the message_action payload Slack sends when user
+// chooses the message shortcut callbackID on message ts.
+func (s *Server) Shortcut(ctx context.Context, user, channel, ts, callbackID string) (Reply, error) {
+	s.mu.Lock()
+	m, err := s.personMessageLocked(user, channel, ts)
+	if err != nil {
+		s.mu.Unlock()
+		return Reply{}, err
+	}
+	u, ch := s.users[user], s.channels[channel]
+	msg := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS}
+	if m.ThreadTS != "" {
+		msg["thread_ts"] = m.ThreadTS
+	}
+	payload := map[string]any{
+		"type": "message_action", "callback_id": callbackID, "api_app_id": AppID, "token": "sim-verification-token",
+		"action_ts": fmt.Sprintf("%d.000000", time.Now().Unix()), "message_ts": m.TS,
+		"team":    map[string]any{"id": TeamID, "domain": TeamName},
+		"user":    map[string]any{"id": u.ID, "username": u.Name, "name": u.Name, "team_id": TeamID},
+		"channel": map[string]any{"id": ch.ID, "name": ch.Name},
+		"message": msg, "trigger_id": s.newTriggerLocked(u.ID), "response_url": s.newResponseURLLocked(u.ID, ch.ID),
+	}
+	s.mu.Unlock()
+	return s.deliverInteraction(ctx, payload)
 }

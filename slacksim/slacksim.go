@@ -75,7 +75,12 @@ type Message struct {
 	To        string          // the only viewer of an ephemeral message
 	Edits     int             // how many times chat.update changed it
 	Files     json.RawMessage // files shared with the message
-	Metadata  json.RawMessage // the app's message metadata (event_type, event_payload), if any
+	// ThreadTS is the thread's first message, for a reply in a thread.
+	ThreadTS string `json:",omitempty"`
+	// Reactions are the emoji on the message and who added each.
+	Reactions map[string][]string `json:",omitempty"`
+	Deleted   bool                `json:",omitempty"`
+	Metadata  json.RawMessage     // the app's message metadata (event_type, event_payload), if any
 	// Source says how it arrived: "api", "response_url", "command_response".
 	Source string
 }

@@ -1039,3 +1039,36 @@ func sameSteps(a, b []incident.Step) bool {
 		return x.ChecklistItem == y.ChecklistItem && x.DoneAt.Equal(y.DoneAt) && x.DoneBy == y.DoneBy && x.AddedBy == y.AddedBy
 	})
 }
+
+func (t *storeTx) CaptureState(ctx context.Context, n int64, channel, ts string) (string, error) {
+	var state string
+	err := t.q.QueryRowContext(ctx, `SELECT state FROM captures WHERE incident = ? AND channel = ? AND ts = ?`, n, channel, ts).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return state, err
+}
+
+func (t *storeTx) SetCapture(ctx context.Context, n int64, channel, ts, state string) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO captures (incident, channel, ts, state) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident, channel, ts) DO UPDATE SET state = excluded.state`, n, channel, ts, state)
+	return err
+}
+
+// CapturedIn lists the incidents whose timeline holds message ts of channel.
+func (db *DB) CapturedIn(ctx context.Context, channel, ts string) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT incident FROM captures WHERE channel = ? AND ts = ? AND state = ? ORDER BY incident`, channel, ts, "active")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

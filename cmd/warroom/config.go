@@ -81,6 +81,7 @@ type Config struct {
 	JiraSyncEvery  string // JIRA_SYNC_EVERY: how often action items' Jira statuses are read
 	MetricsToken   string // WARROOM_METRICS_TOKEN: bearer token /metrics requires
 	Declarers      string // WARROOM_DECLARERS: Slack user IDs who alone may declare
+	TimelineEmoji  string // WARROOM_TIMELINE_EMOJI: the reaction that puts a message into the timeline
 	AdminAddr      string // WARROOM_ADMIN_ADDR: the internal listener (drafts, /metrics)
 	AdminURL       string // WARROOM_ADMIN_URL: where the team reaches it (links)
 	AdminHosts     string // WARROOM_ADMIN_HOSTS: more Host names it answers to
@@ -153,6 +154,7 @@ func (c *Config) settings() []setting {
 		{"jira-sync-every", "JIRA_SYNC_EVERY", "5m", "how often action items' Jira issues are read back (done in Jira closes them here)", &c.JiraSyncEvery, false},
 		{"close-after", "WARROOM_CLOSE_AFTER", "10m", "how long an incident stays resolved before closing (which archives the war room) needs no confirmation from the commander", &c.CloseAfter, false},
 		{"declare-limit", "WARROOM_DECLARE_LIMIT", "10", "how many incidents one person may declare a minute (alerts are not limited; 0: no limit)", &c.DeclareLimit, false},
+		{"timeline-emoji", "WARROOM_TIMELINE_EMOJI", "pushpin", "the reaction (without colons) that puts a message in a war room into the incident's timeline", &c.TimelineEmoji, false},
 		{"declarers", "WARROOM_DECLARERS", "", "comma-separated Slack user IDs who alone may declare incidents; empty: anyone", &c.Declarers, false},
 		{"metrics-token", "WARROOM_METRICS_TOKEN", "", "if set, GET /metrics requires it as a bearer token", &c.MetricsToken, true},
 		{"retry-max", "WARROOM_RETRY_MAX", "5m", "longest delay between retries; a call is retried until it succeeds or is refused", &c.RetryMax, false},

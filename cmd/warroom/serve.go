@@ -95,7 +95,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if c.AdminAddr == "off" {
 		adminURL = ""
 	}
-	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, AdminURL: redactURL(adminURL), Log: log, Guard: db})
+	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, AdminURL: redactURL(adminURL), Log: log, Guard: db, TimelineEmoji: c.TimelineEmoji})
 	disp.Names, disp.FindUser = b.Names, b.FindUser
 
 	// Everything warroom does outside itself goes through the outbox:
