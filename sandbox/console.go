@@ -38,6 +38,7 @@ type Console struct {
 	token   string          // the per-run token only the console's page holds
 	hosts   map[string]bool // names it answers to besides loopback and IPs
 	streams chan struct{}   // a slot per open live-update stream
+	emoji   string          // the reaction that puts a message into the timeline
 }
 
 // UseVendors shows the mock PagerDuty and Jira in the console.
@@ -52,7 +53,7 @@ type Link struct {
 // NewConsole returns the console for sim.
 func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
 	c := &Console{sim: sim, links: links, log: log, mux: http.NewServeMux(),
-		token: newToken(), hosts: map[string]bool{}, streams: make(chan struct{}, MaxStreams)}
+		token: newToken(), hosts: map[string]bool{}, streams: make(chan struct{}, MaxStreams), emoji: "pushpin"}
 	files, _ := fs.Sub(static, "static")
 	c.mux.Handle("GET /", http.FileServerFS(files))
 	c.mux.HandleFunc("GET /{$}", c.index)
@@ -66,6 +67,7 @@ func NewConsole(sim *slacksim.Server, links []Link, log *slog.Logger) *Console {
 	c.mux.HandleFunc("POST /api/submit", c.submit)
 	c.mux.HandleFunc("POST /api/close", c.closeView)
 	c.mux.HandleFunc("POST /api/action", c.action)
+	c.mux.HandleFunc("POST /api/conversation", c.conversation)
 	c.mux.HandleFunc("GET /api/vendors", c.vendorState)
 	c.mux.HandleFunc("POST /api/vendors/alert", c.vendorAlert)
 	c.mux.HandleFunc("POST /api/vendors/outage", c.vendorOutage)
@@ -145,6 +147,9 @@ type messageJSON struct {
 	Files     json.RawMessage `json:"files,omitempty"`
 	Ephemeral bool            `json:"ephemeral"`
 	Edited    bool            `json:"edited"`
+	ThreadTS  string          `json:"thread_ts,omitempty"`
+	// Reactions are the emoji on the message and who added each.
+	Reactions map[string][]string `json:"reactions,omitempty"`
 }
 
 // messages returns what user can see in a channel: every visible message,
@@ -156,10 +161,11 @@ func (c *Console) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []messageJSON{}
 	for _, m := range c.sim.Messages(channel) {
-		if m.Ephemeral && m.To != user {
+		if (m.Ephemeral && m.To != user) || m.Deleted {
 			continue
 		}
-		out = append(out, messageJSON{TS: m.TS, User: m.User, Text: m.Text, Blocks: m.Blocks, Files: m.Files, Ephemeral: m.Ephemeral, Edited: m.Edits > 0})
+		out = append(out, messageJSON{TS: m.TS, User: m.User, Text: m.Text, Blocks: m.Blocks, Files: m.Files, Ephemeral: m.Ephemeral, Edited: m.Edits > 0,
+			ThreadTS: m.ThreadTS, Reactions: m.Reactions})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -355,6 +361,38 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
+
+// conversation does to a message what a person does in Slack: react with
+// the pushpin (or take it off), pin it, or choose the "Add to incident
+// timeline" shortcut; each reaches the bot as Slack's event or payload.
+func (c *Console) conversation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		User, Channel, TS, Do string
+	}
+	if !decode(w, r, &req) || !c.mayUse(w, req.User, req.Channel) {
+		return
+	}
+	var err error
+	switch req.Do {
+	case "pushpin", "unpushpin":
+		err = c.sim.React(r.Context(), req.User, req.Channel, req.TS, c.emoji, req.Do == "unpushpin")
+	case "pin":
+		err = c.sim.PinBy(r.Context(), req.User, req.Channel, req.TS)
+	case "shortcut":
+		_, err = c.sim.Shortcut(r.Context(), req.User, req.Channel, req.TS, ShortcutCallback)
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "do is pushpin, unpushpin, pin or shortcut"})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// ShortcutCallback is warroom's message shortcut (bot.ShortcutCallback).
+const ShortcutCallback = "warroom_add_to_timeline"
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {

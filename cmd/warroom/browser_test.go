@@ -174,12 +174,37 @@ func TestSandboxInBrowser(t *testing.T) {
 		waitText("#messages", "done by alice"),
 		typeLine("/incident timeline"),
 		waitText("#messages", "[checklist box] done 1: 1. Confirm the impact from a second source"))
+	clickTool := func(text, do string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`([...document.querySelectorAll("#messages .msg")].find(m => m.innerText.includes(%q)).querySelector('.tool[data-do=%q]').click(), true)`, text, do))(ctx, tg)
+			return err
+		})
+	}
+	step("alice puts a message into the timeline with 📌; warroom reacts, and the timeline has it",
+		typeLine("p99 spiked right after deploy 4411"),
+		waitText("#messages", "p99 spiked right after deploy 4411"),
+		clickTool("p99 spiked right after deploy 4411", "pushpin"),
+		waitText("#messages", "✅ 1"),
+		typeLine("/incident timeline"),
+		waitText("#messages", "💬 @alice: p99 spiked right after deploy 4411"))
 	if shot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot()); err == nil {
 		os.WriteFile(filepath.Join(os.TempDir(), "warroom-checklist.png"), shot, 0o644)
 		if *updateScreenshot {
 			os.WriteFile(filepath.Join("..", "..", "docs", "sandbox-checklist.png"), shot, 0o644)
 		}
 	}
+	step("carol adds a message of #general with the shortcut, choosing the incident",
+		open("general"), waitText("#channel-name", "general"), actAs("carol"),
+		typeLine("Support: customers see timeouts at checkout"),
+		waitText("#messages", "Support: customers see timeouts at checkout"),
+		clickTool("Support: customers see timeouts at checkout", "shortcut"),
+		chromedp.WaitVisible(css("#modal-form")),
+		waitText("#modal", "Add to the timeline"),
+		chromedp.SetValue(css("#f-capture_incident"), "1"),
+		chromedp.SetValue(css("#f-capture_comment"), "what customers see"),
+		chromedp.Click(css("#modal-submit")),
+		waitText("#messages", "Added to INC-1's timeline"),
+		open("inc-1-payments-down"), waitText("#channel-name", "inc-1-payments-down"), actAs("alice"))
 	step("bob takes command",
 		actAs("bob"),
 		typeLine("/incident commander @bob"),

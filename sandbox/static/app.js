@@ -7,7 +7,7 @@ const $ = (sel) => document.querySelector(sel);
 const state = { user: "", channel: "", names: {}, users: [], channels: [], views: [], seen: {}, counts: {} };
 
 const emoji = {
-  rotating_light: "🚨", white_check_mark: "✅", ballot_box_with_check: "☑️", white_large_square: "⬜", book: "📖", card_index: "📇", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
+  rotating_light: "🚨", white_check_mark: "✅", speech_balloon: "💬", pencil2: "✏️", wastebasket: "🗑️", ballot_box_with_check: "☑️", white_large_square: "⬜", book: "📖", card_index: "📇", warning: "⚠️", memo: "📝", bust_in_silhouette: "👤",
   busts_in_silhouette: "👥", large_blue_circle: "🔵", point_right: "👉", fire: "🔥", red_circle: "🔴",
   large_orange_circle: "🟠", alarm_clock: "⏰", sos: "🆘", mega: "📣", zzz: "💤", clipboard: "📋",
   arrows_counterclockwise: "🔄", bell: "🔔", information_source: "ℹ️", lock: "🔒", page_facing_up: "📄",
@@ -111,14 +111,30 @@ function files(m) {
   return (m.files || []).map((f) => `<a class="file" href="/api/files/${encodeURIComponent(f.id)}?${q({ user: state.user, token })}" target="_blank" rel="noopener">📄 ${esc(f.name)}</a> <span class="size">${Math.max(1, Math.round((f.size || 0) / 1024))} KB</span>`).join("");
 }
 
+// tools are what a person can do to a message, as in Slack: react with
+// 📌, pin it, or use the "Add to incident timeline" shortcut.
+function tools(m) {
+  const mine = ((m.reactions || {}).pushpin || []).includes(state.user);
+  const b = (what, label, title) => `<button type="button" class="tool" data-do="${what}" data-ts="${esc(m.ts)}" title="${title}">${label}</button>`;
+  return `<span class="tools">${b(mine ? "unpushpin" : "pushpin", mine ? "📌 remove" : "📌", mine ? "Take your :pushpin: off" : "React with :pushpin: (puts it in the war room's timeline)")}${b("pin", "Pin", "Pin to channel")}${b("shortcut", "Add to timeline", "Message shortcut: Add to incident timeline")}</span>`;
+}
+
+// reactions shows the emoji on a message and how many added each.
+function reactions(m) {
+  const r = Object.entries(m.reactions || {}).filter(([, users]) => users.length);
+  if (!r.length) return "";
+  return `<div class="reactions">${r.map(([name, users]) => `<span class="reaction" title="${esc(users.map((u) => state.names[u] || u).join(", "))}">${emoji[name] || ":" + esc(name) + ":"} ${users.length}</span>`).join(" ")}</div>`;
+}
+
 function renderMessage(m) {
   const who = state.names[m.user] || m.user;
   const time = new Date(parseFloat(m.ts) * 1000).toISOString().slice(11, 16) + " UTC";
   const body = m.blocks && m.blocks.length ? renderBlocks(m.blocks, m) : mrkdwn(m.text);
-  return `<div class="msg${m.ephemeral ? " ephemeral" : ""}" data-ts="${esc(m.ts)}">
-    <span class="who">${esc(who)}</span><span class="when">${time}</span>${m.edited ? ' <span class="edited">(edited)</span>' : ""}
-    ${m.ephemeral ? '<div class="only-you">Only visible to you</div>' : ""}
-    <div class="blocks">${body}</div>${m.files && m.files.length ? `<div class="files">${files(m)}</div>` : ""}</div>`;
+  const reply = m.thread_ts && m.thread_ts !== m.ts;
+  return `<div class="msg${m.ephemeral ? " ephemeral" : ""}${reply ? " reply" : ""}" data-ts="${esc(m.ts)}">
+    <span class="who">${esc(who)}</span><span class="when">${time}</span>${m.edited ? ' <span class="edited">(edited)</span>' : ""}${reply ? ' <span class="edited">in a thread</span>' : ""}
+    ${m.ephemeral ? '<div class="only-you">Only visible to you</div>' : tools(m)}
+    <div class="blocks">${body}</div>${m.files && m.files.length ? `<div class="files">${files(m)}</div>` : ""}${reactions(m)}</div>`;
 }
 
 // pinnedLine is a pinned message in one or two lines: its header, its
@@ -322,6 +338,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (pin) {
       const m = document.querySelector(`#messages .msg[data-ts="${CSS.escape(pin.dataset.ts)}"]`);
       if (m) { m.scrollIntoView({ block: "center" }); m.classList.add("highlight"); setTimeout(() => m.classList.remove("highlight"), 1500); }
+      return;
+    }
+    const tool = e.target.closest(".msg .tool");
+    if (tool) {
+      await api("/api/conversation", { user: state.user, channel: state.channel, ts: tool.dataset.ts, do: tool.dataset.do })
+        .catch((err) => ($("#composer-status").textContent = err.message));
       return;
     }
     const box = e.target.closest(".checkbox input");
