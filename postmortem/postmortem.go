@@ -60,6 +60,9 @@ type Report struct {
 
 	Generated time.Time
 	Version   int
+	// MultiDay is true when the incident spans more than one day (UTC):
+	// its times then carry their dates.
+	MultiDay bool
 }
 
 // Role is a named role (or component) and who (or what state) fills it.
@@ -159,6 +162,11 @@ func Build(in Input) Report {
 		r.Updates = append(r.Updates, Update{At: u.At, Status: string(u.Status), Author: name(u.Author), Body: u.Body})
 	}
 	r.Stages = stages(inc, in.Entries, in.Generated)
+	end := inc.ResolvedAt
+	if end.IsZero() {
+		end = in.Generated
+	}
+	r.MultiDay = inc.DeclaredAt.UTC().Format(time.DateOnly) != end.UTC().Format(time.DateOnly)
 	for i, st := range inc.Checklist {
 		if !st.Done() && st.DoneWhen == incident.TriggerPostmortemWritten {
 			// This draft is the step done: warroom ticks it as the draft is saved.

@@ -252,3 +252,22 @@ func TestADraftIsBounded(t *testing.T) {
 	}
 	t.Logf("draft: %d KB for %d entries", len(md)>>10, len(in.Entries))
 }
+
+// A multi-day incident's draft dates its times; a one-day one does not.
+func TestMultiDayDraftHasDates(t *testing.T) {
+	set, _ := templates.Load("")
+	w, err := postmortem.NewWriter(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := scripted()
+	md, _ := w.Write(in)
+	if strings.Contains(md, "Tue 24 Nov 14:") {
+		t.Errorf("a one-day incident's timeline carries dates")
+	}
+	in.Incident.ResolvedAt = in.Incident.DeclaredAt.Add(26 * time.Hour)
+	md, _ = w.Write(in)
+	if !strings.Contains(md, "| Tue 24 Nov 14:00:00 |") {
+		t.Errorf("a two-day incident's timeline has no dates:\n%s", md)
+	}
+}

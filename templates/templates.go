@@ -242,6 +242,13 @@ var DocFuncs = template.FuncMap{
 	},
 	// hhmm shows a time of day in UTC.
 	"hhmm": func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	// clock is hhmm, with the date when the incident spans days.
+	"clock": func(t time.Time, withDate bool) string {
+		if withDate {
+			return t.UTC().Format("Mon 2 Jan 15:04:05")
+		}
+		return t.UTC().Format("15:04:05")
+	},
 	// dur shows a duration as 1h05m, 12m30s, 45s, or "—" for none.
 	"dur": func(d time.Duration) string {
 		switch {

@@ -311,7 +311,12 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		readable := func(s string) string {
 			return mrkdwn.Readable(s, func(id string) string { return strings.TrimPrefix(who(id), "@") })
 		}
-		fmt.Fprintf(stdout, "%s  %-10s %-12s %s  [%s]\n", e.At.Format("2006-01-02 15:04:05"), who(e.Actor), e.Kind, readable(e.Raw), readable(outcome))
+		what := readable(e.Raw)
+		if e.Kind == incident.KindConversation && e.OK() && e.Detail["change"] == "" {
+			// The message's author said it; the actor put it in.
+			what = fmt.Sprintf("%s: %s (put in by %s; %s)", who(e.Detail["author"]), readable(e.Detail["text"]), who(e.Actor), e.Detail["permalink"])
+		}
+		fmt.Fprintf(stdout, "%s  %-10s %-12s %s  [%s]\n", e.At.Format("2006-01-02 15:04:05"), who(e.Actor), e.Kind, what, readable(outcome))
 	}
 	return nil
 }
