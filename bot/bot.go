@@ -10,6 +10,7 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,11 @@ type Options struct {
 	// TimelineEmoji is the reaction that puts a message into the
 	// timeline, without colons; "" is pushpin.
 	TimelineEmoji string
+	// FormKey signs what a modal carries to its submission, so a forged
+	// submission cannot change it; every replica must have the same (serve
+	// uses the bot token, a secret they share). Empty: a random key, for
+	// one process.
+	FormKey []byte
 }
 
 // RequestGuard records a request's key and reports whether it is new
@@ -71,6 +77,7 @@ type Bot struct {
 	unrecorded []unrecordedKey
 	self       string // the bot's user ID, once known
 	emoji      string // the reaction that captures a message
+	formKey    []byte // signs modals' private metadata
 
 	started time.Time // effects queued before this may have been sent by a process that died
 }
@@ -87,6 +94,10 @@ func New(o Options) *Bot {
 		started: time.Now(), guard: o.Guard, emoji: strings.Trim(firstNonEmpty(o.TimelineEmoji, "pushpin"), ":"),
 	}
 	b.fx = newEffects(log)
+	if b.formKey = o.FormKey; len(b.formKey) == 0 {
+		b.formKey = make([]byte, 32)
+		rand.Read(b.formKey)
+	}
 	b.http = defaultPoster()
 	return b
 }
@@ -270,8 +281,12 @@ func (b *Bot) record(ctx context.Context, n int64, call string, err error) {
 	}
 }
 
-// slackErr is the short error code Slack gave, or the error text.
+// slackErr is the short error code Slack gave, or the error text; "" for
+// no error.
 func slackErr(err error) string {
+	if err == nil {
+		return ""
+	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return se.Err

@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -39,7 +42,7 @@ func (b *Bot) conversationEvent(ctx context.Context, ev slackevents.EventsAPIEve
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.ReactionAddedEvent:
 		if e.Reaction == b.emoji && e.Item.Type == "message" && e.User != self {
-			b.askCapture(ctx, e.User, e.Item.Channel, e.Item.Timestamp, "reaction", ":"+e.Reaction+": on a message")
+			b.askCapture(ctx, e.User, e.Item.Channel, e.Item.Timestamp, "reaction", "reacted :"+e.Reaction+": to a message")
 		}
 	case *slackevents.ReactionRemovedEvent:
 		if e.Reaction == b.emoji && e.Item.Type == "message" && e.User != self {
@@ -48,7 +51,17 @@ func (b *Bot) conversationEvent(ctx context.Context, ev slackevents.EventsAPIEve
 				return true // not a war room
 			}
 			cmd := incident.Command{Actor: e.User, Channel: e.Item.Channel, Raw: "took :" + e.Reaction + ": off a message"}
-			if _, err := b.svc.Uncapture(ctx, inc.Number, cmd, e.Item.Channel, e.Item.Timestamp); err != nil && incident.ErrorCode(err) == incident.EInternal {
+			_, err = b.svc.Uncapture(ctx, inc.Number, cmd, e.Item.Channel, e.Item.Timestamp)
+			switch {
+			case err == nil:
+				// Its ✅ said "in the timeline": it no longer is.
+				ref := slack.NewRefToMessage(e.Item.Channel, e.Item.Timestamp)
+				b.fx.do(inc.Number, func(ctx context.Context) {
+					if err := b.api.RemoveReactionContext(ctx, AckReaction, ref); err != nil && slackErr(err) != "no_reaction" {
+						b.log.WarnContext(ctx, "capture: could not take the acknowledgement off", "incident", inc.Ref(), "err", err)
+					}
+				})
+			case incident.ErrorCode(err) == incident.EInternal:
 				b.log.ErrorContext(ctx, "capture: could not record a reaction taken off", "incident", inc.Ref(), "err", err)
 			}
 		}
@@ -61,10 +74,18 @@ func (b *Bot) conversationEvent(ctx context.Context, ev slackevents.EventsAPIEve
 		switch e.SubType {
 		case "message_changed":
 			if e.Message != nil && (e.PreviousMessage == nil || e.PreviousMessage.Text != e.Message.Text) {
-				b.messageChanged(ctx, e.Channel, e.Message.Timestamp, e.Message.User, e.Message.Text, false)
+				was := ""
+				if e.PreviousMessage != nil {
+					was = e.PreviousMessage.Text
+				}
+				b.messageChanged(ctx, e.Channel, e.Message.Timestamp, e.Message.User, was, e.Message.Text, false)
 			}
 		case "message_deleted":
-			b.messageChanged(ctx, e.Channel, e.DeletedTimeStamp, "", "", true)
+			author, was := "", ""
+			if e.PreviousMessage != nil {
+				author, was = e.PreviousMessage.User, e.PreviousMessage.Text
+			}
+			b.messageChanged(ctx, e.Channel, e.DeletedTimeStamp, author, was, "", true)
 		}
 	default:
 		return false
@@ -72,11 +93,11 @@ func (b *Bot) conversationEvent(ctx context.Context, ev slackevents.EventsAPIEve
 	return true
 }
 
-func (b *Bot) messageChanged(ctx context.Context, channel, ts, user, text string, deleted bool) {
+func (b *Bot) messageChanged(ctx context.Context, channel, ts, author, was, text string, deleted bool) {
 	if ts == "" {
 		return
 	}
-	if err := b.svc.MessageChanged(ctx, channel, ts, user, text, deleted); err != nil {
+	if err := b.svc.MessageChanged(ctx, channel, ts, author, was, text, deleted); err != nil {
 		b.log.ErrorContext(ctx, "capture: could not record an edit or a deletion", "channel", channel, "err", err)
 	}
 }
@@ -89,7 +110,7 @@ func (b *Bot) askCapture(ctx context.Context, user, channel, ts, via, raw string
 	if err != nil || ts == "" {
 		return
 	}
-	cmd := incident.Command{Actor: user, Channel: channel, Raw: raw + " " + ts}
+	cmd := incident.Command{Actor: user, Channel: channel, Raw: raw}
 	if _, err := b.svc.RequestCapture(ctx, inc.Number, cmd, incident.CaptureRequest{Channel: channel, TS: ts, Via: via}); err != nil && incident.ErrorCode(err) == incident.EInternal {
 		b.log.ErrorContext(ctx, "capture: could not record the request", "incident", inc.Ref(), "err", err)
 	}
@@ -115,10 +136,15 @@ func (b *Bot) deliverCapture(ctx context.Context, e incident.Effect) error {
 		}
 	}
 	link, err := b.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: m.Channel, Ts: m.TS})
-	if err != nil {
+	switch code := slackErr(err); {
+	case err == nil:
+		m.Permalink = link
+	case p["fetched"] == "true" && (code == "channel_not_found" || code == "not_in_channel" || code == "message_not_found"):
+		// A channel warroom is not in: the shortcut brought the message,
+		// which is recorded without its link.
+	default:
 		return classify(err)
 	}
-	m.Permalink = link
 	recorded, err := b.svc.Capture(ctx, e.Incident, m, p["via"], p["by"], p["comment"])
 	if err != nil || !recorded {
 		return err
@@ -132,6 +158,18 @@ func (b *Bot) deliverCapture(ctx context.Context, e incident.Effect) error {
 		b.log.WarnContext(ctx, "capture: could not acknowledge", "incident", incident.Ref(e.Incident), "err", err)
 	}
 	return nil
+}
+
+// captureFailed tells the war room a message asked for could not be read,
+// and lets it be asked for again.
+func (b *Bot) captureFailed(ctx context.Context, e incident.Effect, err error) {
+	if rerr := b.svc.CaptureFailed(ctx, e.Incident, e.Payload["channel"], e.Payload["ts"], slackErr(err)); rerr != nil {
+		b.log.ErrorContext(ctx, "capture: could not record a failure", "incident", incident.Ref(e.Incident), "err", rerr)
+	}
+	if e.Payload["via"] == "shortcut" {
+		b.tell(ctx, origin{user: e.Payload["by"], channel: e.Payload["from"], responseURL: e.Payload["response_url"]},
+			fmt.Sprintf("I couldn't add that message to %s's timeline (Slack said: %s). Try the shortcut again in a moment.", incident.Ref(e.Incident), slackErr(err)))
+	}
 }
 
 // fetchMessage reads one message: from the channel's history, or, for a
@@ -161,21 +199,61 @@ func (b *Bot) fetchMessage(ctx context.Context, channel, ts string) (slack.Messa
 	return slack.Message{}, outbox.Permanent(fmt.Errorf("message %s is no longer in %s", ts, channel))
 }
 
-// captureMeta is what the shortcut's modal carries to its submission.
+// captureMeta is what the shortcut's modal carries to its submission:
+// the message as Slack's signed shortcut payload gave it, and where to
+// answer. It is signed (sealMeta), since a submission's private_metadata
+// comes back from the client and could otherwise claim any message.
 type captureMeta struct {
-	Channel  string `json:"channel"`
-	TS       string `json:"ts"`
-	ThreadTS string `json:"thread_ts,omitempty"`
-	Author   string `json:"author"`
-	Text     string `json:"text"`
+	Channel     string `json:"channel"`
+	TS          string `json:"ts"`
+	ThreadTS    string `json:"thread_ts,omitempty"`
+	Author      string `json:"author"`
+	Text        string `json:"text"`
+	User        string `json:"user"`
+	ResponseURL string `json:"response_url,omitempty"`
+}
+
+// maxMetadata is Slack's limit on a view's private_metadata.
+const maxMetadata = 3000
+
+// sealMeta encodes m with its MAC, within Slack's limit: the text is
+// shortened until it fits (JSON escaping can make it longer than it is).
+func (b *Bot) sealMeta(m captureMeta) string {
+	for n := 1500; ; n = n * 3 / 4 {
+		m.Text = clipRunes(m.Text, n)
+		raw, _ := json.Marshal(m)
+		if sealed := string(raw) + "." + b.mac(raw); len(sealed) <= maxMetadata || n < 10 {
+			return sealed
+		}
+	}
+}
+
+// openMeta decodes what sealMeta made, or reports it was changed.
+func (b *Bot) openMeta(s string) (captureMeta, bool) {
+	var m captureMeta
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 || !hmac.Equal([]byte(s[i+1:]), []byte(b.mac([]byte(s[:i])))) {
+		return m, false
+	}
+	return m, json.Unmarshal([]byte(s[:i]), &m) == nil
+}
+
+func (b *Bot) mac(data []byte) string {
+	h := hmac.New(sha256.New, b.formKey)
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // request asks for the message the shortcut was used on, with what its
 // payload brought; who asked is told in the channel they were in.
 func (m captureMeta) request(comment string) incident.CaptureRequest {
+	thread := m.ThreadTS
+	if thread == m.TS {
+		thread = "" // a thread's first message is not a reply
+	}
 	return incident.CaptureRequest{Channel: m.Channel, TS: m.TS, Via: "shortcut", Comment: comment,
-		Known: &incident.Message{Channel: m.Channel, TS: m.TS, ThreadTS: m.ThreadTS, Author: m.Author, Text: m.Text},
-		Reply: map[string]string{"from": m.Channel}}
+		Known: &incident.Message{Channel: m.Channel, TS: m.TS, ThreadTS: thread, Author: m.Author, Text: m.Text},
+		Reply: map[string]string{"from": m.Channel, "response_url": m.ResponseURL}}
 }
 
 // shortcut handles "Add to incident timeline" on a message: in a war room
@@ -185,7 +263,11 @@ func (b *Bot) shortcut(ctx context.Context, cb slack.InteractionCallback) {
 	from := origin{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
 	say := func(text string) { b.fx.do(0, func(ctx context.Context) { b.tell(ctx, from, text) }) }
 	meta := captureMeta{Channel: cb.Channel.ID, TS: cb.Message.Timestamp, ThreadTS: cb.Message.ThreadTimestamp,
-		Author: firstNonEmpty(cb.Message.User, cb.Message.Username), Text: cb.Message.Text}
+		Author: firstNonEmpty(cb.Message.User, cb.Message.Username), Text: cb.Message.Text, User: cb.User.ID, ResponseURL: cb.ResponseURL}
+	if meta.Channel == "" || meta.TS == "" {
+		say("That shortcut came without its message, so there is nothing to add. Try it again on the message.")
+		return
+	}
 	if inc, err := b.svc.ByChannel(ctx, cb.Channel.ID); err == nil {
 		cmd := incident.Command{Actor: cb.User.ID, Channel: cb.Channel.ID, Raw: "[Add to incident timeline] " + meta.TS}
 		if _, err := b.svc.RequestCapture(ctx, inc.Number, cmd, meta.request("")); err != nil {
@@ -216,17 +298,15 @@ func (b *Bot) shortcut(ctx context.Context, cb slack.InteractionCallback) {
 	note.MaxLength = 500
 	noteBlock := slack.NewInputBlock(blockCaptureNote, plain("Comment"), nil, note)
 	noteBlock.Optional = true
-	meta.Text = clipRunes(meta.Text, 2000) // private_metadata holds 3,000 characters
-	raw, _ := json.Marshal(meta)
 	view := slack.ModalViewRequest{Type: slack.VTModal, CallbackID: captureCallback, Title: plain("Add to the timeline"),
-		Submit: plain("Add"), Close: plain("Cancel"), PrivateMetadata: string(raw),
+		Submit: plain("Add"), Close: plain("Cancel"), PrivateMetadata: b.sealMeta(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewSectionBlock(markdown("*The message*\n>"+strings.ReplaceAll(clipRunes(mrkdwn.EscapeUser(cb.Message.Text), 400), "\n", "\n>")), nil, nil),
 			slack.NewInputBlock(blockCaptureInc, plain("Incident"), plain("Open incidents you can see."), sel),
 			noteBlock,
 		}}}
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
-		say(fmt.Sprintf("I couldn't open the form (Slack said: %s). In the incident's war room, react with :%s: to the message instead.", slackErr(err), b.emoji))
+		say(fmt.Sprintf("I couldn't open the form (Slack said: %s). Try the shortcut again in a moment, or paste the message into the war room and react to it with :%s:.", slackErr(err), b.emoji))
 	}
 }
 
@@ -234,11 +314,16 @@ func (b *Bot) shortcut(ctx context.Context, cb slack.InteractionCallback) {
 // if the person may see it: the list offered only those, but a submission
 // can be forged.
 func (b *Bot) submitCapture(ctx context.Context, cb slack.InteractionCallback) any {
-	var meta captureMeta
-	json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+	meta, ok := b.openMeta(cb.View.PrivateMetadata)
+	if !ok || meta.User != cb.User.ID || meta.TS == "" || meta.Channel == "" {
+		// Not the form warroom opened for this person: nothing it says
+		// about the message can be trusted.
+		b.log.WarnContext(ctx, "capture: a form submission whose metadata was changed", "user", cb.User.ID)
+		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockCaptureInc: "This form was changed after warroom opened it, so it was not used. Use the shortcut on the message again."}}
+	}
 	vals := cb.View.State.Values
 	n, err := strconv.ParseInt(vals[blockCaptureInc][blockCaptureInc].SelectedOption.Value, 10, 64)
-	if err != nil || meta.TS == "" {
+	if err != nil || n < 1 {
 		return &ViewResponse{ResponseAction: "errors", Errors: map[string]string{blockCaptureInc: "Choose an incident."}}
 	}
 	cmd := incident.Command{Actor: cb.User.ID, Channel: meta.Channel, Kind: incident.KindCapture, Raw: "[Add to incident timeline] " + meta.TS}

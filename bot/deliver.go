@@ -39,7 +39,7 @@ func (b *Bot) Handlers() map[string]outbox.Handler {
 		commands.SlackFile:        {Deliver: b.deliverFile, GiveUp: b.recordGiveUp},
 		commands.SlackChecklist:   {Deliver: b.deliverChecklist, Coalesce: true, GiveUp: b.recordGiveUp},
 		commands.SlackCard:        {Deliver: b.deliverCard, GiveUp: b.recordGiveUp},
-		incident.KindCaptureFetch: {Deliver: b.deliverCapture, GiveUp: b.recordGiveUp},
+		incident.KindCaptureFetch: {Deliver: b.deliverCapture, GiveUp: b.captureFailed},
 		report.EffectKind:         {Deliver: b.deliverReport},
 	}
 }

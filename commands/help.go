@@ -59,6 +59,7 @@ func HelpText(topic string) string {
 	for _, s := range specs {
 		fmt.Fprintf(&b, "• `%s` — %s\n", s.Syntax, s.Summary)
 	}
+	b.WriteString("To put a message into the timeline: react to it with :pushpin: (or pin it) in the war room, or use the message shortcut *Add to incident timeline* anywhere.\n")
 	b.WriteString("More on one command: `/incident help status`")
 	return b.String()
 }

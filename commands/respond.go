@@ -104,7 +104,7 @@ const TimelineShown = 30
 
 func timelineSpec() *spec {
 	return &spec{
-		Usage: Usage{"timeline", "/incident timeline [before <entry>]", "Show the latest timeline entries (only to you); `before` pages back.", "/incident timeline"},
+		Usage: Usage{"timeline", "/incident timeline [before <entry>]", "Show the latest timeline entries (only to you); `before` pages back. To add a message of the conversation: react to it with :pushpin:, or use the shortcut *Add to incident timeline*.", "/incident timeline"},
 		parse: func(c *Command, rest, _ string) error {
 			if rest == "" {
 				return nil
@@ -141,16 +141,23 @@ func (d *Dispatcher) runTimeline(ctx context.Context, r request) Result {
 		entries = entries[1:]
 	}
 	var b strings.Builder
+	zone := "UTC"
+	if l := d.location(); l.String() != "UTC" {
+		zone = l.String() + ", UTC beside"
+	}
 	if r.Before != 0 {
-		fmt.Fprintf(&b, "*%s timeline*, before entry %d (times UTC)\n", inc.Ref(), r.Before)
+		fmt.Fprintf(&b, "*%s timeline*, before entry %d (times %s)\n", inc.Ref(), r.Before, zone)
 	} else {
-		fmt.Fprintf(&b, "*%s timeline*, the latest (times UTC)\n", inc.Ref())
+		fmt.Fprintf(&b, "*%s timeline*, the latest (times %s)\n", inc.Ref(), zone)
 	}
 	// The date only when the incident spans more than a day; times in
 	// the team's time zone, with UTC beside them when that is another.
 	loc := d.location()
 	multiDay := inc.DeclaredAt.In(loc).Format(time.DateOnly) != d.Service.Now().In(loc).Format(time.DateOnly)
 	for _, e := range entries {
+		if e.Kind == incident.KindCapture && e.OK() && e.Detail["action"] == "add" {
+			continue // asking for a message: the message itself follows
+		}
 		b.WriteString(formatEntry(e, loc, multiDay))
 		b.WriteByte('\n')
 	}
@@ -206,22 +213,29 @@ func formatEntry(e incident.Entry, loc *time.Location, withDate bool) string {
 func conversationLine(e incident.Entry, by string) string {
 	d := e.Detail
 	link := ""
-	if u := d["permalink"]; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+	if u := d["permalink"]; safeLink(u) {
 		link = " <" + u + "|open in Slack>"
-	}
-	switch d["change"] {
-	case "edit":
-		return fmt.Sprintf(":pencil2: a captured message was edited in Slack: %s", user(clip(oneLine(d["text"]), 300)))
-	case "delete":
-		return ":wastebasket: a captured message was deleted in Slack (the timeline keeps it)"
 	}
 	author := user(d["author"])
 	if strings.HasPrefix(d["author"], "U") || strings.HasPrefix(d["author"], "W") {
 		author = "<@" + d["author"] + ">"
 	}
+	whose := "a captured message"
+	if d["author"] != "" {
+		whose = author + "'s captured message"
+	}
+	if was := d["was"]; was != "" {
+		whose += " “" + user(clip(oneLine(was), 80)) + "”"
+	}
+	switch d["change"] {
+	case "edit":
+		return fmt.Sprintf(":pencil2: %s was edited in Slack: %s", whose, user(clip(oneLine(d["text"]), 300)))
+	case "delete":
+		return ":wastebasket: " + whose + " was deleted in Slack (the timeline keeps it)"
+	}
 	line := fmt.Sprintf(":speech_balloon: %s: %s", author, user(clip(oneLine(d["text"]), 300)))
 	for _, f := range strings.Split(d["files"], "\n") {
-		if name, url, ok := strings.Cut(f, "\t"); ok && (strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")) {
+		if name, url, ok := strings.Cut(f, "\t"); ok && safeLink(url) {
 			line += " · <" + url + "|" + user(name) + ">"
 		}
 	}
@@ -233,6 +247,12 @@ func conversationLine(e incident.Entry, by string) string {
 		line += ": " + user(clip(oneLine(c), 200))
 	}
 	return line
+}
+
+// safeLink reports whether u can go into a Slack link: http(s), and none
+// of the characters that end or split one.
+func safeLink(u string) bool {
+	return (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && !strings.ContainsAny(u, "<>| \t\n")
 }
 
 // Alert records an alert from monitoring: a new incident, an alert grouped

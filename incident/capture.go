@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -33,6 +34,7 @@ const (
 	CapturePending = "pending" // asked for; being fetched
 	CaptureActive  = "active"  // in the timeline
 	CaptureRemoved = "removed" // taken out (the entries stay)
+	CaptureFailed  = "failed"  // Slack would not give it; it may be asked for again
 )
 
 // Message is a message of the conversation as Slack has it.
@@ -69,6 +71,9 @@ func (s *Service) RequestCapture(ctx context.Context, n int64, cmd Command, r Ca
 	cmd.Kind = KindCapture
 	channel, ts, via := r.Channel, r.TS, r.Via
 	return s.changeFx(ctx, n, cmd, func(tx Tx, inc *Incident, _ time.Time) (map[string]string, []Effect, error) {
+		if channel == "" || ts == "" {
+			return nil, nil, Errorf(EInvalid, "That request named no message, so there is nothing to add.")
+		}
 		c, err := cleanText("comment", r.Comment, true)
 		if err != nil {
 			return nil, nil, err
@@ -124,6 +129,23 @@ func (s *Service) Capture(ctx context.Context, n int64, m Message, via, by, comm
 	return recorded, err
 }
 
+// CaptureFailed records that message ts of channel, asked for, could not
+// be read (Slack said why), tells the war room, and lets it be asked for
+// again.
+func (s *Service) CaptureFailed(ctx context.Context, n int64, channel, ts, why string) error {
+	text := fmt.Sprintf(":warning: I couldn't read a message for %s's timeline (Slack said: %s). To try again, take the :pushpin: off and put it back, or use the shortcut again.", Ref(n), why)
+	err := s.systemEntryFn(ctx, n, Command{Actor: SystemActor, Kind: KindNotice, Raw: text}, func(tx Tx) (map[string]string, error) {
+		if state, err := tx.CaptureState(ctx, n, channel, ts); err != nil || state != CapturePending {
+			return nil, errNothingOr(err)
+		}
+		return map[string]string{"channel": channel, "ts": ts}, tx.SetCapture(ctx, n, channel, ts, CaptureFailed)
+	})
+	if errors.Is(err, errNothing) {
+		return nil
+	}
+	return err
+}
+
 // Uncapture takes message ts of channel out of incident n's timeline (the
 // reaction taken off): an entry says so; nothing is deleted.
 func (s *Service) Uncapture(ctx context.Context, n int64, cmd Command, channel, ts string) (*Incident, error) {
@@ -143,7 +165,7 @@ func (s *Service) Uncapture(ctx context.Context, n int64, cmd Command, channel, 
 // MessageChanged records, in every incident that captured message ts of
 // channel, that it was edited (text: the new text) or, with deleted,
 // deleted in Slack. The original entry stays.
-func (s *Service) MessageChanged(ctx context.Context, channel, ts, editor, text string, deleted bool) error {
+func (s *Service) MessageChanged(ctx context.Context, channel, ts, author, was, text string, deleted bool) error {
 	ns, err := s.store.CapturedIn(ctx, channel, ts)
 	if err != nil {
 		return err
@@ -153,12 +175,16 @@ func (s *Service) MessageChanged(ctx context.Context, channel, ts, editor, text 
 		if deleted {
 			change, raw = "delete", "[the message was deleted in Slack]"
 		}
-		cmd := Command{Actor: editor, Channel: channel, Kind: KindConversation, Raw: raw}
+		actor := author
+		if deleted || actor == "" {
+			actor = SystemActor // Slack does not say who deleted it
+		}
+		cmd := Command{Actor: actor, Channel: channel, Kind: KindConversation, Raw: raw}
 		err := s.systemEntryFn(ctx, n, cmd, func(tx Tx) (map[string]string, error) {
 			if state, err := tx.CaptureState(ctx, n, channel, ts); err != nil || state != CaptureActive {
 				return nil, errNothingOr(err)
 			}
-			return map[string]string{"channel": channel, "ts": ts, "change": change, "text": raw}, nil
+			return map[string]string{"channel": channel, "ts": ts, "change": change, "text": raw, "author": author, "was": clipRunes(was, 300)}, nil
 		})
 		if err != nil && !errors.Is(err, errNothing) {
 			return err

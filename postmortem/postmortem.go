@@ -184,6 +184,9 @@ func Build(in Input) Report {
 			(e.Kind == incident.KindCapture && e.Detail["action"] == "add")) && e.OK() {
 			continue // reads (/incident checklist alone), and asking for a message: the message itself follows
 		}
+		if e.Kind == incident.KindCapture && !e.OK() {
+			continue // a message asked for twice: a reaction, not a command
+		}
 		r.Counts.Entries++
 		line := Line{At: e.At, Who: name(e.Actor), Mark: marks[e.Kind], Text: readable(describe(e, name))}
 		if t := e.Detail["checklist_ticked"]; t != "" {
@@ -193,6 +196,9 @@ func Build(in Input) Report {
 			line.Mark = e.Kind
 		}
 		switch {
+		case !e.OK() && e.Actor == incident.SystemActor:
+			// warroom's own failure (a Slack call): not a command anyone typed.
+			line.Text = readable(oneLine(e.Raw, 120)) + " failed: " + readable(oneLine(e.Outcome, 160))
 		case !e.OK():
 			r.Counts.Rejected++
 			line.Mark, line.Text = "rejected", fmt.Sprintf("`/incident %s` — %s", readable(oneLine(e.Raw, 120)), readable(oneLine(e.Outcome, 160)))
@@ -281,19 +287,26 @@ func describe(e incident.Entry, name func(string) string) string {
 	case "note":
 		return d["text"]
 	case incident.KindConversation:
+		whose := "A captured message"
+		if d["author"] != "" {
+			whose = name(d["author"]) + "'s captured message"
+		}
+		if d["was"] != "" {
+			whose += fmt.Sprintf(" (“%s”)", oneLine(d["was"], 80))
+		}
 		switch d["change"] {
 		case "edit":
-			return "A captured message was edited in Slack: " + d["text"]
+			return whose + " was edited in Slack: " + d["text"]
 		case "delete":
-			return "A captured message was deleted in Slack (kept here)"
+			return whose + " was deleted in Slack (kept here)"
 		}
 		s := name(d["author"]) + ": " + d["text"]
 		for _, f := range strings.Split(d["files"], "\n") {
-			if n, u, ok := strings.Cut(f, "\t"); ok {
+			if n, u, ok := strings.Cut(f, "\t"); ok && webLink(u) {
 				s += fmt.Sprintf(" · [%s](%s)", strings.NewReplacer("[", "", "]", "").Replace(n), u)
 			}
 		}
-		if d["permalink"] != "" {
+		if webLink(d["permalink"]) {
 			s += " · [message](" + d["permalink"] + ")"
 		}
 		if d["comment"] != "" {
@@ -458,4 +471,10 @@ func Sample() Report {
 			{At: t0, Actor: "U1", Kind: "declare", Outcome: incident.OutcomeOK, Detail: map[string]string{"title": inc.Title, "severity": "SEV1"}},
 			{At: t0.Add(time.Minute), Actor: "U2", Kind: "note", Outcome: incident.OutcomeOK, Detail: map[string]string{"text": "rolled back"}},
 		}})
+}
+
+// webLink reports whether u may be a Markdown link target: http(s), and
+// nothing that ends one.
+func webLink(u string) bool {
+	return (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && !strings.ContainsAny(u, "()<> \t\n")
 }

@@ -41,6 +41,14 @@ type Console struct {
 	emoji   string          // the reaction that puts a message into the timeline
 }
 
+// UseTimelineEmoji sets the reaction the console's 📌 tool adds (the
+// bot's WARROOM_TIMELINE_EMOJI).
+func (c *Console) UseTimelineEmoji(name string) {
+	if name = strings.Trim(name, ": "); name != "" {
+		c.emoji = name
+	}
+}
+
 // UseVendors shows the mock PagerDuty and Jira in the console.
 func (c *Console) UseVendors(v Vendors) { c.vendors = v }
 
@@ -363,17 +371,33 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 }
 
 // conversation does to a message what a person does in Slack: react with
-// the pushpin (or take it off), pin it, or choose the "Add to incident
-// timeline" shortcut; each reaches the bot as Slack's event or payload.
+// the pushpin (or take it off), pin it, choose the "Add to incident
+// timeline" shortcut, reply in its thread, edit or delete it (their own);
+// each reaches the bot as Slack's event or payload.
 func (c *Console) conversation(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		User, Channel, TS, Do string
+		User, Channel, TS, Do, Text string
 	}
 	if !decode(w, r, &req) || !c.mayUse(w, req.User, req.Channel) {
 		return
 	}
 	var err error
 	switch req.Do {
+	case "reply":
+		if strings.TrimSpace(req.Text) == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "empty reply"})
+			return
+		}
+		_, err = c.sim.PostReply(req.User, req.Channel, req.TS, req.Text)
+	case "edit", "delete":
+		if req.Do == "edit" && strings.TrimSpace(req.Text) == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "to delete the message, use Delete"})
+			return
+		}
+		if req.Do == "delete" {
+			req.Text = ""
+		}
+		err = c.sim.Edit(r.Context(), req.User, req.Channel, req.TS, req.Text)
 	case "pushpin", "unpushpin":
 		err = c.sim.React(r.Context(), req.User, req.Channel, req.TS, c.emoji, req.Do == "unpushpin")
 	case "pin":
@@ -381,7 +405,7 @@ func (c *Console) conversation(w http.ResponseWriter, r *http.Request) {
 	case "shortcut":
 		_, err = c.sim.Shortcut(r.Context(), req.User, req.Channel, req.TS, ShortcutCallback)
 	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "do is pushpin, unpushpin, pin or shortcut"})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "do is pushpin, unpushpin, pin, shortcut, reply, edit or delete"})
 		return
 	}
 	if err != nil {

@@ -56,6 +56,7 @@ var methods = map[string]method{
 	"pins.add":                     {params: []string{"channel", "timestamp"}, required: []string{"channel", "timestamp"}, handle: (*Server).pinsAdd},
 	"conversations.replies":        {params: []string{"channel", "ts", "latest", "oldest", "inclusive", "limit", "cursor"}, required: []string{"channel", "ts"}, handle: (*Server).conversationsReplies},
 	"chat.getPermalink":            {params: []string{"channel", "message_ts"}, required: []string{"channel", "message_ts"}, handle: (*Server).chatGetPermalink},
+	"reactions.remove":             {params: []string{"channel", "timestamp", "name"}, required: []string{"name"}, handle: (*Server).reactionsRemove},
 	"reactions.add":                {params: []string{"channel", "timestamp", "name"}, required: []string{"channel", "timestamp", "name"}, handle: (*Server).reactionsAdd},
 	"pins.list":                    {params: []string{"channel"}, required: []string{"channel"}, handle: (*Server).pinsList},
 	"users.info":                   {params: []string{"user", "include_locale"}, required: []string{"user"}, handle: (*Server).usersInfo},
@@ -590,6 +591,25 @@ func (s *Server) reactionsAdd(p params) (map[string]any, string) {
 				m.Reactions = map[string][]string{}
 			}
 			m.Reactions[p.get("name")] = append(m.Reactions[p.get("name")], BotUserID)
+			s.publishLocked(m)
+			return nil, ""
+		}
+	}
+	return nil, "message_not_found"
+}
+
+// reactionsRemove takes the bot's reaction off a message.
+func (s *Server) reactionsRemove(p params) (map[string]any, string) {
+	ch, e := s.channelForBot(p.get("channel"))
+	if e != "" {
+		return nil, e
+	}
+	for _, m := range s.messages {
+		if m.Channel == ch.ID && m.TS == p.get("timestamp") && !m.Ephemeral {
+			if !slices.Contains(m.Reactions[p.get("name")], BotUserID) {
+				return nil, "no_reaction"
+			}
+			m.Reactions[p.get("name")] = slices.DeleteFunc(m.Reactions[p.get("name")], func(u string) bool { return u == BotUserID })
 			s.publishLocked(m)
 			return nil, ""
 		}

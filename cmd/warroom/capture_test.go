@@ -86,6 +86,7 @@ func conversationIntoTheTimeline(t *testing.T, mode string) {
 	}
 
 	// A redelivered event is handled once.
+	asksBefore := len(w.entriesOf("INC-1", "capture"))
 	other, _ := w.sim.PostAs(w.users["bob"], room, "error budget burned for the week")
 	ev := map[string]any{"type": "reaction_added", "user": w.users["bob"], "reaction": "pushpin", "item_user": w.users["bob"],
 		"item": map[string]any{"type": "message", "channel": room, "ts": other.TS}, "event_ts": other.TS}
@@ -93,13 +94,8 @@ func conversationIntoTheTimeline(t *testing.T, mode string) {
 		t.Fatal(err)
 	}
 	w.eventually("the redelivered reaction is captured once", func() bool { return len(w.entriesOf("INC-1", "conversation")) == 4 })
-	asks := 0
-	for _, e := range w.entriesOf("INC-1", "capture") {
-		if strings.Contains(e.Raw, other.TS) { // refused asks too: every one is recorded
-			asks++
-		}
-	}
-	if asks != 1 {
+	// Every ask is recorded, refused ones too: one more means once.
+	if asks := len(w.entriesOf("INC-1", "capture")) - asksBefore; asks != 1 {
 		t.Errorf("the redelivered event was handled %d times", asks)
 	}
 
@@ -119,6 +115,24 @@ func conversationIntoTheTimeline(t *testing.T, mode string) {
 	if n := len(w.entriesOf("INC-1", "conversation")); n != 6 {
 		t.Errorf("%d conversation entries, want 6 (four messages, an edit, a deletion)", n)
 	}
+	w.eventually("the ✅ comes off with the 📌", func() bool {
+		for _, m := range w.sim.Messages(room) {
+			if m.TS == said.TS {
+				return len(m.Reactions["white_check_mark"]) == 0
+			}
+		}
+		return false
+	})
+
+	// Slack refuses to give a message: the room is told, and it can be
+	// asked for again.
+	w.sim.Fail("chat.getPermalink", "message_not_found", 1)
+	flaky, _ := w.sim.PostAs(w.users["bob"], room, "dashboards show 40% errors")
+	w.sim.React(ctx, w.users["bob"], room, flaky.TS, "pushpin", false)
+	w.eventually("the room is told the message could not be read", func() bool { return w.posted(room, "I couldn't read a message for INC-1's timeline") })
+	w.sim.React(ctx, w.users["bob"], room, flaky.TS, "pushpin", true)
+	w.sim.React(ctx, w.users["bob"], room, flaky.TS, "pushpin", false)
+	w.eventually("asked again, it is captured", func() bool { return len(w.entriesOf("INC-1", "conversation")) == 7 })
 
 	// The shortcut from #general: dave sees INC-1 and not the private INC-2.
 	w.cmd("alice", w.general, "declare private sev2 Credentials in logs")
@@ -160,6 +174,25 @@ func conversationIntoTheTimeline(t *testing.T, mode string) {
 	if c := w.entriesOf("INC-2", "conversation"); len(c) != 1 {
 		t.Errorf("an outsider put a message into a private incident: %+v", c)
 	}
+	// A submission whose hidden data was changed (to claim a message of
+	// the private room) is refused: the form is signed.
+	var forgedView map[string]any
+	json.Unmarshal(view.Body, &forgedView)
+	meta, _ := forgedView["private_metadata"].(string)
+	tampered := strings.Replace(meta, w.general, secret, 1)
+	r2, err := w.sim.Interact(ctx, map[string]any{"type": "view_submission", "team": map[string]any{"id": slacksim.TeamID},
+		"user": map[string]any{"id": w.users["dave"]}, "view": map[string]any{"id": view.ID, "callback_id": "warroom_capture", "private_metadata": tampered,
+			"state": map[string]any{"values": map[string]any{"capture_incident": map[string]any{"capture_incident": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "1"}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp2 struct {
+		Errors map[string]string `json:"errors"`
+	}
+	json.Unmarshal(r2.Payload, &resp2)
+	if meta == tampered || !strings.Contains(resp2.Errors["capture_incident"], "This form was changed") {
+		t.Errorf("a tampered form: %q (changed: %v)", resp2.Errors, meta != tampered)
+	}
 	if _, err := w.sim.SubmitView(ctx, view.ID, map[string]map[string]string{"capture_incident": {"capture_incident": "1"}, "capture_comment": {"capture_comment": "what customers see"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -174,14 +207,16 @@ func conversationIntoTheTimeline(t *testing.T, mode string) {
 
 	// The timeline and the draft.
 	tl := w.cmd("alice", room, "timeline")
-	for _, want := range []string{":speech_balloon: <@" + w.users["bob"] + ">: p99 spiked right after deploy 4411", "open in Slack", "_(in a thread)_", "edited in Slack", "deleted in Slack"} {
+	for _, want := range []string{":speech_balloon: <@" + w.users["bob"] + ">: p99 spiked right after deploy 4411", "open in Slack", "_(in a thread)_",
+		"<@" + w.users["carol"] + ">'s captured message “Decision: roll back 4411” was edited in Slack: Decision: roll back 4411 and freeze deploys",
+		"<@" + w.users["bob"] + ">'s captured message “rollback started” was deleted in Slack"} {
 		if !strings.Contains(tl, want) {
 			t.Errorf("/incident timeline lacks %q:\n%s", want, tl)
 		}
 	}
 	w.cmd("alice", room, "resolve rolled back")
 	md := w.draft(room, "INC-1-postmortem-v1.md")
-	for _, want := range []string{"**conversation**", "@bob: p99 spiked right after deploy 4411 · [message](", "what customers see", "A captured message was deleted in Slack"} {
+	for _, want := range []string{"**conversation**", "@bob: p99 spiked right after deploy 4411 · [message](", "what customers see", "@bob's captured message (“rollback started”) was deleted in Slack"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the draft lacks %q", want)
 		}

@@ -119,9 +119,10 @@ func TestCheck(t *testing.T) {
 	env["WARROOM_TIMEZONE"] = "Mars/Olympus"
 	env["SLACK_BOT_TOKEN"] = "xoxb-wrong"
 	env["STATUSPAGE_PAGE_ID"] = "only-half"
+	env["WARROOM_TIMELINE_EMOJI"] = "white_check_mark"
 	out.Reset()
 	code := run(context.Background(), []string{"check"}, nil, &out, &errb, getenv)
-	for _, want := range []string{"WARROOM_UPDATE_CADENCE", "WARROOM_TIMEZONE", "invalid_auth", "STATUSPAGE_API_KEY", "ok    database"} {
+	for _, want := range []string{"WARROOM_UPDATE_CADENCE", "WARROOM_TIMEZONE", "invalid_auth", "STATUSPAGE_API_KEY", "ok    database", "WARROOM_TIMELINE_EMOJI: \"white_check_mark\""} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}

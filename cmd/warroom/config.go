@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -410,6 +411,9 @@ type checked struct {
 	declareMax  int
 }
 
+// emojiName is a Slack emoji's name, without its colons.
+var emojiName = regexp.MustCompile(`^[a-z0-9_+'-]{1,64}$`)
+
 // check parses every setting that can be wrong and returns all the problems,
 // each naming the setting and what a good value looks like.
 func (c *Config) check() (checked, []error) {
@@ -482,6 +486,9 @@ func (c *Config) check() (checked, []error) {
 	}
 	if s.declareMax, err = strconv.Atoi(c.DeclareLimit); err != nil || s.declareMax < 0 {
 		problems = append(problems, fmt.Errorf("WARROOM_DECLARE_LIMIT: %q is not a number of declarations a minute (e.g. 10, or 0 for no limit)", c.DeclareLimit))
+	}
+	if e := strings.Trim(c.TimelineEmoji, ":"); !emojiName.MatchString(e) || e == "white_check_mark" {
+		problems = append(problems, fmt.Errorf("WARROOM_TIMELINE_EMOJI: %q is not an emoji's name warroom can use (letters, digits, _ + -, e.g. pushpin; not white_check_mark, which warroom answers with)", c.TimelineEmoji))
 	}
 	if err := c.checkAdmin(); err != nil {
 		problems = append(problems, err)

@@ -158,6 +158,12 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	// Checklists, so a team sees them without writing any: a short one
 	// for every incident, or the rehearsal's own.
 	lists := sandboxChecklists
+	// The team's time zone and timeline emoji, to try them here.
+	for _, k := range []string{"WARROOM_TIMEZONE", "WARROOM_TIMELINE_EMOJI"} {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			env[k] = v
+		}
+	}
 	if scenario != nil {
 		env["WARROOM_STATUS_COMPONENTS"] = strings.Join(scenario.Components, ",")
 		if scenario.Checklists != "" {
@@ -273,6 +279,7 @@ func sandboxCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cons := sandbox.NewConsole(sim, links, log)
 	cons.UseVendors(vendors)
+	cons.UseTimelineEmoji(env["WARROOM_TIMELINE_EMOJI"])
 	// Beyond loopback and IP addresses, the console answers only to the
 	// name it was asked to listen on (and this machine's, when it listens
 	// on all), so a page rebinding its own name here is refused.

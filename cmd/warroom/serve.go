@@ -95,7 +95,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if c.AdminAddr == "off" {
 		adminURL = ""
 	}
-	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, AdminURL: redactURL(adminURL), Log: log, Guard: db, TimelineEmoji: c.TimelineEmoji})
+	b := bot.New(bot.Options{API: api, Dispatcher: disp, AnnounceChannel: c.AnnounceChannel, AdminURL: redactURL(adminURL), Log: log, Guard: db, TimelineEmoji: c.TimelineEmoji,
+		FormKey: []byte("warroom modal metadata\x00" + c.BotToken)})
 	disp.Names, disp.FindUser = b.Names, b.FindUser
 
 	// Everything warroom does outside itself goes through the outbox:

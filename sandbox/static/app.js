@@ -115,8 +115,13 @@ function files(m) {
 // 📌, pin it, or use the "Add to incident timeline" shortcut.
 function tools(m) {
   const mine = ((m.reactions || {}).pushpin || []).includes(state.user);
+  const ch = (state.channels || []).find((c) => c.id === state.channel);
+  const pinned = ch && (ch.pins || []).includes(m.ts);
+  const own = m.user === state.user;
   const b = (what, label, title) => `<button type="button" class="tool" data-do="${what}" data-ts="${esc(m.ts)}" title="${title}">${label}</button>`;
-  return `<span class="tools">${b(mine ? "unpushpin" : "pushpin", mine ? "📌 remove" : "📌", mine ? "Take your :pushpin: off" : "React with :pushpin: (puts it in the war room's timeline)")}${b("pin", "Pin", "Pin to channel")}${b("shortcut", "Add to timeline", "Message shortcut: Add to incident timeline")}</span>`;
+  return `<span class="tools">${b(mine ? "unpushpin" : "pushpin", mine ? "📌 Take off" : "📌 Timeline", mine ? "Take your :pushpin: off" : "React with :pushpin: (puts it in the war room's timeline)")}` +
+    (pinned ? "" : b("pin", "Pin", "Pin to channel")) + b("shortcut", "Add to timeline", "Message shortcut: Add to incident timeline") +
+    (m.thread_ts && m.thread_ts !== m.ts ? "" : b("reply", "Reply", "Reply in thread")) + (own ? b("edit", "Edit", "Edit your message") + b("delete", "Delete", "Delete your message") : "") + "</span>";
 }
 
 // reactions shows the emoji on a message and how many added each.
@@ -342,8 +347,16 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     const tool = e.target.closest(".msg .tool");
     if (tool) {
-      await api("/api/conversation", { user: state.user, channel: state.channel, ts: tool.dataset.ts, do: tool.dataset.do })
-        .catch((err) => ($("#composer-status").textContent = err.message));
+      const what = tool.dataset.do;
+      let text = "";
+      if (what === "reply" || what === "edit") {
+        const was = what === "edit" ? (tool.closest(".msg").querySelector(".blocks").innerText || "") : "";
+        text = window.prompt(what === "reply" ? "Reply in thread:" : "Edit your message:", was);
+        if (text === null || !text.trim()) return;
+      }
+      if (what === "delete" && !window.confirm("Delete this message?")) return;
+      await api("/api/conversation", { user: state.user, channel: state.channel, ts: tool.dataset.ts, do: what, text })
+        .catch((err) => ($("#composer-status").textContent = err.message.replace(/^slacksim: /, "")));
       return;
     }
     const box = e.target.closest(".checkbox input");
