@@ -462,7 +462,12 @@ func (db *DB) DueForReminder(ctx context.Context, before time.Time) ([]*incident
 // index), so a flood of unpublished incidents costs the page nothing, and
 // an active public incident is never crowded out by newer ones.
 func (db *DB) PublishedIncidents(ctx context.Context, since time.Time, limit int) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, publishedIncidents, fmtTime(since), limit)
+	return numbers(ctx, db.r, publishedIncidents, fmtTime(since), limit)
+}
+
+// numbers runs a query of one integer column: incident numbers.
+func numbers(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -1057,18 +1062,5 @@ func (t *storeTx) SetCapture(ctx context.Context, n int64, channel, ts, state st
 
 // CapturedIn lists the incidents whose timeline holds message ts of channel.
 func (db *DB) CapturedIn(ctx context.Context, channel, ts string) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT incident FROM captures WHERE channel = ? AND ts = ? AND state = ? ORDER BY incident`, channel, ts, "active")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var n int64
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return numbers(ctx, db.r, `SELECT incident FROM captures WHERE channel = ? AND ts = ? AND state = ? ORDER BY incident`, channel, ts, incident.CaptureActive)
 }
