@@ -122,8 +122,9 @@ func (c *Console) workspace(w http.ResponseWriter, r *http.Request) {
 		Views    []viewJSON        `json:"views"`
 		Links    []Link            `json:"links"`
 		AllUsers map[string]string `json:"names"`
+		Emoji    string            `json:"timeline_emoji"`
 	}
-	out.Team, out.Bot, out.Links = slacksim.TeamName, slacksim.BotUserID, c.links
+	out.Team, out.Bot, out.Links, out.Emoji = slacksim.TeamName, slacksim.BotUserID, c.links, c.emoji
 	out.AllUsers = map[string]string{slacksim.BotUserID: "warroom"}
 	for _, u := range c.sim.AllUsers() {
 		out.AllUsers[u.ID] = u.Name

@@ -114,7 +114,7 @@ function files(m) {
 // tools are what a person can do to a message, as in Slack: react with
 // 📌, pin it, or use the "Add to incident timeline" shortcut.
 function tools(m) {
-  const mine = ((m.reactions || {}).pushpin || []).includes(state.user);
+  const mine = ((m.reactions || {})[state.emoji || "pushpin"] || []).includes(state.user);
   const ch = (state.channels || []).find((c) => c.id === state.channel);
   const pinned = ch && (ch.pins || []).includes(m.ts);
   const own = m.user === state.user;
@@ -182,7 +182,7 @@ function q(params) { return new URLSearchParams(params).toString(); }
 
 async function refresh() {
   const ws = await api("/api/workspace?" + q({ user: state.user }));
-  state.users = ws.users; state.names = ws.names; state.channels = ws.channels; state.views = ws.views || [];
+  state.users = ws.users; state.names = ws.names; state.channels = ws.channels; state.views = ws.views || []; state.emoji = ws.timeline_emoji;
   $("#team").textContent = ws.team;
   if (!state.user) state.user = (ws.users[0] || {}).id;
   if (!state.channel) state.channel = (ws.channels.find((c) => c.name === "general") || ws.channels[0] || {}).id;
