@@ -73,6 +73,19 @@ func (b *Bot) conversationEvent(ctx context.Context, ev slackevents.EventsAPIEve
 	case *slackevents.MessageEvent:
 		switch e.SubType {
 		case "message_changed":
+			if e.Message != nil && (e.Message.User == self || e.Message.BotID != "" && e.Message.User == "") {
+				break // warroom's own updates (a summary someone pinned), or a bot's
+			}
+			if e.Message != nil && e.Message.SubType == "tombstone" {
+				// A thread's first message deleted: Slack keeps a tombstone
+				// in its place and says so as an edit.
+				author, was := "", ""
+				if e.PreviousMessage != nil {
+					author, was = e.PreviousMessage.User, e.PreviousMessage.Text
+				}
+				b.messageChanged(ctx, e.Channel, e.Message.Timestamp, author, was, "", true)
+				break
+			}
 			if e.Message != nil && (e.PreviousMessage == nil || e.PreviousMessage.Text != e.Message.Text) {
 				was := ""
 				if e.PreviousMessage != nil {

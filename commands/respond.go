@@ -6,6 +6,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -216,8 +217,8 @@ func conversationLine(e incident.Entry, by string) string {
 	if u := d["permalink"]; safeLink(u) {
 		link = " <" + u + "|open in Slack>"
 	}
-	author := user(d["author"])
-	if strings.HasPrefix(d["author"], "U") || strings.HasPrefix(d["author"], "W") {
+	author := label(d["author"])
+	if userID.MatchString(d["author"]) {
 		author = "<@" + d["author"] + ">"
 	}
 	whose := "a captured message"
@@ -236,7 +237,7 @@ func conversationLine(e incident.Entry, by string) string {
 	line := fmt.Sprintf(":speech_balloon: %s: %s", author, user(clip(oneLine(d["text"]), 300)))
 	for _, f := range strings.Split(d["files"], "\n") {
 		if name, url, ok := strings.Cut(f, "\t"); ok && safeLink(url) {
-			line += " · <" + url + "|" + user(name) + ">"
+			line += " · <" + url + "|" + label(name) + ">"
 		}
 	}
 	if d["thread_ts"] != "" {
@@ -247,6 +248,15 @@ func conversationLine(e incident.Entry, by string) string {
 		line += ": " + user(clip(oneLine(c), 200))
 	}
 	return line
+}
+
+// userID is a Slack user ID, which may go into a mention.
+var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+// label is text inside a Slack link or as a name: every control
+// character escaped, mentions too (a token would end the link).
+func label(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "¦").Replace(oneLine(s))
 }
 
 // safeLink reports whether u can go into a Slack link: http(s), and none

@@ -29,10 +29,11 @@ func TestTimelineLines(t *testing.T) {
 		}
 	}
 	e := incident.Entry{At: at, Actor: "U2", Kind: incident.KindConversation, Outcome: incident.OutcomeOK, Detail: map[string]string{
-		"author": "U1", "text": "p99 up <!channel> <https://evil.example|runbook>", "files": "graph.png\thttps://files.slack.com/g.png\nbad\tjavascript:alert(1)",
+		"author": "U01ALICE", "text": "p99 up <!channel> <https://evil.example|runbook>", "files": "graph.png\thttps://files.slack.com/g.png\nbad\tjavascript:alert(1)\nlog from <@U02BOB>\thttps://files.example/a",
 		"thread_ts": "1.0", "permalink": "https://acme.slack.com/archives/C1/p2", "comment": "the spike"}}
 	line := formatEntry(e, time.UTC, false)
-	for _, want := range []string{":speech_balloon: <@U1>: p99 up &lt;!channel&gt; &lt;https://evil.example|runbook&gt;", "<https://files.slack.com/g.png|graph.png>",
+	for _, want := range []string{":speech_balloon: <@U01ALICE>: p99 up &lt;!channel&gt; &lt;https://evil.example|runbook&gt;", "<https://files.slack.com/g.png|graph.png>",
+		"<https://files.example/a|log from &lt;@U02BOB&gt;>",
 		"_(in a thread)_", "<https://acme.slack.com/archives/C1/p2|open in Slack>", "captured by <@U2>: the spike"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("line lacks %q:\n%s", want, line)
@@ -40,5 +41,10 @@ func TestTimelineLines(t *testing.T) {
 	}
 	if strings.Contains(line, "javascript:") {
 		t.Errorf("a file link that is not http(s) was shown: %s", line)
+	}
+	// An author that is not a user ID (a bot's name) is text, not a mention.
+	e.Detail["author"] = "Uh oh> <!channel"
+	if line := formatEntry(e, time.UTC, false); strings.Contains(line, "<!channel") || !strings.Contains(line, "Uh oh&gt; &lt;!channel") {
+		t.Errorf("an author's name made a token: %s", line)
 	}
 }

@@ -48,6 +48,9 @@ type Message struct {
 	Permalink string
 }
 
+// CaptureFor is how long warroom keeps trying to read a message asked for.
+const CaptureFor = 30 * time.Minute
+
 // MaxCapturedText is how much of a captured message the timeline keeps.
 const MaxCapturedText = 4000
 
@@ -70,7 +73,7 @@ type CaptureRequest struct {
 func (s *Service) RequestCapture(ctx context.Context, n int64, cmd Command, r CaptureRequest) (*Incident, error) {
 	cmd.Kind = KindCapture
 	channel, ts, via := r.Channel, r.TS, r.Via
-	return s.changeFx(ctx, n, cmd, func(tx Tx, inc *Incident, _ time.Time) (map[string]string, []Effect, error) {
+	return s.changeFx(ctx, n, cmd, func(tx Tx, inc *Incident, now time.Time) (map[string]string, []Effect, error) {
 		if channel == "" || ts == "" {
 			return nil, nil, Errorf(EInvalid, "That request named no message, so there is nothing to add.")
 		}
@@ -99,7 +102,9 @@ func (s *Service) RequestCapture(ctx context.Context, n int64, cmd Command, r Ca
 		for k, v := range r.Reply {
 			p[k] = v
 		}
-		return d, []Effect{{Kind: KindCaptureFetch, Payload: p}}, nil
+		// Slack failing for longer than CaptureFor gives up, tells the
+		// room, and lets the message be asked for again.
+		return d, []Effect{{Kind: KindCaptureFetch, Payload: p, NotAfter: now.Add(CaptureFor)}}, nil
 	})
 }
 
@@ -117,7 +122,10 @@ func (s *Service) Capture(ctx context.Context, n int64, m Message, via, by, comm
 		recorded = true
 		var files []string
 		for _, f := range m.Files {
-			files = append(files, f.Name+"\t"+f.URL)
+			// One line per file, name and link split by a tab: neither
+			// may hold the separators (a file's title is anyone's text).
+			flat := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+			files = append(files, flat.Replace(f.Name)+"\t"+flat.Replace(f.URL))
 		}
 		return map[string]string{"channel": m.Channel, "ts": m.TS, "thread_ts": m.ThreadTS, "author": m.Author,
 			"text": clipRunes(m.Text, MaxCapturedText), "files": strings.Join(files, "\n"), "permalink": m.Permalink,
