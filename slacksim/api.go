@@ -584,18 +584,32 @@ func (s *Server) reactionsAdd(p params) (map[string]any, string) {
 	}
 	for _, m := range s.messages {
 		if m.Channel == ch.ID && m.TS == p.get("timestamp") && !m.Ephemeral && !m.Deleted {
-			if slices.Contains(m.Reactions[p.get("name")], BotUserID) {
+			if !m.react(p.get("name"), BotUserID, false) {
 				return nil, "already_reacted"
 			}
-			if m.Reactions == nil {
-				m.Reactions = map[string][]string{}
-			}
-			m.Reactions[p.get("name")] = append(m.Reactions[p.get("name")], BotUserID)
 			s.publishLocked(m)
 			return nil, ""
 		}
 	}
 	return nil, "message_not_found"
+}
+
+// react adds (or, with remove, takes off) user's reaction name, and
+// reports whether that changed anything.
+func (m *Message) react(name, user string, remove bool) bool {
+	has := slices.Contains(m.Reactions[name], user)
+	switch {
+	case remove && has:
+		m.Reactions[name] = slices.DeleteFunc(m.Reactions[name], func(u string) bool { return u == user })
+	case !remove && !has:
+		if m.Reactions == nil {
+			m.Reactions = map[string][]string{}
+		}
+		m.Reactions[name] = append(m.Reactions[name], user)
+	default:
+		return false
+	}
+	return true
 }
 
 // reactionsRemove takes the bot's reaction off a message.
@@ -606,10 +620,9 @@ func (s *Server) reactionsRemove(p params) (map[string]any, string) {
 	}
 	for _, m := range s.messages {
 		if m.Channel == ch.ID && m.TS == p.get("timestamp") && !m.Ephemeral {
-			if !slices.Contains(m.Reactions[p.get("name")], BotUserID) {
+			if !m.react(p.get("name"), BotUserID, true) {
 				return nil, "no_reaction"
 			}
-			m.Reactions[p.get("name")] = slices.DeleteFunc(m.Reactions[p.get("name")], func(u string) bool { return u == BotUserID })
 			s.publishLocked(m)
 			return nil, ""
 		}

@@ -314,20 +314,10 @@ func (s *Server) React(ctx context.Context, user, channel, ts, name string, remo
 	typ := "reaction_added"
 	if remove {
 		typ = "reaction_removed"
-		if !slices.Contains(m.Reactions[name], user) {
-			s.mu.Unlock()
-			return fmt.Errorf("slacksim: %s has no :%s: on %s", user, name, ts)
-		}
-		m.Reactions[name] = slices.DeleteFunc(m.Reactions[name], func(u string) bool { return u == user })
-	} else {
-		if slices.Contains(m.Reactions[name], user) {
-			s.mu.Unlock()
-			return fmt.Errorf("slacksim: %s reacted :%s: on %s already", user, name, ts)
-		}
-		if m.Reactions == nil {
-			m.Reactions = map[string][]string{}
-		}
-		m.Reactions[name] = append(m.Reactions[name], user)
+	}
+	if !m.react(name, user, remove) {
+		s.mu.Unlock()
+		return fmt.Errorf("slacksim: %s's :%s: on %s is already as asked", user, name, ts)
 	}
 	s.publishLocked(m)
 	ev := map[string]any{"type": typ, "user": user, "reaction": name, "item_user": m.User,
